@@ -1,0 +1,86 @@
+"""A compiled trial: the validated rule file with names resolved, units checked and rules in IR.
+
+Immutable and picklable (so it can be cached and sent to worker processes); the
+evaluation program built from it lives beside it, rebuilt after unpickling.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from .durations import Window
+from .models.criteria import Criterion, DataType, Pick, RuleFile, TrialInfo
+from .records import Matcher
+
+
+@dataclass(frozen=True)
+class ConceptSpec:
+    name: str
+    label: str
+    matcher: Matcher
+
+
+@dataclass(frozen=True)
+class Formula:
+    """Arithmetic over quantity items: ('item', name) | ('const', x) | (op, left, right)."""
+
+    tree: Any
+    operands: tuple[str, ...]
+    factor: float  # result in the operands' canonical units -> the item's unit
+    max_spread: Window
+    text: str
+
+
+@dataclass(frozen=True)
+class ItemSpec:
+    name: str
+    label: str
+    dtype: DataType
+    matcher: Matcher
+    unit: str | None
+    context: str | None
+    window: Window | None
+    pick: Pick
+    formula: Formula | None = None
+
+
+@dataclass(frozen=True)
+class CompiledCriterion:
+    criterion: Criterion
+    rule: Any  # IR node
+    applies_if: Any | None  # IR node
+    items: tuple[str, ...]  # data items and concept sets the criterion reads
+
+
+@dataclass(frozen=True)
+class CompiledTrial:
+    """A rule file ready to screen patients: build with ``screening.load_criteria``."""
+
+    info: TrialInfo
+    rules: RuleFile
+    concepts: dict[str, ConceptSpec]
+    items: dict[str, ItemSpec]
+    criteria: tuple[CompiledCriterion, ...]
+    file: str | None = None
+    digest: str | None = None
+    _program: Any = field(default=None, compare=False, repr=False)
+
+    @property
+    def id(self) -> str:
+        return self.info.id
+
+    def __post_init__(self) -> None:
+        if self._program is None:
+            from .evaluate import build_program
+
+            object.__setattr__(self, "_program", build_program(self))
+
+    def __getstate__(self) -> dict:
+        state = dict(self.__dict__)
+        state["_program"] = None
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self.__post_init__()

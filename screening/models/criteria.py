@@ -1,0 +1,120 @@
+"""The rule file: trial metadata, concept sets, data definitions and criteria (validated from YAML)."""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StrictStr, field_validator
+
+NAME_PATTERN = r"^[a-z][a-z0-9_]*$"
+ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=False)
+
+
+class TrialInfo(_Strict):
+    """Who runs the trial and where its criteria come from."""
+
+    id: StrictStr = Field(pattern=ID_PATTERN, description="Stable id: the registry id, else the sponsor's study id.")
+    title: StrictStr
+    registry_id: StrictStr | None = Field(None, description="e.g. NCT01056471")
+    org_study_id: StrictStr | None = None
+    phase: StrictStr | None = None
+    sponsor: StrictStr | None = None
+    source: StrictStr | None = Field(None, description="Where the criteria were copied from (record file or URL).")
+    min_age: int | None = None
+    max_age: int | None = None
+    sexes: StrictStr | None = None
+    notes: list[StrictStr] = Field(default_factory=list)
+
+
+class ConceptSet(_Strict):
+    """A named set of codes and plain names: 'anti-B-cell biologics' = rituximab, belimumab, ..."""
+
+    label: StrictStr | None = None
+    codes: list[StrictStr] = Field(default_factory=list, description="'system:code' strings (rxnorm:121191, atc:L01XC02).")
+    names: list[StrictStr] = Field(default_factory=list, description="Plain names as charted, matched case-insensitively.")
+    include: list[StrictStr] = Field(default_factory=list, description="Other concept sets whose members belong here too.")
+    note: StrictStr | None = None
+
+
+class DataType(str, Enum):
+    QUANTITY = "quantity"  # a number with a unit, converted to `unit`
+    TITER = "titer"  # '1:160', compared by dilution
+    CODED = "coded"  # text such as 'positive', 'III', compared case-insensitively
+    FACT = "fact"  # a yes/no fact from the profile's `facts`
+
+
+class Pick(str, Enum):
+    LATEST = "latest"
+    EARLIEST = "earliest"
+    MAX = "max"
+    MIN = "min"
+
+
+class Derivation(_Strict):
+    """A value computed from other data items when it is not recorded itself (PaO2/FiO2, BMI)."""
+
+    formula: StrictStr = Field(description="Arithmetic over other quantity items, e.g. 'pao2 / fio2'.")
+    max_spread: StrictStr = Field("P0D", description="How far apart the operands' dates may be (P0D = same day).")
+
+
+class DataItem(_Strict):
+    """A named data definition: which records, which unit, how recent, and which value wins."""
+
+    label: StrictStr | None = None
+    type: DataType = DataType.QUANTITY
+    codes: list[StrictStr] = Field(default_factory=list)
+    names: list[StrictStr] = Field(default_factory=list)
+    unit: StrictStr | None = Field(None, description="Canonical unit for quantities; thresholds are written in it.")
+    context: StrictStr | None = Field(None, description="pint context for conversions that need one (creatinine_ratio).")
+    window: StrictStr | None = Field(None, description="Look-back before the reference date (P3M); older values are stale.")
+    pick: Pick = Pick.LATEST
+    derive: Derivation | None = None
+    note: StrictStr | None = None
+
+
+class Kind(str, Enum):
+    INCLUSION = "inclusion"
+    EXCLUSION = "exclusion"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class Criterion(_Strict):
+    """One criterion (or one separately decidable part of a bullet) with its verbatim text."""
+
+    id: StrictStr = Field(pattern=ID_PATTERN)
+    kind: Kind
+    text: StrictStr = Field(description="The criterion's words, verbatim from the trial record.")
+    bullet: StrictStr | None = Field(None, description="The whole bullet, verbatim, when `text` is a part of it.")
+    parent: StrictStr | None = Field(None, description="Id of the bullet this part belongs to.")
+    rule: StrictStr | None = Field(None, description="Expression in rule-engine syntax; true means the text holds.")
+    applies_if: StrictStr | None = Field(None, description="Expression; when false the criterion does not apply (pass).")
+    confirm: StrictStr | None = Field(
+        None, description="Why a person must confirm this; with no rule, decided by a fact named after the id."
+    )
+    note: StrictStr | None = Field(None, description="How an ambiguous text was read; shown in the reason.")
+
+    @field_validator("rule", "applies_if")
+    @classmethod
+    def _not_blank(cls, v: str | None) -> str | None:
+        if v is not None and not v.strip():
+            raise ValueError("expression is empty")
+        return v
+
+
+class RuleFile(_Strict):
+    """A trial's rule file, as written in YAML."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, title="Trial rule file")
+
+    trial: TrialInfo
+    concepts: dict[StrictStr, ConceptSet] = Field(default_factory=dict)
+    data: dict[StrictStr, DataItem] = Field(default_factory=dict)
+    criteria: list[Criterion] = Field(min_length=1)
+    format: Literal[1] = Field(1, description="Rule file format version.")

@@ -1,0 +1,118 @@
+"""The native patient profile: demographics and dated clinical records.
+
+Every record carries a code (``system:code`` such as ``loinc:2890-5``, ``rxnorm:3002``,
+``snomed:73211009``, ``icd10:M32.14``, or a local name) and/or a plain ``name``; rule
+files match either. Dates are calendar days. ``source`` points back to the chart
+(e.g. ``Observation/abc``) and is quoted in evidence.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import Enum
+from typing import Annotated, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StrictStr, model_validator
+
+
+class Category(str, Enum):
+    """Parts of the record that a caller may declare complete (no record then means absent)."""
+
+    CONDITIONS = "conditions"
+    MEDICATIONS = "medications"
+    PROCEDURES = "procedures"
+    IMMUNIZATIONS = "immunizations"
+    FACTS = "facts"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class _Record(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    code: str | None = Field(None, description="Coded identity, 'system:code' (loinc:2890-5) or a local code.")
+    name: str | None = Field(None, description="Plain name as charted (e.g. 'cyclophosphamide').")
+    source: str | None = Field(None, description="Reference back to the chart, e.g. 'Observation/abc'.")
+
+    @model_validator(mode="after")
+    def _has_identity(self):
+        if not (self.code or self.name):
+            raise ValueError("a record needs a 'code' or a 'name'")
+        return self
+
+    @property
+    def label(self) -> str:
+        return self.name or self.code or "?"
+
+
+ObservationValue = Union[StrictBool, StrictInt, StrictFloat, StrictStr]
+
+
+class Observation(_Record):
+    """A measurement or test result: a number with its unit, a titer ('1:160') or a coded value ('positive')."""
+
+    value: ObservationValue = Field(description="Number, titer string such as '1:160', or coded text such as 'positive'.")
+    unit: str | None = Field(None, description="Unit string parsed by pint or UCUM (mg/mmol, mm[Hg], %, lb).")
+    date: dt.date = Field(description="When the value was measured (effective date).")
+    status: Literal["final", "amended", "corrected", "preliminary", "registered"] = "final"
+
+
+class Condition(_Record):
+    """A diagnosis or problem. ``refuted`` is an explicit negative: it counts as evidence of absence."""
+
+    onset: dt.date | None = None
+    abatement: dt.date | None = None
+    status: Literal["active", "recurrence", "relapse", "inactive", "remission", "resolved", "refuted"] = "active"
+
+
+class Medication(_Record):
+    """A drug exposure with its start and (if ended) stop date."""
+
+    start: dt.date | None = None
+    stop: dt.date | None = None
+    status: Literal["active", "completed", "stopped", "on-hold", "not-taken", "intended"] = "active"
+
+
+class Procedure(_Record):
+    """A procedure or intervention (biopsy, plasmapheresis, ECMO, trial enrolment)."""
+
+    date: dt.date | None = None
+    end: dt.date | None = None
+    status: Literal["completed", "in-progress", "not-done", "planned"] = "completed"
+
+
+class Immunization(_Record):
+    """A vaccination (CVX or local code)."""
+
+    date: dt.date | None = None
+    status: Literal["completed", "not-done"] = "completed"
+
+
+class Fact(_Record):
+    """A recorded yes/no fact a chart or a person confirms: consent, pregnancy, childbearing potential."""
+
+    value: StrictBool
+    date: dt.date | None = None
+
+
+class Patient(BaseModel):
+    """A patient profile: what screening may know about one patient."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, title="Patient profile")
+
+    id: str = Field(description="Identifier of the patient in the calling system.")
+    birth_date: dt.date | None = None
+    sex: Literal["female", "male", "other", "unknown"] | None = None
+    observations: list[Observation] = Field(default_factory=list)
+    conditions: list[Condition] = Field(default_factory=list)
+    medications: list[Medication] = Field(default_factory=list)
+    procedures: list[Procedure] = Field(default_factory=list)
+    immunizations: list[Immunization] = Field(default_factory=list)
+    facts: list[Fact] = Field(default_factory=list)
+    complete: list[Category] = Field(
+        default_factory=list,
+        description="Parts of the record known to be complete: for these, no record means absent.",
+    )
+
+

@@ -1,0 +1,65 @@
+"""Reading patient profiles: JSON files and dicts into validated ``Patient`` models.
+
+Errors name the file and the place: a JSON syntax error its line and column, a schema
+violation the path inside the document (``observations[2].date``).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from .errors import PatientError, Problem
+from .models.patient import Patient
+
+
+def parse_patient(data: Any, file: str | None = None) -> Patient:
+    """Validate a decoded JSON document as a native patient profile. Raises PatientError."""
+    if not isinstance(data, dict):
+        raise PatientError(Problem("a patient profile must be a JSON object", file))
+    try:
+        return Patient.model_validate(data)
+    except ValidationError as err:
+        raise PatientError([Problem(f"{_path(e['loc'])}: {_msg(e)}", file) for e in err.errors()]) from None
+
+
+def load_patient(path: str | Path) -> Patient:
+    """Read a patient JSON file (a native profile, or a FHIR R4 Bundle when that support is present)."""
+    data = read_json(path)
+    if isinstance(data, dict) and data.get("resourceType") == "Bundle":
+        from .fhir import bundle_to_patient  # imported only for FHIR input
+
+        return bundle_to_patient(data, str(path))
+    return parse_patient(data, str(path))
+
+
+def read_json(path: str | Path) -> Any:
+    """Decode a JSON file; PatientError with line and column on a syntax error."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as err:
+        reason = err.strerror if isinstance(err, OSError) else "not UTF-8 text"
+        raise PatientError(Problem(f"cannot read patient file: {reason}", str(path))) from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as err:
+        raise PatientError(Problem(f"invalid JSON: {err.msg}", str(path), err.lineno, err.colno)) from None
+
+
+def _path(loc: tuple) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (("." if out else "") + str(part))
+    return out or "profile"
+
+
+def _msg(e: dict) -> str:
+    if e["type"] == "extra_forbidden":
+        return "unknown field"
+    if e["type"] == "missing":
+        return "missing required field"
+    return e["msg"]

@@ -1,0 +1,94 @@
+"""A patient's records indexed for look-up by code and name, as seen on a reference date.
+
+Records dated after the reference date are invisible: a screen on 2026-11-23 gives the
+same answer tomorrow. Names match by words, so the concept name 'cyclophosphamide'
+finds the charted 'Cyclophosphamide 500 mg IV'.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, Iterable
+
+from .models.patient import Patient
+
+_WORD = re.compile(r"[a-z0-9]+(?:[.\-][a-z0-9]+)*")
+
+
+def words(text: str) -> tuple[str, ...]:
+    """Lower-case word tokens used for name matching."""
+    return tuple(_WORD.findall(text.lower()))
+
+
+@dataclass(frozen=True)
+class Matcher:
+    """Compiled membership test of a concept set or data item: codes and name phrases."""
+
+    codes: frozenset[str]
+    phrases: tuple[tuple[str, ...], ...]
+
+    @classmethod
+    def build(cls, codes: Iterable[str], names: Iterable[str]) -> "Matcher":
+        return cls(frozenset(c.strip().lower() for c in codes),
+                   tuple(sorted({words(n) for n in names if words(n)})))
+
+
+class _Index:
+    """Records of one category, indexed by code and by first word of the name."""
+
+    __slots__ = ("by_code", "by_word")
+
+    def __init__(self, records: Iterable[Any]):
+        self.by_code: dict[str, list[Any]] = {}
+        self.by_word: dict[str, list[tuple[tuple[str, ...], Any]]] = {}
+        for r in records:
+            if r.code:
+                self.by_code.setdefault(r.code.strip().lower(), []).append(r)
+            if r.name:
+                toks = words(r.name)
+                for i, tok in enumerate(toks):
+                    self.by_word.setdefault(tok, []).append((toks[i:], r))
+
+    def find(self, m: Matcher) -> list[Any]:
+        seen: dict[int, Any] = {}
+        for code in m.codes:
+            for r in self.by_code.get(code, ()):
+                seen[id(r)] = r
+        for phrase in m.phrases:
+            for tail, r in self.by_word.get(phrase[0], ()):
+                if tail[: len(phrase)] == phrase:
+                    seen[id(r)] = r
+        return list(seen.values())
+
+
+def _visible_on(as_of: date):
+    def visible(r: Any) -> bool:
+        first = getattr(r, "date", None) or getattr(r, "onset", None) or getattr(r, "start", None)
+        return first is None or first <= as_of
+    return visible
+
+
+class PatientView:
+    """Everything the evaluator may see of one patient on ``as_of``."""
+
+    def __init__(self, patient: Patient, as_of: date, complete: frozenset[str]):
+        self.patient = patient
+        self.as_of = as_of
+        self.complete = complete
+        visible = _visible_on(as_of)
+        self._indexes = {
+            name: _Index(r for r in getattr(patient, name) if visible(r))
+            for name in ("observations", "conditions", "medications", "procedures", "immunizations", "facts")
+        }
+
+    def find(self, category: str, matcher: Matcher) -> list[Any]:
+        """Visible records of ``category`` matching ``matcher``, oldest first."""
+        found = self._indexes[category].find(matcher)
+        found.sort(key=_sort_key)
+        return found
+
+
+def _sort_key(r: Any) -> date:
+    return getattr(r, "date", None) or getattr(r, "onset", None) or getattr(r, "start", None) or date.min

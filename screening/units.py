@@ -1,0 +1,152 @@
+"""Units as physics: parse unit strings with pint, convert by precomputed factors, read titers.
+
+The registry is built once per process, lazily (importing pint costs about 0.2 s), with
+the clinical definitions of ``data/units.txt``. Conversion factors are memoised per
+(unit, target, context), so screening a patient multiplies floats instead of building
+quantities.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from importlib import resources
+from typing import TYPE_CHECKING, Any
+
+from .errors import UnitError
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pint
+
+_UCUM_HINT = re.compile(r"[\[\]{}]|\d+\*")
+
+
+@lru_cache(maxsize=1)
+def registry() -> "pint.UnitRegistry":
+    """The process-wide unit registry with clinical units (immutable after creation)."""
+    import pint
+
+    ureg = pint.UnitRegistry(autoconvert_offset_to_baseunit=False)
+    text = resources.files("screening.data").joinpath("units.txt").read_text(encoding="utf-8")
+    ureg.load_definitions(text.splitlines())
+    return ureg
+
+
+def _normalise(unit: str) -> str:
+    s = unit.strip()
+    if s in ("", "1"):
+        return "dimensionless"
+    if s.startswith("/"):
+        s = "1" + s
+    return s
+
+
+@lru_cache(maxsize=4096)
+def parse_unit(unit: str) -> "pint.Quantity":
+    """Parse a unit string (pint syntax, or a UCUM code such as mm[Hg] or 10*9/L) to a quantity of 1 unit.
+
+    Scaled units ("10^9/L") keep their scale in the magnitude. Raises UnitError.
+    """
+    import pint
+
+    ureg = registry()
+    text = _normalise(unit)
+    if _UCUM_HINT.search(text):  # UCUM's 10*9 is 10^9, and pint would read it as 90
+        ucum = _from_ucum(text)
+        if ucum is not None:
+            return ucum
+        raise UnitError(f"unknown unit {unit!r}: not valid UCUM")
+    try:
+        q = ureg.parse_expression(text)
+        if not isinstance(q, ureg.Quantity):
+            q = ureg.Quantity(float(q), "dimensionless")
+        return q
+    except (pint.errors.PintError, AttributeError, TypeError, ValueError, SyntaxError) as pint_err:
+        ucum = _from_ucum(text) if re.fullmatch(r"[\w./%\[\]{}*^-]+", text) else None
+        if ucum is not None:
+            return ucum
+        raise UnitError(f"unknown unit {unit!r}: {pint_err}") from None
+
+
+def _from_ucum(code: str) -> "pint.Quantity | None":
+    """Parse a UCUM code through ucumvert; None when it is not valid UCUM either."""
+    from . import ucum
+
+    return ucum.to_quantity(code)
+
+
+@lru_cache(maxsize=4096)
+def conversion_factor(unit: str, target: str, context: str | None = None) -> float:
+    """Factor f such that value[unit] * f == value[target]. Raises UnitError if incompatible."""
+    import pint
+
+    src, dst = parse_unit(unit), parse_unit(target)
+    if not (src.unitless or _is_multiplicative(src)) or not _is_multiplicative(dst):
+        raise UnitError(f"cannot convert offset unit {unit!r} by a factor")
+    try:
+        if context:
+            with registry().context(context):
+                converted = src.to(dst.units)
+        else:
+            converted = src.to(dst.units)
+    except pint.errors.DimensionalityError:
+        how = f" (with context {context})" if context else ""
+        raise UnitError(
+            f"unit {unit!r} ({_dim(src)}) cannot be converted to {target!r} ({_dim(dst)}){how}"
+        ) from None
+    except KeyError as err:
+        raise UnitError(f"unknown unit context {context!r}") from err
+    return float(converted.magnitude) / float(dst.magnitude)
+
+
+def check_context(name: str) -> None:
+    """Raise UnitError unless ``name`` is a context defined in the registry."""
+    ureg = registry()
+    if name not in ureg._contexts:  # pint keeps no public listing of contexts
+        known = ", ".join(sorted(ureg._contexts))
+        raise UnitError(f"unknown unit context {name!r} (defined: {known})")
+
+
+def dimensionality(unit: str) -> Any:
+    """Pint dimensionality of a unit string (for compatibility checks)."""
+    return parse_unit(unit).dimensionality
+
+
+def _dim(q: "pint.Quantity") -> str:
+    d = str(q.dimensionality)
+    return "dimensionless" if d == "dimensionless" else d
+
+
+def _is_multiplicative(q: "pint.Quantity") -> bool:
+    try:
+        return bool(q._ok_for_muldiv())
+    except Exception:  # pragma: no cover - defensive: unknown pint internals
+        return True
+
+
+_TITER = re.compile(r"^\s*1\s*[:/]\s*(\d+(?:\.\d+)?)\s*$")
+
+
+def parse_titer(value: Any) -> float | None:
+    """Dilution of a titer: '1:160' and '1/160' give 160. Anything else (including '<1:40') gives None.
+
+    YAML and pint both misread '1:80' (base-60 numbers, multiplication), so titers never
+    go through either.
+    """
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return float(value) if value > 0 else None
+    m = _TITER.match(str(value))
+    return float(m.group(1)) if m else None
+
+
+def format_number(x: float) -> str:
+    """Short human form of a number: 1.0 -> '1', 1.326 -> '1.33', 150.01 -> '150'."""
+    if x == int(x) and abs(x) < 1e15:
+        return str(int(x))
+    if abs(x) >= 100:
+        return f"{x:.0f}"
+    if abs(x) >= 10:
+        return f"{x:.1f}".rstrip("0").rstrip(".")
+    return f"{x:.3g}"
