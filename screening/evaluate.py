@@ -100,10 +100,14 @@ def _convert(spec: ItemSpec, r: Any) -> tuple[float | None, str]:
     value = float(f"{raw * factor:.12g}")
     text = where
     if factor != 1.0 or (unit or "") != (spec.unit or ""):
-        text = f"{spec.label} {shown} ({format_number(value)} {spec.unit}) on {r.date}{_src(r)}"
+        text = f"{spec.label} {shown} ({format_number(value)}{_unit_suffix(spec.unit)}) on {r.date}{_src(r)}"
     if getattr(r, "status", "final") == "preliminary":
         text += " (preliminary)"
     return value, text
+
+
+def _unit_suffix(unit: str | None) -> str:
+    return "" if unit in (None, "", "1", "dimensionless") else f" {unit}"
 
 
 def _in_window(spec: ItemSpec, records: list, as_of: date, name: str, day=lambda r: r.date):
@@ -229,7 +233,7 @@ def _derive(spec: ItemSpec, env: Env) -> Resolved:
         value = float(f"{_arith(f.tree, env_values) * f.factor:.12g}")
     except ZeroDivisionError:
         return Resolved(None, f"{spec.label}: division by zero computing {f.text}", evidence, (spec.name,))
-    text = f"{spec.label} {format_number(value)} {spec.unit} computed as {f.text} from " + "; ".join(p.text for p in parts)
+    text = f"{spec.label} {format_number(value)}{_unit_suffix(spec.unit)} computed as {f.text} from " + "; ".join(p.text for p in parts)
     return Resolved(value, text, evidence, day=min(days) if days else None)
 
 
@@ -262,7 +266,7 @@ def _change(item: str, window: Window, env: Env) -> Resolved:
     ev = (_evidence(item, r0, r0.value, r0.unit, v0, spec.unit, r0.date),
           _evidence(item, r1, r1.value, r1.unit, v1, spec.unit, r1.date))
     delta = v1 - v0
-    return Resolved(delta, f"change in {spec.label} {delta:+g} {spec.unit or ''} over {window} ({t0} to {t1})".replace("  ", " "),
+    return Resolved(delta, f"change in {spec.label} {delta:+g}{_unit_suffix(spec.unit)} over {window} ({t0} to {t1})",
                     ev, day=r1.date)
 
 
@@ -283,7 +287,7 @@ def _constant_text(trial: CompiledTrial, node: X.Compare) -> str:
     if spec.dtype is DataType.TITER:
         show = lambda c: f"1:{format_number(c)}"  # noqa: E731
     elif spec.dtype is DataType.QUANTITY or isinstance(src, X.Change):
-        unit = f" {spec.unit}" if spec.unit not in (None, "", "dimensionless", "1") else ""
+        unit = _unit_suffix(spec.unit)
         show = lambda c: f"{format_number(c)}{unit}"  # noqa: E731
     else:
         show = repr
@@ -308,8 +312,8 @@ def _compile_compare(trial: CompiledTrial, node: X.Compare) -> Program:
         if r.value is None:
             return Outcome(UNKNOWN, (r.text,), r.evidence, r.missing)
         if test(r.value, const):
-            return Outcome(PASS, (f"{r.text} {bound}",), r.evidence)
-        return Outcome(FAIL, (f"{r.text}, not {bound}",), r.evidence)
+            return Outcome(PASS, ((r.text, bound),), r.evidence)
+        return Outcome(FAIL, ((r.text, f"not {bound}"),), r.evidence)
 
     return run
 
@@ -464,12 +468,30 @@ def _compile_fact(trial: CompiledTrial, node: X.FactIs) -> Program:
 
 
 def _merge(outcomes: Iterable[Outcome], status: Status) -> Outcome:
-    reasons, evidence, missing = [], [], []
+    reasons, evidence, missing = [], {}, []
     for o in outcomes:
         reasons.extend(o.reasons)
-        evidence.extend(o.evidence)
+        for e in o.evidence:
+            evidence[id(e)] = e
         missing.extend(o.missing)
-    return Outcome(status, tuple(reasons), tuple(evidence), tuple(dict.fromkeys(missing)))
+    return Outcome(status, tuple(reasons), tuple(evidence.values()), tuple(dict.fromkeys(missing)))
+
+
+def format_reasons(reasons: Iterable) -> str:
+    """Join reasons; comparisons on the same value read once: 'age 40 (born ...) >= 18 years and <= 75 years'."""
+    parts: list[str] = []
+    subject = None
+    for r in reasons:
+        if isinstance(r, tuple):
+            if r[0] == subject:
+                parts[-1] += f" and {r[1]}"
+            else:
+                subject = r[0]
+                parts.append(f"{r[0]}{',' if r[1].startswith('not ') else ''} {r[1]}")
+        else:
+            subject = None
+            parts.append(r)
+    return "; ".join(dict.fromkeys(parts))
 
 
 def _compile_junction(programs: list[Program], is_and: bool) -> Program:
@@ -532,13 +554,16 @@ def _compile_criterion(trial: CompiledTrial, cc: CompiledCriterion):
         else:
             status = met = or_((not_(a_status), r.status))
         if a_status is FAIL:
-            reason, evidence, missing = "not applicable: " + "; ".join(a.reasons), a.evidence, ()
+            reason, evidence, missing = "not applicable: " + format_reasons(a.reasons), a.evidence, ()
         elif a_status is UNKNOWN and status is UNKNOWN:
-            reason = "not known whether it applies (" + "; ".join(a.reasons) + "); " + "; ".join(r.reasons)
-            evidence, missing = a.evidence + r.evidence, tuple(dict.fromkeys(a.missing + r.missing))
+            reason = "not known whether it applies (" + format_reasons(a.reasons) + "); " + format_reasons(r.reasons)
+            evidence = tuple({id(e): e for e in a.evidence + r.evidence}.values())
+            missing = tuple(dict.fromkeys(a.missing + r.missing))
         else:
-            reason, evidence = "; ".join(r.reasons), r.evidence
+            reason, evidence = format_reasons(r.reasons), r.evidence
             missing = r.missing if status is UNKNOWN else ()
+        if c.confirm:
+            missing = tuple(m for m in missing if not m.startswith("confirm:"))
         if status is UNKNOWN and c.confirm:
             reason = f"needs confirmation ({c.confirm}): {reason}"
         return CriterionResult.model_construct(

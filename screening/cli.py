@@ -1,0 +1,132 @@
+"""The `screening` command: a thin shell over the library (screen, check, schema).
+
+Exit status: 0 when the command ran (whatever the verdict), 2 for bad input, with a
+one-line message naming the file and the place. Heavy imports happen inside commands.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import date
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
+                  help="Screen patients against clinical-trial eligibility rule files.")
+
+EXIT_BAD_INPUT = 2
+
+
+def _fail(message: str, located: bool = False) -> "typer.Exit":
+    """Print a one-line message for bad input; ``located`` messages already read 'file:line:col: error: ...'."""
+    typer.echo(message if located else f"error: {message}", err=True)
+    return typer.Exit(EXIT_BAD_INPUT)
+
+
+def _one_line(err) -> str:
+    more = len(err.problems) - 1
+    return err.first_line + (f" (and {more} more problem{'s' if more > 1 else ''}; run 'screening check')" if more > 0 else "")
+
+
+def _parse_date(text: Optional[str]) -> tuple[date, bool]:
+    if text is None:
+        return date.today(), True  # the CLI, not the engine, reads the clock
+    try:
+        return date.fromisoformat(text), False
+    except ValueError:
+        raise _fail(f"--as-of {text!r}: expected a date as YYYY-MM-DD") from None
+
+
+def _parse_complete(text: Optional[str]) -> list[str]:
+    from .models.patient import Category
+
+    if not text:
+        return []
+    parts = [p.strip() for p in text.split(",") if p.strip()]
+    known = {c.value for c in Category}
+    bad = [p for p in parts if p not in known]
+    if bad:
+        raise _fail(f"--complete: unknown record part {bad[0]!r} (choose from {', '.join(sorted(known))})")
+    return parts
+
+
+@app.command()
+def screen(
+    patient: Path = typer.Argument(..., help="Patient profile JSON (native or FHIR R4 Bundle)."),
+    trial: List[Path] = typer.Option(..., "--trial", "-t", help="Rule file (repeat for several trials)."),
+    as_of: Optional[str] = typer.Option(None, "--as-of", help="Screening date YYYY-MM-DD (default: today)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+    complete: Optional[str] = typer.Option(None, "--complete",
+                                           help="Record parts known complete, e.g. conditions,medications."),
+) -> None:
+    """Screen one patient against one or more trials."""
+    from .errors import InputError
+
+    day, today = _parse_date(as_of)
+    parts = _parse_complete(complete)
+    try:
+        from . import load_criteria, load_patient, screen as run
+
+        trials = [_load_trial(t) for t in trial]
+        profile = load_patient(patient)
+    except InputError as err:
+        raise _fail(_one_line(err), located=True) from None
+    results = [run(profile, t, as_of=day, complete=parts) for t in trials]
+    if as_json:
+        payload = [r.model_dump(mode="json") for r in results]
+        typer.echo(json.dumps(payload[0] if len(payload) == 1 else payload, indent=2, ensure_ascii=False))
+        return
+    if today:
+        typer.echo(f"as of {day.isoformat()} (today; use --as-of to fix the screening date)", err=True)
+    from .report import print_results
+
+    print_results(results)
+
+
+def _load_trial(path: Path):
+    from .cache import load_criteria_cached
+
+    return load_criteria_cached(path)
+
+
+@app.command()
+def check(files: List[Path] = typer.Argument(..., help="Rule files to validate.")) -> None:
+    """Validate rule files: schema, expression syntax, names, windows and units."""
+    from .compiler import load_criteria
+    from .errors import InputError
+
+    bad = 0
+    for f in files:
+        try:
+            trial = load_criteria(f)
+        except InputError as err:
+            bad += 1
+            for p in err.problems:
+                typer.echo(str(p))
+            continue
+        n = len(trial.criteria)
+        typer.echo(f"{f}: ok: {trial.id}, {n} criteria, {len(trial.items)} data items, {len(trial.concepts)} concept sets")
+    if bad:
+        raise typer.Exit(EXIT_BAD_INPUT)
+
+
+@app.command()
+def schema(which: str = typer.Argument(..., help="patient, criteria or result")) -> None:
+    """Print the JSON Schema of the patient profile, the rule file or the result."""
+    from .models import Patient, RuleFile, ScreeningResult
+
+    models = {"patient": Patient, "criteria": RuleFile, "result": ScreeningResult}
+    if which not in models:
+        raise _fail(f"unknown schema {which!r} (choose from patient, criteria, result)")
+    typer.echo(json.dumps(models[which].model_json_schema(), indent=2))
+
+
+def main() -> None:  # console-script entry point
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
