@@ -43,6 +43,7 @@ class ItemSpec:
     window: Window | None
     pick: Pick
     formula: Formula | None = None
+    factors: dict = field(default_factory=dict)  # common unit spelling -> factor to `unit`
 
 
 @dataclass(frozen=True)

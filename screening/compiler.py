@@ -169,8 +169,14 @@ class _Compiler:
             for i, code in enumerate(item.codes):
                 if ":" not in code:
                     self.error(path + ("codes", i), f"code {code!r} needs a system prefix, e.g. loinc:2890-5")
+            factors = {}
+            if item.type is DataType.QUANTITY and item.unit is not None:
+                try:
+                    factors = units.precomputed_factors(item.unit, item.context)
+                except UnitError:
+                    pass  # reported above
             out[name] = ItemSpec(name, item.label or name, item.type, Matcher.build(item.codes, item.names),
-                                 item.unit, item.context, window, item.pick)
+                                 item.unit, item.context, window, item.pick, factors=factors)
         return out
 
     def _formula(self, name: str, item: Any, parser: X.Parser) -> Formula | None:

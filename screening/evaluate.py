@@ -93,10 +93,12 @@ def _convert(spec: ItemSpec, r: Any) -> tuple[float | None, str]:
     unit = r.unit if r.unit not in (None, "") else None
     if unit is None and spec.unit not in (None, "", "1", "dimensionless"):
         return None, f"{where} has no unit (expected {spec.unit})"
-    try:
-        factor = conversion_factor(unit or "dimensionless", spec.unit or "dimensionless", spec.context)
-    except UnitError as err:
-        return None, f"{where}: {err}"
+    factor = spec.factors.get(unit or "1")
+    if factor is None:
+        try:
+            factor = conversion_factor(unit or "dimensionless", spec.unit or "dimensionless", spec.context)
+        except UnitError as err:
+            return None, f"{where}: {err}"
     value = float(f"{raw * factor:.12g}")
     text = where
     if factor != 1.0 or (unit or "") != (spec.unit or ""):

@@ -150,3 +150,21 @@ def format_number(x: float) -> str:
     if abs(x) >= 10:
         return f"{x:.1f}".rstrip("0").rstrip(".")
     return f"{x:.3g}"
+
+
+@lru_cache(maxsize=1)
+def common_units() -> tuple[str, ...]:
+    """Chart spellings of units listed in data/common_units.txt."""
+    text = resources.files("screening.data").joinpath("common_units.txt").read_text(encoding="utf-8")
+    return tuple(line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#"))
+
+
+def precomputed_factors(target: str, context: str | None = None) -> dict[str, float]:
+    """Factors from every compatible common unit spelling to ``target`` (for a compiled item)."""
+    out: dict[str, float] = {}
+    for unit in common_units():
+        try:
+            out[unit] = conversion_factor(unit, target, context)
+        except UnitError:
+            continue
+    return out
