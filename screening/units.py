@@ -138,7 +138,8 @@ def parse_titer(value: Any) -> float | None:
     if isinstance(value, (int, float)):
         return float(value) if value > 0 else None
     m = _TITER.match(str(value))
-    return float(m.group(1)) if m else None
+    dilution = float(m.group(1)) if m else None
+    return dilution if dilution else None  # '1:0' is no dilution at all
 
 
 def format_number(x: float) -> str:
