@@ -177,8 +177,20 @@ class Parser:
             name = getattr(err, "function_name", None)
             raise ExpressionError(f"{name}(): {err.message}", _find_word(text, name or "")) from None
         except rule_engine.errors.EngineError as err:
-            raise ExpressionError(f"invalid expression: {err.message} (check the types of both sides)", None) from None
+            raise self._explain(text, err) from None
         return _Converter(self.symbols, text).convert(rule.statement.expression)
+
+    def _explain(self, text: str, err: Any) -> ExpressionError:
+        """Name the offending side of a type error (titer vs number...) by converting an untyped parse."""
+        import rule_engine
+
+        try:
+            _Converter(self.symbols, text).convert(rule_engine.Rule(text).statement.expression)
+        except ExpressionError as better:
+            return better
+        except rule_engine.errors.EngineError:
+            pass
+        return ExpressionError(f"invalid expression: {err.message} (check the types of both sides)", None)
 
 
 def _suggest(name: str, names: list[str]) -> str | None:
@@ -284,17 +296,17 @@ class _Converter:
             dtype = DataType.QUANTITY
         if dtype is DataType.QUANTITY:
             if not isinstance(value, (Decimal, int, float)) or isinstance(value, bool):
-                raise self.fail(f"{name} is a number: compare it with a number, not {value!r}", name)
+                raise self.fail(f"{name} is a number: compare it with a number, not {_show(value)}", name)
             return float(value)
         if dtype is DataType.TITER:
             from .units import parse_titer
 
             dilution = parse_titer(value) if isinstance(value, str) else None
             if dilution is None:
-                raise self.fail(f"{name} is a titer: compare it with a titer such as '1:80', not {value!r}", name)
+                raise self.fail(f"{name} is a titer: compare it with a titer such as '1:80', not {_show(value)}", name)
             return dilution
         if not isinstance(value, str):
-            raise self.fail(f"{name} is coded text: compare it with a string, not {value!r}", name)
+            raise self.fail(f"{name} is coded text: compare it with a string, not {_show(value)}", name)
         if op not in ("==", "!=", "in"):
             raise self.fail(f"{name} is coded text: use ==, != or in, not {op}", name)
         return normalise_code(value)
@@ -329,6 +341,11 @@ class _Converter:
             return parse_window(arg.value)
         except ValueError as err:
             raise self.fail(f"{fname}(): {err}", fname) from None
+
+
+def _show(value: Any) -> str:
+    """A constant as written in a rule: 80, 0.5, 'x'."""
+    return str(value) if isinstance(value, Decimal) else repr(value)
 
 
 def _fname(node: Any) -> str:
