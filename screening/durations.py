@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 
 from dateutil.relativedelta import relativedelta
 
@@ -27,7 +28,7 @@ class Window:
 
     def start(self, as_of: date) -> date:
         """First day inside the window ending on ``as_of`` (both ends inclusive)."""
-        return as_of - relativedelta(years=self.years, months=self.months, weeks=self.weeks, days=self.days)
+        return _window_start(self, as_of)
 
     def contains(self, day: date, as_of: date) -> bool:
         """True when ``day`` lies in [start(as_of), as_of]."""
@@ -42,6 +43,12 @@ class Window:
         names = [(self.years, "year"), (self.months, "month"), (self.weeks, "week"), (self.days, "day")]
         words = [f"{n} {u}{'s' if n != 1 else ''}" for n, u in names if n]
         return " ".join(words) if words else "0 days"
+
+
+@lru_cache(maxsize=8192)
+def _window_start(w: Window, as_of: date) -> date:
+    # Memoised: relativedelta arithmetic costs microseconds and a batch asks the same few windows.
+    return as_of - relativedelta(years=w.years, months=w.months, weeks=w.weeks, days=w.days)
 
 
 def parse_window(text: str) -> Window:

@@ -18,8 +18,8 @@ from .errors import UnitError
 from .logic import FAIL, PASS, UNKNOWN, Status, and_, not_, or_
 from .models.criteria import DataType, Kind, Pick
 from .models.patient import Patient
-from .models.result import CriterionResult, Evidence, ScreeningResult, Verdict
-from .records import PatientView
+from .models.result import CriterionResult, Evidence, ScreeningResult, Verdict, build
+from .records import DATE_FIELD, PatientView
 from .units import conversion_factor, format_number, parse_titer
 
 
@@ -67,7 +67,7 @@ def _src(r: Any) -> str:
 
 def _evidence(name: str, r: Any, value: Any = None, unit: str | None = None,
               converted: float | None = None, converted_unit: str | None = None, day: date | None = None) -> Evidence:
-    return Evidence.model_construct(item=name, value=value, unit=unit, converted=converted,
+    return build(Evidence, item=name, value=value, unit=unit, converted=converted,
                                     converted_unit=converted_unit, date=day, source=getattr(r, "source", None),
                                     record=getattr(r, "name", None) or getattr(r, "code", None))
 
@@ -152,14 +152,14 @@ def _resolve(name: str, env: Env) -> Resolved:
         if birth is None:
             return _unknown("no birth date on record", "birth_date")
         age = age_in_years(birth, env.as_of)
-        ev = Evidence.model_construct(item="age", value=age, unit="years", date=birth, source=None,
+        ev = build(Evidence, item="age", value=age, unit="years", date=birth, source=None,
                                       converted=None, converted_unit=None, record="birth_date")
         return Resolved(float(age), f"age {age} (born {birth})", (ev,), day=birth)
     if name == "sex":
         sex = env.view.patient.sex
         if sex in (None, "unknown"):
             return _unknown("sex not recorded", "sex")
-        ev = Evidence.model_construct(item="sex", value=sex, unit=None, date=None, source=None,
+        ev = build(Evidence, item="sex", value=sex, unit=None, date=None, source=None,
                                       converted=None, converted_unit=None, record="sex")
         return Resolved(sex, f"sex {sex}", (ev,))
     spec = env.trial.items[name]
@@ -407,8 +407,6 @@ def _record_text(category: str, r: Any) -> str:
     return f"{label}{when}{'' if r.status == 'completed' else f' ({r.status})'}{_src(r)}"
 
 
-def _record_day(r: Any) -> date | None:
-    return getattr(r, "date", None) or getattr(r, "onset", None) or getattr(r, "start", None)
 
 
 def _compile_records(trial: CompiledTrial, node: X.Records) -> Program:
@@ -423,6 +421,7 @@ def _compile_records(trial: CompiledTrial, node: X.Records) -> Program:
         "procedure_planned": "planned", "vaccinated": "vaccinated",
     }[node.function]
     name = node.concept
+    day_field = DATE_FIELD[category]
 
     def run(env: Env) -> Outcome:
         as_of = env.as_of
@@ -433,7 +432,7 @@ def _compile_records(trial: CompiledTrial, node: X.Records) -> Program:
             if v != SKIP:
                 verdicts[v].append(r)
         def ev(rs):
-            return tuple(_evidence(name, r, getattr(r, "status", None), None, day=_record_day(r)) for r in rs)
+            return tuple(_evidence(name, r, r.status, None, day=r.__dict__[day_field]) for r in rs)
         if verdicts[YES]:
             rs = verdicts[YES]
             return Outcome(PASS, (f"{concept.label} {phrase}{span}: " + "; ".join(_record_text(category, r) for r in rs),), ev(rs))
@@ -568,7 +567,7 @@ def _compile_criterion(trial: CompiledTrial, cc: CompiledCriterion):
             missing = tuple(m for m in missing if not m.startswith("confirm:"))
         if status is UNKNOWN and c.confirm:
             reason = f"needs confirmation ({c.confirm}): {reason}"
-        return CriterionResult.model_construct(
+        return build(CriterionResult, 
             id=c.id, kind=c.kind, text=c.text, bullet=c.bullet, status=status, met=met.as_bool(),
             reason=reason + note, evidence=list(evidence), missing=list(missing),
             needs_confirmation=c.confirm is not None, applicable=(a_status.as_bool()),
@@ -640,9 +639,9 @@ def screen(patient: Patient | dict, trial: CompiledTrial, as_of: date | str,
     unknown = [r for r in results if r.status is UNKNOWN]
     missing = list(dict.fromkeys(m for r in unknown for m in r.missing))
     pending = [r.id for r in unknown if r.needs_confirmation]
-    return ScreeningResult.model_construct(
+    return build(ScreeningResult, 
         trial=trial.id, patient=patient.id, as_of=as_of, verdict=verdict, criteria=results,
         failed=[r.id for r in results if r.status is FAIL], unknown=[r.id for r in unknown],
         missing=missing, pending_confirmation=pending, complete=sorted(parts),
-        summary=_summary(verdict, results, missing, pending),
+        summary=_summary(verdict, results, missing, pending), unmapped=list(patient.unmapped),
     )

@@ -44,8 +44,8 @@ class _Index:
         self.by_code: dict[str, list[Any]] = {}
         self.by_word: dict[str, list[tuple[tuple[str, ...], Any]]] = {}
         for r in records:
-            if r.code:
-                self.by_code.setdefault(r.code.strip().lower(), []).append(r)
+            for code in {c.strip().lower() for c in ((r.code,) if r.code else ()) + tuple(r.codes)}:
+                self.by_code.setdefault(code, []).append(r)
             if r.name:
                 toks = words(r.name)
                 for i, tok in enumerate(toks):
@@ -63,11 +63,11 @@ class _Index:
         return list(seen.values())
 
 
-def _visible_on(as_of: date):
-    def visible(r: Any) -> bool:
-        first = getattr(r, "date", None) or getattr(r, "onset", None) or getattr(r, "start", None)
-        return first is None or first <= as_of
-    return visible
+# The field that dates a record of each category (when it happened or began).
+DATE_FIELD = {
+    "observations": "date", "conditions": "onset", "medications": "start",
+    "procedures": "date", "immunizations": "date", "facts": "date",
+}
 
 
 class PatientView:
@@ -77,18 +77,16 @@ class PatientView:
         self.patient = patient
         self.as_of = as_of
         self.complete = complete
-        visible = _visible_on(as_of)
-        self._indexes = {
-            name: _Index(r for r in getattr(patient, name) if visible(r))
-            for name in ("observations", "conditions", "medications", "procedures", "immunizations", "facts")
-        }
+        self._indexes: dict[str, _Index] = {}
+        for category, field in DATE_FIELD.items():
+            records = getattr(patient, category)
+            self._indexes[category] = _Index(
+                r for r in records if (d := r.__dict__[field]) is None or d <= as_of)
 
     def find(self, category: str, matcher: Matcher) -> list[Any]:
-        """Visible records of ``category`` matching ``matcher``, oldest first."""
+        """Visible records of ``category`` matching ``matcher``, oldest first (undated first)."""
         found = self._indexes[category].find(matcher)
-        found.sort(key=_sort_key)
+        if len(found) > 1:
+            field = DATE_FIELD[category]
+            found.sort(key=lambda r: r.__dict__[field] or date.min)
         return found
-
-
-def _sort_key(r: Any) -> date:
-    return getattr(r, "date", None) or getattr(r, "onset", None) or getattr(r, "start", None) or date.min

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ..logic import Status
 from .criteria import Kind
+from .patient import UnmappedRecord
 
 
 class Verdict(str, Enum):
@@ -67,3 +68,20 @@ class ScreeningResult(BaseModel):
     )
     complete: list[str] = Field(default_factory=list, description="Record parts taken as complete.")
     summary: str = Field("", description="One line for people: the verdict and why.")
+    unmapped: list[UnmappedRecord] = Field(
+        default_factory=list, description="Source records that could not be used (e.g. FHIR resources), and why."
+    )
+
+
+def build(cls: type[BaseModel], **values) -> BaseModel:
+    """Construct a result model from values the evaluator already guarantees, skipping validation.
+
+    Like ``model_construct`` with every field given, without its per-field default lookups:
+    results are built tens of times per screen, so this is on the hot path.
+    """
+    obj = cls.__new__(cls)
+    object.__setattr__(obj, "__dict__", values)
+    object.__setattr__(obj, "__pydantic_fields_set__", set(values))
+    object.__setattr__(obj, "__pydantic_extra__", None)
+    object.__setattr__(obj, "__pydantic_private__", None)
+    return obj
