@@ -101,7 +101,7 @@ def _convert(spec: ItemSpec, r: Any) -> tuple[float | None, str]:
             return None, f"{where}: {err}"
     value = float(f"{raw * factor:.12g}")
     text = where
-    if factor != 1.0 or (unit or "") != (spec.unit or ""):
+    if factor != 1.0:
         text = f"{spec.label} {shown} ({format_number(value)}{_unit_suffix(spec.unit)}) on {r.date}{_src(r)}"
     if getattr(r, "status", "final") == "preliminary":
         text += " (preliminary)"
@@ -292,10 +292,13 @@ def _constant_text(trial: CompiledTrial, node: X.Compare) -> str:
         unit = _unit_suffix(spec.unit)
         show = lambda c: f"{format_number(c)}{unit}"  # noqa: E731
     else:
-        show = repr
+        show = lambda c: f"'{c}'"  # noqa: E731
+    written = node.written if node.written is not None else node.constant
+    if spec.dtype is DataType.TITER:
+        written = node.constant  # titers read back as 1:<dilution>
     if node.op == "in":
-        return "[" + ", ".join(show(c) for c in node.constant) + "]"
-    return show(node.constant)
+        return "[" + ", ".join(show(c) for c in written) + "]"
+    return show(written)
 
 
 def _compile_compare(trial: CompiledTrial, node: X.Compare) -> Program:

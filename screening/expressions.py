@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Union
 
@@ -50,7 +50,8 @@ Source = Union[Item, Change]
 class Compare:
     source: Source
     op: str  # '==', '!=', '<', '<=', '>', '>=', 'in'
-    constant: Any  # float | str | tuple
+    constant: Any  # float | str | tuple, normalised for comparison (titer dilution, folded code)
+    written: Any = field(default=None, compare=False)  # the constant as written, for reasons
 
 
 @dataclass(frozen=True)
@@ -255,7 +256,7 @@ class _Converter:
         source = self._source(left)
         if not isinstance(right, A.LiteralExpressionBase):
             raise self.fail("compare a data item with a constant (both sides are data)")
-        return Compare(source, op, self._constant(source, right.value, op))
+        return Compare(source, op, self._constant(source, right.value, op), _written(right.value))
 
     def _contains(self, node: Any) -> Compare:
         import rule_engine.ast as A
@@ -263,12 +264,13 @@ class _Converter:
         if not isinstance(node.container, A.ArrayExpression):
             raise self.fail("'in' needs a list of constants on the right, e.g. ln_class in ['III', 'IV']")
         source = self._source(node.member)
-        values = []
+        values, written = [], []
         for element in node.container.value:
             if not isinstance(element, A.LiteralExpressionBase):
                 raise self.fail("'in' lists may hold constants only")
             values.append(self._constant(source, element.value, "in"))
-        return Compare(source, "in", tuple(values))
+            written.append(_written(element.value))
+        return Compare(source, "in", tuple(values), tuple(written))
 
     def _source(self, node: Any) -> Source:
         import rule_engine.ast as A
@@ -346,6 +348,10 @@ class _Converter:
 def _show(value: Any) -> str:
     """A constant as written in a rule: 80, 0.5, 'x'."""
     return str(value) if isinstance(value, Decimal) else repr(value)
+
+
+def _written(value: Any) -> Any:
+    return float(value) if isinstance(value, Decimal) else value
 
 
 def _fname(node: Any) -> str:
