@@ -197,6 +197,8 @@ def _resolve_observation(spec: ItemSpec, records: list, name: str) -> Resolved:
         values.append((value, r, text, ev))
     value, r, text = _pick(spec, [(v, rec, t) for v, rec, t, _ in values])
     ev = next(e for _, rec, _, e in values if rec is r)
+    if spec.window is not None:
+        text += f" (within {spec.window})"
     return Resolved(value, text, (ev,), day=r.date)
 
 
