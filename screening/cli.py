@@ -75,12 +75,12 @@ def screen(
     except InputError as err:
         raise _fail(_one_line(err), located=True) from None
     results = [run(profile, t, as_of=day, complete=parts) for t in trials]
+    if today:  # stderr, so that --json output stays one JSON document
+        typer.echo(f"as of {day.isoformat()} (today; use --as-of to fix the screening date)", err=True)
     if as_json:
         payload = [r.model_dump(mode="json") for r in results]
         typer.echo(json.dumps(payload[0] if len(payload) == 1 else payload, indent=2, ensure_ascii=False))
         return
-    if today:
-        typer.echo(f"as of {day.isoformat()} (today; use --as-of to fix the screening date)", err=True)
     from .report import print_results
 
     print_results(results)
