@@ -124,6 +124,73 @@ def schema(which: str = typer.Argument(..., help="patient, criteria or result"))
     typer.echo(json.dumps(models[which].model_json_schema(), indent=2))
 
 
+@app.command()
+def batch(
+    source: Path = typer.Argument(..., help="NDJSON file of profiles ('-' for standard input) or a directory of JSON files."),
+    trial: List[Path] = typer.Option(..., "--trial", "-t", help="Rule file (repeat for several trials)."),
+    out: Path = typer.Option(..., "--out", "-o", help="Output directory (results.ndjson, summary.csv, funnel-*.csv, errors.ndjson)."),
+    as_of: Optional[str] = typer.Option(None, "--as-of", help="Screening date YYYY-MM-DD (default: today; on --resume, the interrupted run's)."),
+    complete: Optional[str] = typer.Option(None, "--complete", help="Record parts known complete, e.g. conditions,medications."),
+    workers: Optional[int] = typer.Option(None, "--workers", "-j", min=1, help="Worker processes (default: all cores; 1 runs in-process)."),
+    resume: bool = typer.Option(False, "--resume", help="Continue the interrupted run in --out."),
+    strict: bool = typer.Option(False, "--strict", help="Exit with status 1 if any record could not be read."),
+) -> None:
+    """Screen many patients against one or more trials on every core, with a funnel per trial."""
+    from .batch import BatchError, journal_as_of, run_batch
+    from .batchview import BatchProgress, print_funnels
+    from .errors import InputError
+
+    parts = _parse_complete(complete)
+    day, today = _parse_date(as_of)
+    if resume and as_of is None:
+        day = journal_as_of(out) or day
+    try:
+        trials = [_load_trial(t) for t in trial]
+    except InputError as err:
+        raise _fail(_one_line(err), located=True) from None
+    try:
+        with BatchProgress(sys.stderr.isatty()) as progress:
+            summary = run_batch(str(source), trials, out, day, parts, workers=workers, resume=resume, progress=progress)
+    except BatchError as err:
+        raise _fail(_one_line(err), located=True) from None
+    except KeyboardInterrupt:
+        typer.echo(f"interrupted: run again with --resume to continue ({out})", err=True)
+        raise typer.Exit(130) from None
+    if summary.already_complete:
+        typer.echo(f"nothing to resume: {out} holds a complete run", err=True)
+        return
+    print_funnels(summary.funnels)
+    resumed = f" ({summary.resumed_from} before resuming)" if summary.resumed_from else ""
+    typer.echo(f"{summary.records} records{resumed}: {summary.patients} patients screened against {len(trials)} "
+               f"trial(s) as of {day.isoformat()}, {summary.errors} error(s){' (see errors.ndjson)' if summary.errors else ''}; "
+               f"outputs in {out}", err=True)
+    if strict and summary.errors:
+        raise typer.Exit(1)
+
+
+@app.command()
+def synth(
+    n: int = typer.Option(..., "--n", min=0, help="Number of patients."),
+    seed: int = typer.Option(0, "--seed", help="Seed: the same seed and --as-of give the same patients."),
+    out: str = typer.Option(..., "--out", "-o", help="NDJSON file to write ('-' for standard output)."),
+    as_of: Optional[str] = typer.Option(None, "--as-of", help="Date the records lead up to, YYYY-MM-DD (default: today)."),
+) -> None:
+    """Generate synthetic patient profiles (NDJSON) for tests and benchmarks."""
+    from .synth import synth_patients, write_synth
+
+    day, today = _parse_date(as_of)
+    if today:
+        typer.echo(f"dated up to {day.isoformat()} (today; use --as-of to reproduce)", err=True)
+    if out == "-":
+        for p in synth_patients(n, seed, day):
+            sys.stdout.write(json.dumps(p, ensure_ascii=False, separators=(",", ":")) + "\n")
+        return
+    try:
+        write_synth(out, n, seed, day)
+    except OSError as err:
+        raise _fail(f"{out}: {err.strerror}") from None
+
+
 def main() -> None:  # console-script entry point
     app()
 
