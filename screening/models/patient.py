@@ -32,18 +32,20 @@ class _Record(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     code: str | None = Field(None, description="Coded identity, 'system:code' (loinc:2890-5) or a local code.")
+    codes: list[str] = Field(default_factory=list, description="Further codes of the same record (other codings "
+                             "of one FHIR resource, e.g. snomed and icd10); matched like `code`.")
     name: str | None = Field(None, description="Plain name as charted (e.g. 'cyclophosphamide').")
     source: str | None = Field(None, description="Reference back to the chart, e.g. 'Observation/abc'.")
 
     @model_validator(mode="after")
     def _has_identity(self):
-        if not (self.code or self.name):
+        if not (self.code or self.codes or self.name):
             raise ValueError("a record needs a 'code' or a 'name'")
         return self
 
     @property
     def label(self) -> str:
-        return self.name or self.code or "?"
+        return self.name or self.code or (self.codes[0] if self.codes else "?")
 
 
 ObservationValue = Union[StrictBool, StrictInt, StrictFloat, StrictStr]
@@ -96,6 +98,15 @@ class Fact(_Record):
     date: dt.date | None = None
 
 
+class UnmappedRecord(BaseModel):
+    """Part of the source chart that is not in the profile (or only partly), and why: never silently dropped."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    resource: str = Field(description="The source record, e.g. 'Observation/abc' or 'Bundle.entry[4]'.")
+    reason: str = Field(description="Why it was not used, e.g. 'code system http://acme.org/lab is not known'.")
+
+
 class Patient(BaseModel):
     """A patient profile: what screening may know about one patient."""
 
@@ -113,6 +124,10 @@ class Patient(BaseModel):
     complete: list[Category] = Field(
         default_factory=list,
         description="Parts of the record known to be complete: for these, no record means absent.",
+    )
+    unmapped: list[UnmappedRecord] = Field(
+        default_factory=list,
+        description="Source records (e.g. FHIR resources) that could not be mapped; copied into the result.",
     )
 
 
