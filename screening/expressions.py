@@ -172,8 +172,13 @@ class Parser:
         except rule_engine.errors.RuleSyntaxError as err:
             token = getattr(err, "token", None)
             offset = getattr(token, "lexpos", None) if token is not None else len(text.rstrip())
+            titer = _BARE_TITER.search(text)
+            if titer:  # ana >= 1:40 -- a titer is a string constant in a rule
+                raise ExpressionError(f"syntax error: write the titer {titer.group(0)} in quotes: '{titer.group(0)}'", titer.start()) from None
             near = f" near {token.value!r}" if token is not None else " at end of expression"
-            raise ExpressionError(f"syntax error{near}: {err.message}", offset) from None
+            # rule-engine's own "at: line 1:14" is a position inside the expression; ours is in the file
+            detail = "" if re.fullmatch(r"syntax error at: (line \d+:\d+|EOF)", err.message) else f": {err.message}"
+            raise ExpressionError(f"syntax error{near}{detail}", offset) from None
         except rule_engine.errors.FunctionCallError as err:
             name = getattr(err, "function_name", None)
             raise ExpressionError(f"{name}(): {err.message}", _find_word(text, name or "")) from None
@@ -192,6 +197,9 @@ class Parser:
         except rule_engine.errors.EngineError:
             pass
         return ExpressionError(f"invalid expression: {err.message} (check the types of both sides)", None)
+
+
+_BARE_TITER = re.compile(r"(?<![\w'\":/.])1\s*:\s*\d+(?![\w'\"])")
 
 
 def _suggest(name: str, names: list[str]) -> str | None:

@@ -66,6 +66,7 @@ def test_parse_to_ir(parser, text, ir):
     ("zzzzzz > 1", "unknown name 'zzzzzz'", 0),
     ("upcr >= ", "syntax error at end of expression", 7),
     ("upcr >= 1 and and age > 2", "syntax error near 'and'", 14),
+    ("ana >= 1:40", "syntax error: write the titer 1:40 in quotes: '1:40'", 7),   # bare titer
     ("dsdna > 'a'", "dsdna is coded text: use ==, != or in, not >", 0),
     ("age >= 18 and dsdna > 'a'", "dsdna is coded text: use ==, != or in, not >", 14),
     ("upcr", "'upcr' is not a yes/no fact: compare it with a value", 0),
@@ -110,3 +111,10 @@ def test_walk_visits_every_node(parser):
     ir = parser.parse("not (pregnant or ana >= '1:40') and taking(cyclophosphamide)")
     kinds = [type(n).__name__ for n in X.walk(ir)]
     assert kinds == ["And", "Not", "Or", "FactIs", "Compare", "Records"]
+
+
+@pytest.mark.parametrize("text", ["upcr >= 1 and and age > 2", "upcr >= 1)", "upcr >="])
+def test_syntax_errors_do_not_quote_positions_inside_the_expression(parser, text):
+    with pytest.raises(X.ExpressionError) as err:
+        parser.parse(text)
+    assert "line 1:" not in err.value.message and "EOF" not in err.value.message
