@@ -190,8 +190,15 @@ class _Compiler:
         try:
             rule = rule_engine.Rule(text, context=parser._context)
         except rule_engine.errors.EngineError as err:
-            self.error(path, f"invalid formula: {getattr(err, 'message', err)}")
-            return None
+            rule = None
+            if not isinstance(err, (rule_engine.errors.SymbolResolutionError, rule_engine.errors.RuleSyntaxError)):
+                try:  # a type error: read it untyped, so that the check below names the operand at fault
+                    rule = rule_engine.Rule(text)
+                except rule_engine.errors.EngineError:
+                    pass
+            if rule is None:
+                self.error(path, f"invalid formula: {getattr(err, 'message', err)}")
+                return None
         operands: list[str] = []
 
         def conv(node: Any) -> Any:
