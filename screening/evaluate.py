@@ -392,6 +392,10 @@ def _dated_test(fn: str, w: Window | None):
             return YES
         if r.date is None:
             return MAYBE
+        end = getattr(r, "end", None)
+        if end is not None or r.status == "in-progress":  # an episode (ventilation, trial participation)
+            ongoing = r.status == "in-progress" and (end is None or end >= as_of)
+            return _overlaps(r.date, end, ongoing, w.start(as_of), as_of)
         return YES if w.contains(r.date, as_of) else NO
     return test
 
@@ -409,6 +413,8 @@ def _record_text(category: str, r: Any) -> str:
             when += f", stopped {r.stop}"
         return f"{label}{when}{'' if r.status == 'active' else f' ({r.status})'}{_src(r)}"
     when = f" on {r.date}" if r.date else " (no date)"
+    if getattr(r, "end", None):
+        when += f", ended {r.end}"
     return f"{label}{when}{'' if r.status == 'completed' else f' ({r.status})'}{_src(r)}"
 
 
