@@ -110,6 +110,10 @@ class _Maker:
     def chance(self, p: float) -> bool:
         return self.r.random() < p
 
+    def clamp(self, day: date) -> date:
+        """Charts hold no records dated after the screening date."""
+        return min(day, self.as_of)
+
     def days_ago(self, lo: int, hi: int) -> date:
         return self.as_of - timedelta(days=self.r.randint(lo, hi))
 
@@ -145,7 +149,7 @@ class _Maker:
         rec["value"] = value
         if unit is not None:
             rec["unit"] = unit
-        rec["date"] = day.isoformat()
+        rec["date"] = self.clamp(day).isoformat()
         if self.chance(0.15):
             rec["source"] = f"Observation/s{self.seed}-{self.index}-{len(self.obs)}"
         if self.chance(0.03):
@@ -155,7 +159,7 @@ class _Maker:
     def condition(self, pair, status: str = "active", onset: date | None = None, abatement: date | None = None):
         rec = self.ident(pair)
         if onset:
-            rec["onset"] = onset.isoformat()
+            rec["onset"] = self.clamp(onset).isoformat()
         if abatement:
             rec["abatement"] = abatement.isoformat()
         if status != "active":
@@ -176,7 +180,7 @@ class _Maker:
     def procedure(self, key: str, day: date | None, status: str = "completed"):
         rec = self.ident(PROCEDURES[key])
         if day:
-            rec["date"] = day.isoformat()
+            rec["date"] = self.clamp(day).isoformat()
         if status != "completed":
             rec["status"] = status
         self.procs.append(rec)
