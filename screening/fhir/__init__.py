@@ -1,0 +1,34 @@
+"""FHIR R4 input: a Bundle (collection, searchset or transaction) screened like a native profile.
+
+    patient = bundle_to_patient(json.load(f), "bundle.json")   # a screening.Patient
+    patient.unmapped                                            # what could not be used, and why
+
+Resources are validated with the fhir.resources R4B models (imported only here, when a
+Bundle is read), then mapped by the tables in ``screening/data/fhir-systems.yaml`` (code
+system URIs -> 'loinc', 'snomed', ...) and ``screening/data/fhir-mapping.yaml`` (statuses,
+coded values, facts). An invalid bundle raises ``PatientError`` naming the entry, the
+resource and the field.
+"""
+
+from __future__ import annotations
+
+from ..errors import PatientError, Problem
+from ..models.patient import Patient, UnmappedRecord
+from .mapping import map_bundle
+from .parse import parse_bundle
+
+__all__ = ["UnmappedRecord", "bundle_to_patient", "map_bundle", "parse_bundle", "patient_to_bundle"]
+
+
+def bundle_to_patient(data: dict, file: str | None = None) -> Patient:
+    """Validate a decoded FHIR R4 Bundle and map it to a native profile. Raises PatientError."""
+    if not isinstance(data, dict) or data.get("resourceType") != "Bundle":
+        raise PatientError(Problem("not a FHIR Bundle (resourceType 'Bundle')", file))
+    return map_bundle(parse_bundle(data, file), file)
+
+
+def patient_to_bundle(patient: Patient) -> dict:
+    """A FHIR R4 collection Bundle holding a native profile (see ``export``)."""
+    from .export import patient_to_bundle as export
+
+    return export(patient)

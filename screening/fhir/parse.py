@@ -1,0 +1,133 @@
+"""Reading a FHIR R4 Bundle: its structure, then every resource validated with the
+fhir.resources R4B models (R4 data reads with them).
+
+Each resource is validated on its own, by its own model, so that a problem names the
+entry index, the resource (type/id) and the field: ``Bundle.entry[3] (Observation/upcr-1):
+valueQuantity.value: Decimal value string does not match spec regex``. All problems are
+collected before raising.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from ..errors import PatientError, Problem
+
+# Bundles that hold current resources once each. history (several versions of one resource)
+# and the *-response types would count records twice or hold no resources.
+BUNDLE_TYPES = ("collection", "searchset", "transaction", "batch")
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One validated entry: its index in Bundle.entry, fullUrl, search mode and resource model."""
+
+    index: int
+    full_url: str | None
+    mode: str | None
+    resource: Any  # a fhir.resources R4B model, or None for an entry without a resource
+
+    @property
+    def type(self) -> str:
+        return self.resource.get_resource_type() if self.resource is not None else "(none)"
+
+    @property
+    def ref(self) -> str:
+        """How records cite it: 'Observation/abc', else its place in the bundle."""
+        rid = getattr(self.resource, "id", None)
+        if rid:
+            return f"{self.type}/{rid}"
+        return f"Bundle.entry[{self.index}]" + (f" ({self.type})" if self.resource is not None else "")
+
+
+@dataclass(frozen=True)
+class ParsedBundle:
+    id: str | None
+    type: str
+    has_next_page: bool
+    entries: list[Entry]
+
+
+def parse_bundle(data: dict, file: str | None = None) -> ParsedBundle:
+    """Validate a decoded Bundle; PatientError listing every problem found."""
+    from fhir.resources.R4B import get_fhir_model_class
+    from fhir.resources.R4B.bundle import Bundle
+    from pydantic import ValidationError
+
+    problems: list[Problem] = []
+
+    def problem(message: str) -> None:
+        problems.append(Problem(message, file))
+
+    btype = data.get("type")
+    if btype not in BUNDLE_TYPES:
+        problem(f"Bundle.type: {btype!r} is not supported (expected one of {', '.join(BUNDLE_TYPES)})")
+    raw_entries = data.get("entry", [])
+    if not isinstance(raw_entries, list):
+        raise PatientError(Problem("Bundle.entry: must be a list", file))
+    shell = dict(data)
+    shell["entry"] = [{k: v for k, v in e.items() if k != "resource"} if isinstance(e, dict) else e
+                      for e in raw_entries]
+    bundle = None
+    try:
+        bundle = Bundle.model_validate(shell)
+    except ValidationError as err:
+        for e in err.errors():
+            problem(f"Bundle.{_field(e['loc'])}: {_msg(e)}")
+
+    entries: list[Entry] = []
+    for i, raw in enumerate(raw_entries):
+        if not isinstance(raw, dict):
+            continue  # reported by the shell validation
+        res = raw.get("resource")
+        where = f"Bundle.entry[{i}]"
+        model = None
+        if res is not None:
+            if not isinstance(res, dict):
+                problem(f"{where}.resource: must be a JSON object")
+                continue
+            rtype = res.get("resourceType")
+            label = f"{rtype}/{res['id']}" if isinstance(res.get("id"), str) else str(rtype)
+            if not isinstance(rtype, str):
+                problem(f"{where}: resource has no resourceType")
+                continue
+            try:
+                cls = get_fhir_model_class(rtype)
+            except (ValueError, KeyError):
+                problem(f"{where} ({label}): unknown resourceType {rtype!r}")
+                continue
+            try:
+                model = cls.model_validate(res)
+            except ValidationError as err:
+                for e in err.errors():
+                    problem(f"{where} ({label}): {_field(e['loc'])}: {_msg(e)}")
+                continue
+            except (KeyError, ValueError, TypeError) as err:  # fhir.resources raises these for bad nested types
+                problem(f"{where} ({label}): {err}")
+                continue
+        search = raw.get("search") if isinstance(raw.get("search"), dict) else {}
+        entries.append(Entry(i, raw.get("fullUrl"), search.get("mode"), model))
+    if problems:
+        raise PatientError(problems)
+    next_page = any(getattr(link, "relation", None) == "next" for link in (bundle.link or ())) if bundle else False
+    return ParsedBundle(data.get("id"), btype, next_page, entries)
+
+
+def _field(loc: tuple) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (("." if out else "") + str(part))
+    return out or "(resource)"
+
+
+def _msg(e: dict) -> str:
+    if e["type"] == "extra_forbidden":
+        return "unknown field"
+    if e["type"] in ("missing", "model_field_validation.missing"):
+        return "missing required field"
+    msg = e["msg"]
+    for prefix in ("Value error, ", "Assertion failed, "):
+        if msg.startswith(prefix):
+            msg = msg[len(prefix):]
+    return msg.rstrip(".")

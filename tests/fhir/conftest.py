@@ -1,0 +1,8 @@
+"""FHIR tests: the builders module sits next to the tests."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
