@@ -528,5 +528,7 @@ def _make_pool(workers: int, trials, as_of: date, complete, source: str):
     from concurrent.futures import ProcessPoolExecutor
 
     method = "fork" if sys.platform.startswith("linux") else None  # workers inherit the loaded modules
-    return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context(method),
+    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context(method),
                                initializer=_init_worker, initargs=args)
+    pool.submit(int).result()  # start the workers now, before any progress-bar thread exists in this process
+    return pool

@@ -32,7 +32,9 @@ SLE = ("snomed:55464009", "systemic lupus erythematosus")
 LUPUS_NEPHRITIS = ("icd10:M32.14", "lupus nephritis")
 MS = ("snomed:24700007", "multiple sclerosis")
 SPMS = ("snomed:425500002", "secondary progressive multiple sclerosis")
-MS_RELAPSE = ("snomed:192928003", "multiple sclerosis relapse")
+MS_RELAPSE = ("local:ms-relapse", ("MS relapse", "multiple sclerosis relapse"))
+HOME_OXYGEN = (("icd10:Z99.81", "local:home-oxygen"), ("home oxygen therapy", "long-term oxygen therapy"))
+LV_FAILURE = ("snomed:85232009", "left ventricular failure")
 COVID = ("snomed:840539006", "COVID-19")
 ARDS = ("snomed:67782005", "acute respiratory distress syndrome")
 BACKGROUND_CONDITIONS = [
@@ -43,12 +45,18 @@ BACKGROUND_CONDITIONS = [
     ("snomed:86406008", "HIV infection"), ("snomed:66071002", "hepatitis B"), ("snomed:50711007", "hepatitis C"),
     ("snomed:38341003", "hypertension"), ("snomed:44054006", "type 2 diabetes mellitus"),
     ("snomed:441509002", "cardiac pacemaker in situ"), ("snomed:416098002", "drug allergy"),
+    (("local:mri-unsafe-implant", "icd10:Z96.21"), ("metallic implant", "cochlear implant")), LV_FAILURE,
 ]
 LUPUS_DRUGS = [
-    ("rxnorm:3002", "cyclophosphamide"), ("rxnorm:6902", "methylprednisolone"), ("rxnorm:68149", "mycophenolate mofetil"),
-    ("rxnorm:42316", "tacrolimus"), ("rxnorm:1256", "azathioprine"), ("rxnorm:121191", "rituximab"),
-    ("rxnorm:1092437", "belimumab"), ("rxnorm:5642", "immunoglobulin G (IVIG)"), ("rxnorm:8640", "prednisone"),
-    ("rxnorm:5521", "hydroxychloroquine"),
+    (("rxnorm:3002", "atc:L01AA01"), ("cyclophosphamide", "Cyclophosphamide 500 mg IV")),
+    ("rxnorm:6902", "methylprednisolone"),
+    ("atc:H02AB04", ("IV methylprednisolone", "methylprednisolone pulse", "solu-medrol")),
+    (("rxnorm:68149", "atc:L04AA06"), ("mycophenolate mofetil", "mycophenolic acid")),
+    (("rxnorm:42316", "atc:L04AD02"), "tacrolimus"), (("rxnorm:1256", "atc:L04AX01"), "azathioprine"),
+    (("rxnorm:3008", "atc:L04AD01"), "cyclosporine"), ("rxnorm:27169", "leflunomide"),
+    (("rxnorm:121191", "atc:L01FA01"), "rituximab"), (("rxnorm:1092437", "atc:L04AA26"), "belimumab"),
+    (("rxnorm:5642", "atc:J06BA02"), ("immunoglobulin G (IVIG)", "intravenous immunoglobulin")),
+    ("rxnorm:8640", "prednisone"), ("rxnorm:5521", "hydroxychloroquine"),
 ]
 MS_DRUGS = [
     ("rxnorm:72257", "interferon beta-1a"), ("rxnorm:214582", "glatiramer acetate"), ("rxnorm:354770", "natalizumab"),
@@ -64,14 +72,14 @@ OTHER_DRUGS = [("rxnorm:6809", "metformin"), ("rxnorm:29046", "lisinopril"), ("r
 VACCINES = [("cvx:141", "influenza vaccine"), ("cvx:88", "influenza vaccine"), ("cvx:33", "pneumococcal vaccine PPSV23"),
             ("cvx:133", "pneumococcal conjugate vaccine PCV13"), ("cvx:208", "COVID-19 vaccine")]
 PROCEDURES = {
-    "plasmapheresis": ("snomed:11140008", "plasmapheresis"),
+    "plasmapheresis": (("snomed:11140008", "snomed:127788007"), ("plasmapheresis", "plasma exchange")),
     "renal_biopsy": ("snomed:281790008", "renal biopsy"),
     "ventilation": ("snomed:40617009", "mechanical ventilation"),
     "intubation": ("snomed:112798008", "endotracheal intubation"),
     "ecmo": ("snomed:233573008", "extracorporeal membrane oxygenation"),
-    "home_oxygen": ("snomed:57485005", "home oxygen therapy"),
     "surgery": ("snomed:387713003", "surgery"),
-    "trial": ("snomed:185923000", "clinical trial participation"),
+    "trial": (("local:clinical-trial-participation", "snomed:185923000"), "clinical trial participation"),
+    "experimental": ("local:experimental-procedure", "experimental procedure"),
     "mri": ("snomed:113091000", "MRI of brain"),
     "fat_biopsy": ("snomed:387713003", "adipose tissue biopsy"),
 }
@@ -131,8 +139,12 @@ class _Maker:
             return self.days_ago(0, months * 30 - 5)
         return self.days_ago(months * 31 + 3, months * 31 + 400)
 
-    def ident(self, pair: tuple[str, str], how: str | None = None) -> dict:
+    def ident(self, pair: tuple, how: str | None = None) -> dict:
         code, name = pair
+        if isinstance(code, tuple):  # systems chart the same thing under different codes
+            code = self.r.choice(code)
+        if isinstance(name, tuple):
+            name = self.r.choice(name)
         how = how or self.r.choice(["code", "code", "name", "both"])
         out: dict = {}
         if how in ("code", "both"):
@@ -141,11 +153,11 @@ class _Maker:
             out["name"] = name
         return out
 
-    def observe(self, code: str | None, name: str, value, unit: str | None, day: date, p: float = 1.0,
+    def observe(self, code, name, value, unit: str | None, day: date, p: float = 1.0,
                 how: str | None = None) -> None:
         if not self.chance(p):
             return
-        rec = self.ident((code, name), how) if code else {"name": name}
+        rec = self.ident((code, name), how if code else "name")
         rec["value"] = value
         if unit is not None:
             rec["unit"] = unit
@@ -235,25 +247,32 @@ class _Maker:
             self.condition(LUPUS_NEPHRITIS, r.choice(["active", "active", "relapse", "remission"]), onset=self.days_ago(30, 3000))
         self.observe("loinc:5048-4", "ANA", r.choice(["1:40", "1:80", "1:160", "1:320", "1:640", "1:1280", "negative"]),
                      None, self.days_ago(0, 700), 0.85)
-        self.observe("loinc:5130-0", "anti-dsDNA", r.choice(["positive", "negative", "Detected", "Not detected", "positive"]),
+        self.observe(("loinc:5130-0", "loinc:81716-3"), "anti-dsDNA", r.choice(["positive", "negative", "Detected", "Not detected", "positive"]),
                      None, self.days_ago(0, 700), 0.75)
         biopsy = self.recent(12)
-        self.observe(None, "ISN/RPS class", r.choice(["III", "IV", "IV", "V", "III+V", "IV+V", "II", "VI"]), None,
-                     biopsy, 0.7)
+        self.observe("local:isn-rps-class", ("ISN/RPS class", "lupus nephritis class"),
+                     r.choice(["III", "IV", "IV", "V", "III+V", "IV+V", "IV-S", "IV-G", "II", "VI"]), None, biopsy, 0.7)
         if self.chance(0.6):
             self.procedure("renal_biopsy", biopsy)
         self.observe("loinc:13945-1", "urine RBC", r.choice([0, 2, 4, 5, 6, 10, 25, 50]), r.choice(["/[HPF]", "/hpf", "1/hpf"]),
                      self.recent(3), 0.7)
         self.observe("loinc:5821-4", "urine WBC", r.choice([0, 3, 8, 9, 15, 30]), r.choice(["/[HPF]", "/hpf"]),
                      self.recent(3), 0.6)
-        self.observe("loinc:9842-6", "urinary casts", r.choice(["positive", "negative", "negative"]), None,
+        self.observe(("loinc:9842-6", "local:urine-casts"), ("urinary casts", "cylindruria"), r.choice(["positive", "negative", "negative"]), None,
                      self.recent(3), 0.5)
         self.upcr()
         self.observe("loinc:62238-1", "eGFR", round(r.uniform(8, 120), 1), r.choice(["mL/min", "mL/min", "mL/min/{1.73_m2}"]),
                      self.recent(3), 0.75)
         self.observe("loinc:2160-0", "creatinine", round(r.uniform(0.5, 4.5), 2), r.choice(["mg/dL", "umol/L"]),
                      self.recent(3), 0.6)
-        self.observe(None, "SLEDAI-2K", r.randint(0, 30), None, self.recent(3), 0.6)
+        self.observe("local:sledai-2k", "SLEDAI-2K", r.randint(0, 30), None, self.recent(1), 0.6)
+        self.observe("local:acr-1997-sle-criteria-count", "ACR SLE criteria met", r.randint(2, 8), None,
+                     self.days_ago(30, 3000), 0.5)
+        if self.chance(0.4):
+            self.fact("SLICC criteria met", self.chance(0.8), code="local:slicc-2012-sle")
+        self.observe("local:ln-course", "lupus nephritis response",
+                     r.choice(["no response", "partial response", "moderate/severe recurrence", "complete response"]),
+                     None, self.recent(1), 0.5)
         for pair in r.sample(LUPUS_DRUGS, r.randint(1, 5)):
             self.drug_course(pair)
         if self.chance(0.08):
@@ -296,8 +315,8 @@ class _Maker:
         edss = r.choice([2.0, 3.5, 4.5, 5.0, 5.5, 6.0, 6.5, 7.0, 8.0, 8.5, 9.0, 9.5])
         if self.chance(0.85):
             old = max(0.0, edss - r.choice([0.0, 0.0, 0.5, 1.0, 1.5]))
-            self.observe(None, "EDSS", old, None, self.days_ago(300, 365), how="name")
-            self.observe(None, "EDSS", edss, None, self.recent(3), how="name")
+            self.observe("local:edss", "EDSS", old, None, self.days_ago(300, 365))
+            self.observe("local:edss", "EDSS", edss, None, self.recent(3))
         if self.chance(0.5):
             self.condition(MS_RELAPSE, r.choice(["resolved", "active", "resolved"]), onset=self.recent(12))
         for pair in r.sample(MS_DRUGS, r.randint(1, 3)):
@@ -306,6 +325,10 @@ class _Maker:
         if self.chance(0.5):
             self.procedure("mri", self.recent(12))
         self.fact("able to complete questionnaires", self.chance(0.95))
+        if self.chance(0.1):
+            self.drug_course(OTHER_DRUGS[-1])  # an investigational drug
+        if self.chance(0.1):
+            self.procedure("experimental", self.recent(3))
         if self.chance(0.2):
             self.procedure("trial", self.recent(3))
 
@@ -336,8 +359,13 @@ class _Maker:
             self.condition(ARDS, onset=onset + timedelta(days=r.randint(0, 5)))
         ventilated = self.chance(0.7)
         if ventilated:
-            self.procedure("intubation", onset + timedelta(days=r.randint(0, 7)))
-            self.procedure("ventilation", onset + timedelta(days=r.randint(0, 7)), r.choice(["in-progress", "completed"]))
+            started = self.days_ago(0, 1) if self.chance(0.6) else onset + timedelta(days=r.randint(0, 7))
+            self.procedure("intubation", started)
+            self.procedure("ventilation", started, r.choice(["in-progress", "in-progress", "completed"]))
+        if self.chance(0.7):
+            self.fact("bilateral infiltrates", self.chance(0.8), self.days_ago(0, 8))
+        self.observe("local:failing-organ-count", "failing organs", r.choice([0, 1, 1, 2, 3, 4, 5]), None,
+                     self.days_ago(0, 1), 0.5)
         day = self.days_ago(0, 2)
         pao2_mmhg = r.uniform(45, 110)
         if self.chance(0.5):
@@ -354,7 +382,7 @@ class _Maker:
         if self.chance(0.1):
             self.procedure("ecmo", day, r.choice(["completed", "in-progress", "planned"]))
         if self.chance(0.08):
-            self.procedure("home_oxygen", self.days_ago(100, 2000))
+            self.condition(HOME_OXYGEN, onset=self.days_ago(100, 2000))
         for pair in r.sample(COVID_DRUGS, r.randint(0, 3)):
             self.drug_course(pair)
         if self.chance(0.15):
@@ -379,18 +407,20 @@ class _Maker:
             self.condition(pair, status, onset=onset, abatement=abatement)
         for code, name in (("loinc:75622-1", "HIV 1+2 Ab"), ("loinc:5196-1", "HBsAg"), ("loinc:16128-1", "HCV Ab")):
             self.observe(code, name, r.choice(["negative", "negative", "negative", "Not detected", "positive", "reactive"]),
-                         None, self.days_ago(0, 900), 0.6)
+                         None, self.recent(3) if kind == "ms" else self.days_ago(0, 900), 0.6)
         if self.sex == "female" and self.age < 55:
             self.fact("childbearing potential", self.chance(0.8), self.days_ago(0, 60))
             if self.chance(0.7):
                 self.fact("pregnant", self.chance(0.05), self.recent(1))
             if self.chance(0.5):
-                self.observe("loinc:2106-3", "urine hCG", r.choice(["negative", "negative", "positive"]), None,
-                             self.days_ago(0, 10))
+                self.fact("planned pregnancy", self.chance(0.1), self.recent(3))
             if self.chance(0.5):
-                self.fact("effective contraception", self.chance(0.8), self.days_ago(0, 90))
-            if self.chance(0.2):
-                self.fact("lactating", self.chance(0.2))
+                self.observe("loinc:2106-3", "urine hCG", r.choice(["negative", "negative", "positive"]), None,
+                             self.days_ago(0, 2))
+            if self.chance(0.5):
+                self.fact("effective contraception", self.chance(0.8), self.days_ago(0, 40))
+            if self.chance(0.3):
+                self.fact("lactating", self.chance(0.2), self.days_ago(0, 40))
         if self.chance(0.6):
             self.fact("informed consent", self.chance(0.9), self.days_ago(0, 30))
         for pair in r.sample(VACCINES, r.randint(0, 3)):
