@@ -8,6 +8,7 @@ quantities.
 
 from __future__ import annotations
 
+import math
 import re
 from functools import lru_cache
 from importlib import resources
@@ -61,11 +62,12 @@ def parse_unit(unit: str) -> "pint.Quantity":
         if not isinstance(q, ureg.Quantity):
             q = ureg.Quantity(float(q), "dimensionless")
         return q
-    except (pint.errors.PintError, AttributeError, TypeError, ValueError, SyntaxError) as pint_err:
+    except Exception as pint_err:  # pint's parser also raises ZeroDivisionError, AssertionError, TokenError...
         ucum = _from_ucum(text) if re.fullmatch(r"[\w./%\[\]{}*^-]+", text) else None
         if ucum is not None:
             return ucum
-        raise UnitError(f"unknown unit {unit!r}: {pint_err}") from None
+        readable = isinstance(pint_err, (pint.errors.PintError, ValueError)) and str(pint_err)
+        raise UnitError(f"unknown unit {unit!r}: {pint_err if readable else 'cannot be parsed'}") from None
 
 
 def _from_ucum(code: str) -> "pint.Quantity | None":
@@ -136,15 +138,19 @@ def parse_titer(value: Any) -> float | None:
     if isinstance(value, bool):
         return None
     if isinstance(value, (int, float)):
-        return float(value) if value > 0 else None
-    m = _TITER.match(str(value))
-    dilution = float(m.group(1)) if m else None
-    return dilution if dilution else None  # '1:0' is no dilution at all
+        dilution = float(value)
+    else:
+        m = _TITER.match(str(value))
+        dilution = float(m.group(1)) if m else None
+    # '1:0', negative numbers, NaN and infinities are no dilution at all
+    return dilution if dilution is not None and 0 < dilution < math.inf else None
 
 
 def format_number(x: float) -> str:
     """Short human form of a number: 1.0 -> '1', 1.326 -> '1.33', 150.01 -> '150'."""
-    if x == int(x) and abs(x) < 1e15:
+    if abs(x) >= 1e15:
+        return f"{x:.3g}"
+    if x == int(x):
         return str(int(x))
     if abs(x) >= 100:
         return f"{x:.0f}"
