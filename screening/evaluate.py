@@ -7,6 +7,7 @@ gives an ``Outcome`` (a Kleene status with its reasons, evidence and missing ite
 
 from __future__ import annotations
 
+import math
 import operator
 from datetime import date
 from typing import Any, Callable, Iterable
@@ -73,14 +74,14 @@ def _evidence(name: str, r: Any, value: Any = None, unit: str | None = None,
 
 
 def _number(value: Any) -> float | None:
+    """A finite number from a recorded value; None for text, booleans, NaN and infinities."""
     if isinstance(value, bool):
         return None
-    if isinstance(value, (int, float)):
-        return float(value)
     try:
-        return float(str(value).strip())
-    except ValueError:
+        x = float(value) if isinstance(value, (int, float)) else float(str(value).strip())
+    except (ValueError, OverflowError):
         return None
+    return x if math.isfinite(x) else None
 
 
 def _convert(spec: ItemSpec, r: Any) -> tuple[float | None, str]:
@@ -100,6 +101,8 @@ def _convert(spec: ItemSpec, r: Any) -> tuple[float | None, str]:
         except UnitError as err:
             return None, f"{where}: {err}"
     value = float(f"{raw * factor:.12g}")
+    if not math.isfinite(value):
+        return None, f"{where} is out of range in {spec.unit}"
     text = where
     if factor != 1.0:
         text = f"{spec.label} {shown} ({format_number(value)}{_unit_suffix(spec.unit)}) on {r.date}{_src(r)}"
@@ -237,6 +240,11 @@ def _derive(spec: ItemSpec, env: Env) -> Resolved:
         value = float(f"{_arith(f.tree, env_values) * f.factor:.12g}")
     except ZeroDivisionError:
         return Resolved(None, f"{spec.label}: division by zero computing {f.text}", evidence, (spec.name,))
+    except (OverflowError, TypeError, ValueError):  # huge values; a complex result of a fractional power
+        value = math.nan
+    if not math.isfinite(value):
+        return Resolved(None, f"{spec.label}: {f.text} gives no finite number from "
+                        + "; ".join(p.text for p in parts), evidence, (spec.name,))
     text = f"{spec.label} {format_number(value)}{_unit_suffix(spec.unit)} computed as {f.text} from " + "; ".join(p.text for p in parts)
     return Resolved(value, text, evidence, day=min(days) if days else None)
 
