@@ -48,7 +48,10 @@ class Window:
 @lru_cache(maxsize=8192)
 def _window_start(w: Window, as_of: date) -> date:
     # Memoised: relativedelta arithmetic costs microseconds and a batch asks the same few windows.
-    return as_of - relativedelta(years=w.years, months=w.months, weeks=w.weeks, days=w.days)
+    try:
+        return as_of - relativedelta(years=w.years, months=w.months, weeks=w.weeks, days=w.days)
+    except (OverflowError, ValueError):  # before year 1: every representable day is inside
+        return date.min
 
 
 def parse_window(text: str) -> Window:
