@@ -81,3 +81,9 @@ def test_window_bounds_are_inclusive():
 ])
 def test_age_in_completed_years(birth, as_of, age):
     assert age_in_years(birth, as_of) == age
+
+
+@pytest.mark.parametrize("window, as_of", [("P1D", date(1, 1, 1)), ("P1Y", date(1, 6, 1)), ("P6M", date(1, 3, 1))])
+def test_window_reaching_before_year_one_starts_at_the_first_day(window, as_of):
+    assert parse_window(window).start(as_of) == date.min
+    assert parse_window(window).contains(date.min, as_of)

@@ -552,3 +552,41 @@ def test_lupus_example_end_to_end():
     assert r.summary == "eligible pending confirmation of: consent"
     exc = next(c for c in r.criteria if c.id == "exc-cyc")
     assert exc.reason.endswith("records outside it: Cyclophosphamide 500 mg IV started 2026-04-01; medications declared complete")
+
+
+# ------------------------------------------------------------------ values that are not measurements
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), float("-inf"), "NaN", "inf", "-Infinity"])
+def test_nan_and_infinity_are_not_numbers(value):
+    c, _ = run(criterion("weight >= 50"), {"observations": [obs("body weight", value, "kg")]})
+    assert c.status is U
+    assert c.reason.endswith("is not a number")
+
+
+def test_a_value_that_overflows_in_conversion_is_unknown():
+    c, _ = run(criterion("upcr >= 1"), {"observations": [obs("UPCR", 1e308, "g/mmol")]})
+    assert c.status is U
+    assert "is out of range in mg/mg" in c.reason
+
+
+@pytest.mark.parametrize("unit", ["1/0", "**", "(", "mg)"])
+def test_garbage_patient_units_are_unknown(unit):
+    c, _ = run(criterion("upcr >= 1"), {"observations": [obs("UPCR", 2, unit)]})
+    assert c.status is U
+    assert c.reason == f"UPCR 2 {unit} on 2026-11-01: unknown unit {unit!r}: cannot be parsed"
+
+
+def test_derived_value_that_overflows_is_unknown():
+    c, _ = run(criterion("pf < 200"), {"observations": [obs("PaO2", 1e300, "mmHg"), obs("FiO2", 1e-300, "1")]})
+    assert c.status is U
+    assert c.reason.startswith("PaO2/FiO2: pao2 / fio2 gives no finite number from ")
+
+
+def test_records_in_year_one_do_not_break_windows():
+    t = make_trial(
+        "- id: c\n  kind: inclusion\n  text: t\n  rule: pf < 200 and started_within(cyclophosphamide, 'P6M')\n")
+    p = {"observations": [obs("PaO2", 12, "kPa", "0001-01-01"), obs("FiO2", 60, "%", "0001-01-01")],
+         "medications": [cyc("0001-01-01")]}
+    c, _ = run(t, p, as_of=date(1, 3, 1))
+    assert c.status is P

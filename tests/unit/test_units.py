@@ -100,3 +100,19 @@ def test_titer_yaml_trap():
 @pytest.mark.parametrize("x, text", [(1.0, "1"), (1.326, "1.33"), (150.01, "150"), (12.34, "12.3"), (0.0884, "0.0884")])
 def test_format_number(x, text):
     assert format_number(x) == text
+
+
+@pytest.mark.parametrize("unit", ["1/0", "mg/0", "**", "()", "mg/", "(", "mg)", "#", "'", "\x00", "mm[Hg"])
+def test_unparseable_units_are_unit_errors_never_other_exceptions(unit):
+    with pytest.raises(UnitError, match="unknown unit"):
+        conversion_factor(unit, "mg/mg", "creatinine_ratio")
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), "1:" + "9" * 400])
+def test_non_finite_titers_are_none(value):
+    assert parse_titer(value) is None
+
+
+def test_format_number_of_huge_values_stays_short():
+    assert format_number(4.5359237e307) == "4.54e+307"
+    assert format_number(float("inf")) == "inf"
