@@ -1,0 +1,123 @@
+"""The four seed trials, screened on their example patients.
+
+Each examples/<trial id>/expected.json maps a patient file to the screening date, the
+verdict, the status of every criterion, and for some criteria words the reason must
+contain (converted values, window dates), so a change in the rule file or the engine
+that alters any decision shows up here.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from screening import load_criteria, load_patient, screen
+from screening.coverage import coverage
+
+ROOT = Path(__file__).resolve().parents[1]
+CRITERIA = ROOT / "criteria"
+EXAMPLES = ROOT / "examples"
+TRIALS = ["Phase-II-Lupus-MSC", "MSV-allo-LN", "NCT01056471", "NCT04348461"]
+
+
+def _cases():
+    for trial in TRIALS:
+        expected = json.loads((EXAMPLES / trial / "expected.json").read_text(encoding="utf-8"))
+        for name, case in expected.items():
+            yield pytest.param(trial, name, case, id=f"{trial}/{name}")
+
+
+@pytest.fixture(scope="module")
+def trials():
+    return {t: load_criteria(CRITERIA / f"{t}.yaml") for t in TRIALS}
+
+
+@pytest.mark.parametrize("trial,name,case", list(_cases()))
+def test_example_patient(trials, trial: str, name: str, case: dict) -> None:
+    compiled = trials[trial]
+    result = screen(load_patient(EXAMPLES / trial / name), compiled, case["as_of"], complete=case.get("complete"))
+    statuses = {c.id: c.status.value for c in result.criteria}
+    assert statuses == case["statuses"]
+    assert result.verdict.value == case["verdict"]
+    reasons = {c.id: c.reason for c in result.criteria}
+    for cid, words in case.get("reasons", {}).items():
+        assert words in reasons[cid], (cid, reasons[cid])
+    assert result.missing == case.get("missing", [])
+    assert result.pending_confirmation == case.get("pending_confirmation", [])
+
+
+@pytest.mark.parametrize("trial", TRIALS)
+def test_each_trial_has_the_four_kinds_of_example(trial: str) -> None:
+    """Eligible (possibly pending confirmation), failing an inclusion, excluded, undetermined by data."""
+    expected = json.loads((EXAMPLES / trial / "expected.json").read_text(encoding="utf-8"))
+    criteria = {c.criterion.id: c.criterion for c in load_criteria(CRITERIA / f"{trial}.yaml").criteria}
+    verdicts = [c["verdict"] for c in expected.values()]
+    assert "eligible" in verdicts
+    failed = [cid for c in expected.values() for cid, s in c["statuses"].items() if s == "fail"]
+    assert any(criteria[cid].kind.value == "inclusion" for cid in failed)
+    assert any(criteria[cid].kind.value == "exclusion" for cid in failed) or trial == "MSV-allo-LN"
+    undetermined = [c for c in expected.values() if c["verdict"] == "undetermined" and c.get("missing")]
+    assert undetermined, "no example is undetermined for want of data"
+    for name in expected:
+        assert (EXAMPLES / trial / name).is_file(), name
+
+
+def test_every_example_file_has_an_expectation() -> None:
+    for trial in TRIALS:
+        expected = json.loads((EXAMPLES / trial / "expected.json").read_text(encoding="utf-8"))
+        files = {p.name for p in (EXAMPLES / trial).glob("*.json")} - {"expected.json"}
+        assert files == set(expected), trial
+
+
+def test_confirmation_facts_decide_consent_style_criteria(trials) -> None:
+    """Without the confirmation facts the eligible lupus patient is only 'eligible pending confirmation'."""
+    patient = json.loads((EXAMPLES / "Phase-II-Lupus-MSC" / "eligible.json").read_text(encoding="utf-8"))
+    patient["facts"] = [f for f in patient["facts"] if f.get("code") not in ("exc-4a", "exc-4d")]
+    result = screen(patient, trials["Phase-II-Lupus-MSC"], "2026-11-23")
+    assert result.verdict.value == "undetermined"
+    assert result.pending_confirmation == ["exc-4a", "exc-4d"]
+    assert result.summary.startswith("eligible pending confirmation")
+
+
+def test_window_boundary_cyclophosphamide_five_versus_seven_months(trials) -> None:
+    trial = trials["Phase-II-Lupus-MSC"]
+    base = json.loads((EXAMPLES / "Phase-II-Lupus-MSC" / "eligible.json").read_text(encoding="utf-8"))
+
+    def exc2(start: str) -> str:
+        p = json.loads(json.dumps(base))
+        p["medications"] = [{"name": "cyclophosphamide", "start": start, "stop": start, "status": "completed"}]
+        return next(c.status.value for c in screen(p, trial, "2026-11-23").criteria if c.id == "exc-2")
+
+    assert exc2("2026-04-23") == "pass"   # 7 months before: outside the 6-month window
+    assert exc2("2026-05-22") == "pass"   # the day before the window opens
+    assert exc2("2026-05-23") == "fail"   # first day of the window (both ends inclusive)
+    assert exc2("2026-06-23") == "fail"   # 5 months before
+
+
+def test_age_bound_on_the_eighteenth_birthday(trials) -> None:
+    trial = trials["NCT04348461"]
+    p = json.loads((EXAMPLES / "NCT04348461" / "eligible.json").read_text(encoding="utf-8"))
+    p["birth_date"] = "2008-11-23"
+    assert next(c for c in screen(p, trial, "2026-11-23").criteria if c.id == "inc-2").status.value == "pass"
+    p["birth_date"] = "2008-11-24"
+    assert next(c for c in screen(p, trial, "2026-11-23").criteria if c.id == "inc-2").status.value == "fail"
+
+
+def test_coverage_of_the_seed_trials(trials) -> None:
+    rows = {t: coverage(trials[t]) for t in TRIALS}
+    ms = rows["NCT01056471"]
+    assert (ms.criteria, ms.machine, ms.confirm) == (26, 20, 6)
+    assert ms.confirm_ids == ["inc-5", "exc-1", "exc-3", "exc-4", "exc-5", "exc-10"]
+    assert {"bmi", "weight", "height"} <= set(ms.data_items)  # operands of the derived BMI
+    assert "ms_immunomodulators" in ms.concept_sets
+    covid = rows["NCT04348461"]
+    assert {"pf_ratio", "pao2", "fio2"} <= set(covid.data_items)
+    assert covid.builtins == ["age", "sex"]
+    lupus = rows["Phase-II-Lupus-MSC"]
+    assert (lupus.criteria, lupus.confirm) == (19, 2)
+    assert "anti_b_cell_biologics" in lupus.concept_sets
+    assert lupus.record_parts == ["conditions", "facts", "medications", "observations", "procedures"]
+    for r in rows.values():
+        assert r.machine + r.confirm == r.criteria == r.inclusions + r.exclusions
