@@ -110,6 +110,17 @@ class Source:
             raise BatchError(Problem(f"cannot read input: {err.strerror}", text)) from None
         return cls(str(p), "ndjson")
 
+    @property
+    def name(self) -> str:
+        """How error records name the input."""
+        return "<stdin>" if self.path == "-" else self.path
+
+    def size(self) -> int | None:
+        """Bytes of an NDJSON file, files in a directory, None for standard input: a resume checks it is unchanged."""
+        if self.kind == "dir":
+            return len(self.files)
+        return None if self.path == "-" else os.path.getsize(self.path)
+
     def total(self) -> int | None:
         """Number of records (lines for NDJSON, blank ones included), or None for standard input."""
         if self.kind == "dir":
@@ -334,7 +345,7 @@ def run_batch(source: str | Path, trials: Sequence[CompiledTrial], out_dir: str 
     journal = _Journal(out / JOURNAL)
     summary = BatchSummary(out_dir=out, funnels=[Funnel.for_trial(t) for t in trials])
     header = {"format": JOURNAL_FORMAT, "input": os.path.abspath(src.path) if src.path != "-" else "-",
-              "kind": src.kind, "as_of": as_of.isoformat(), "complete": complete,
+              "kind": src.kind, "input_size": src.size(), "as_of": as_of.isoformat(), "complete": complete,
               "trials": [{"id": t.id, "digest": t.digest} for t in trials], "version": _version()}
 
     start, sizes = 1, {name: 0 for name in OUTPUTS}
@@ -365,8 +376,11 @@ def run_batch(source: str | Path, trials: Sequence[CompiledTrial], out_dir: str 
             with open(out / (name + PARTIAL), "wb") as fh:
                 if name == SUMMARY:
                     fh.write((",".join(SUMMARY_COLUMNS) + "\n").encode())
+                fh.flush()
+                os.fsync(fh.fileno())
         sizes = {name: (out / (name + PARTIAL)).stat().st_size for name in OUTPUTS}
         journal.open(header)
+        journal.append(_entry(start, sizes, summary))  # a resume before the first checkpoint keeps the CSV header
         fsync_dir(out)
 
     total = src.total()
@@ -379,10 +393,7 @@ def run_batch(source: str | Path, trials: Sequence[CompiledTrial], out_dir: str 
         for fh in files.values():
             fh.flush()
             os.fsync(fh.fileno())
-        journal.append({"next": state["next"], "sizes": {n: fh.tell() for n, fh in files.items()},
-                        "records": summary.records, "patients": summary.patients, "results": summary.results,
-                        "errors": summary.errors, "funnels": {f.trial: f.state() for f in summary.funnels},
-                        "done": done})
+        journal.append(_entry(state["next"], {n: fh.tell() for n, fh in files.items()}, summary, done))
 
     def handle(outcomes: list[tuple]) -> None:
         state["consistent"] = False
@@ -410,7 +421,7 @@ def run_batch(source: str | Path, trials: Sequence[CompiledTrial], out_dir: str 
         state["next"] = outcomes[-1][1] + 1
         state["consistent"] = True
 
-    pool = _make_pool(workers, trials, as_of, complete, src.path)
+    pool = _make_pool(workers, trials, as_of, complete, src.name)
     pending: deque = deque()
     last_checkpoint = time.monotonic()
     try:
@@ -451,6 +462,13 @@ def run_batch(source: str | Path, trials: Sequence[CompiledTrial], out_dir: str 
     return summary
 
 
+def _entry(next_position: int, sizes: dict, summary: BatchSummary, done: bool = False) -> dict:
+    """A checkpoint: where to continue, how long each partial output is, and the counts so far."""
+    return {"next": next_position, "sizes": sizes, "records": summary.records, "patients": summary.patients,
+            "results": summary.results, "errors": summary.errors,
+            "funnels": {f.trial: f.state() for f in summary.funnels}, "done": done}
+
+
 def journal_as_of(out_dir: str | Path) -> date | None:
     """The screening date of the interrupted run in ``out_dir``, if there is one."""
     path = Path(out_dir) / JOURNAL
@@ -474,8 +492,9 @@ def _check_header(old: dict | None, new: dict, out: Path) -> None:
         raise BatchError(Problem(f"{JOURNAL} is empty or unreadable: delete the *.partial files to start over",
                                  str(out)))
     for key, what in (("format", "journal format"), ("version", "screening version"), ("input", "input"),
-                      ("kind", "input kind"), ("as_of", "screening date (--as-of)"), ("complete", "--complete"),
-                      ("trials", "rule files")):
+                      ("kind", "input kind"),
+                      ("input_size", "input (its size changed)"), ("as_of", "screening date (--as-of)"),
+                      ("complete", "--complete"), ("trials", "rule files")):
         if old.get(key) != new.get(key):
             raise BatchError(Problem(f"cannot resume: the interrupted run used a different {what} "
                                      f"({old.get(key)!r}, now {new.get(key)!r})", str(out)))

@@ -100,3 +100,37 @@ def test_missing_input_and_clashing_trials_are_errors(tmp_path, trials):
     src = write_ndjson(tmp_path / "p.ndjson", synth_patients(1, seed=1, as_of=AS_OF))
     with pytest.raises(BatchError, match="MINI-LUPUS"):
         run_batch(src, [trials[0], trials[0]], tmp_path / "out", AS_OF, workers=1)
+
+
+def _fhir_bundle(pid: str, ana: str) -> dict:
+    return {"resourceType": "Bundle", "id": f"b-{pid}", "type": "collection", "entry": [
+        {"fullUrl": f"urn:uuid:patient-{pid}", "resource": {
+            "resourceType": "Patient", "id": pid, "birthDate": "1980-02-03", "gender": "female"}},
+        {"fullUrl": f"urn:uuid:obs-{pid}", "resource": {
+            "resourceType": "Observation", "id": f"ana-{pid}", "status": "final",
+            "code": {"coding": [{"system": "http://loinc.org", "code": "5048-4"}]},
+            "subject": {"reference": f"Patient/{pid}"}, "effectiveDateTime": "2026-10-01", "valueString": ana}}]}
+
+
+def test_fhir_bundles_among_native_profiles(tmp_path, trials):
+    pytest.importorskip("screening.fhir")
+    native = list(synth_patients(2, seed=6, as_of=AS_OF))
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "a.json").write_text(json.dumps(native[0]))
+    (folder / "b.json").write_text(json.dumps(_fhir_bundle("f-1", "1:320")))
+    (folder / "c.json").write_text(json.dumps({"resourceType": "Bundle", "type": "collection", "entry": "nope"}))
+    summary = run_batch(folder, trials[:1], tmp_path / "out", AS_OF, workers=1)
+    assert (summary.patients, summary.errors) == (2, 1)
+    results = read_lines(tmp_path / "out" / "results.ndjson")
+    expected = screening.screen(screening.load_patient(folder / "b.json"), trials[0], AS_OF).model_dump(mode="json")
+    assert results[1] == expected and results[1]["patient"] == "f-1"
+    assert next(c for c in results[1]["criteria"] if c["id"] == "serology")["status"] == "pass"
+    [error] = read_lines(tmp_path / "out" / "errors.ndjson")
+    assert error["file"] == str(folder / "c.json")
+
+    lines = write_ndjson(tmp_path / "mixed.ndjson", [native[1], _fhir_bundle("f-2", "1:40")], ["{}"])
+    run_batch(lines, trials[:1], tmp_path / "out2", AS_OF, workers=1)
+    assert [r["patient"] for r in read_lines(tmp_path / "out2" / "results.ndjson")] == [native[1]["id"], "f-2"]
+    [error] = read_lines(tmp_path / "out2" / "errors.ndjson")
+    assert error["line"] == 3 and error["message"] == "id: missing required field"

@@ -114,3 +114,28 @@ def test_atomic_write_publishes_whole_files_only(tmp_path):
     umask = os.umask(0o022)
     os.umask(umask)
     assert target.stat().st_mode & 0o777 == 0o666 & ~umask  # the usual permissions, not mkstemp's 0600
+
+
+def test_resume_of_a_run_killed_before_its_first_checkpoint(tmp_path, trials):
+    src = _source(tmp_path)
+    run_batch(src, trials, tmp_path / "clean", AS_OF, workers=1, chunk_size=4)
+    out = tmp_path / "out"
+    with pytest.raises(KeyboardInterrupt):
+        run_batch(src, trials, out, AS_OF, workers=1, chunk_size=4, progress=_stop_after(0))
+    journal = (out / JOURNAL).read_text().splitlines()
+    (out / JOURNAL).write_text("\n".join(journal[:2]) + "\n")  # the header and the opening checkpoint only
+    with open(out / "results.ndjson.partial", "a") as fh:
+        fh.write('{"trial": "MINI-LUPUS", "pat')
+    run_batch(src, trials, out, AS_OF, workers=1, chunk_size=4, resume=True)
+    assert outputs(out) == outputs(tmp_path / "clean")
+
+
+def test_resume_refuses_an_input_that_changed(tmp_path, trials):
+    src = _source(tmp_path)
+    out = tmp_path / "out"
+    with pytest.raises(KeyboardInterrupt):
+        run_batch(src, trials, out, AS_OF, workers=1, chunk_size=4, progress=_stop_after(8))
+    with open(src, "a") as fh:
+        fh.write(json.dumps(next(synth_patients(1, seed=99, as_of=AS_OF))) + "\n")
+    with pytest.raises(BatchError, match="size changed"):
+        run_batch(src, trials, out, AS_OF, workers=1, resume=True)
