@@ -136,6 +136,8 @@ def batch(
     strict: bool = typer.Option(False, "--strict", help="Exit with status 1 if any record could not be read."),
 ) -> None:
     """Screen many patients against one or more trials on every core, with a funnel per trial."""
+    from concurrent.futures import BrokenExecutor
+
     from .batch import BatchError, journal_as_of, run_batch
     from .batchview import BatchProgress, print_funnels
     from .errors import InputError
@@ -156,6 +158,9 @@ def batch(
     except KeyboardInterrupt:
         typer.echo(f"interrupted: run again with --resume to continue ({out})", err=True)
         raise typer.Exit(130) from None
+    except BrokenExecutor as err:  # a worker process was killed (out of memory, signal)
+        typer.echo(f"error: a worker process stopped ({err}); finished work is kept: run again with --resume", err=True)
+        raise typer.Exit(1) from None
     if summary.already_complete:
         typer.echo(f"nothing to resume: {out} holds a complete run", err=True)
         return
