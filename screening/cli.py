@@ -196,6 +196,26 @@ def synth(
         raise _fail(f"{out}: {err.strerror}") from None
 
 
+@app.command()
+def coverage(
+    files: List[Path] = typer.Argument(..., help="Rule files."),
+    as_json: bool = typer.Option(False, "--json", help="Print the coverage as JSON."),
+) -> None:
+    """How many criteria each rule file decides by machine, and the data it needs."""
+    from .compiler import load_criteria
+    from .coverage import coverage as cover, print_coverage
+    from .errors import InputError
+
+    try:
+        rows = [cover(load_criteria(f)) for f in files]
+    except InputError as err:
+        raise _fail(_one_line(err), located=True) from None
+    if as_json:
+        typer.echo(json.dumps([r.model_dump(mode="json") for r in rows], indent=2, ensure_ascii=False))
+        return
+    print_coverage(rows)
+
+
 def main() -> None:  # console-script entry point
     app()
 
