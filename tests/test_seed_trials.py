@@ -121,3 +121,22 @@ def test_coverage_of_the_seed_trials(trials) -> None:
     assert lupus.record_parts == ["conditions", "facts", "medications", "observations", "procedures"]
     for r in rows.values():
         assert r.machine + r.confirm == r.criteria == r.inclusions + r.exclusions
+
+
+def test_coverage_command_prints_table_and_json() -> None:
+    from typer.testing import CliRunner
+
+    from screening.cli import app
+
+    files = [str(CRITERIA / f"{t}.yaml") for t in TRIALS]
+    out = CliRunner().invoke(app, ["coverage", "--json", *files])
+    assert out.exit_code == 0, out.output
+    rows = {r["trial"]: r for r in json.loads(out.output)}
+    assert set(rows) == set(TRIALS)
+    assert (rows["NCT04348461"]["criteria"], rows["NCT04348461"]["confirm"]) == (27, 3)
+    assert rows["MSV-allo-LN"]["confirm_ids"] == ["inc-1b"]
+    table = CliRunner().invoke(app, ["coverage", *files], env={"COLUMNS": "200"})
+    assert table.exit_code == 0
+    assert "NCT01056471" in table.output and "Phase-II-Lupus-MSC" in table.output
+    bad = CliRunner().invoke(app, ["coverage", str(ROOT / "no-such-file.yaml")])
+    assert bad.exit_code == 2
