@@ -372,6 +372,8 @@ def run_batch(source: str | Path, trials: Sequence[CompiledTrial], out_dir: str 
         if resume and (out / RESULTS).exists():
             summary.already_complete = True
             return summary
+        for old_output in [*(out / n for n in OUTPUTS), *out.glob("funnel-*.csv")]:
+            old_output.unlink(missing_ok=True)  # a previous run's outputs must not pass for this run's
         for name in OUTPUTS:
             with open(out / (name + PARTIAL), "wb") as fh:
                 if name == SUMMARY:

@@ -139,3 +139,12 @@ def test_resume_refuses_an_input_that_changed(tmp_path, trials):
         fh.write(json.dumps(next(synth_patients(1, seed=99, as_of=AS_OF))) + "\n")
     with pytest.raises(BatchError, match="size changed"):
         run_batch(src, trials, out, AS_OF, workers=1, resume=True)
+
+
+def test_a_new_run_removes_the_previous_outputs_first(tmp_path, trials):
+    src = _source(tmp_path)
+    out = tmp_path / "out"
+    run_batch(src, trials, out, AS_OF, workers=1)
+    with pytest.raises(KeyboardInterrupt):
+        run_batch(src, trials[:1], out, AS_OF, workers=1, chunk_size=4, progress=_stop_after(8))
+    assert not [p.name for p in out.iterdir() if not p.name.endswith(".partial")]
