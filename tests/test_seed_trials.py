@@ -140,3 +140,20 @@ def test_coverage_command_prints_table_and_json() -> None:
     assert "NCT01056471" in table.output and "Phase-II-Lupus-MSC" in table.output
     bad = CliRunner().invoke(app, ["coverage", str(ROOT / "no-such-file.yaml")])
     assert bad.exit_code == 2
+
+
+def test_ana_seropositivity_uses_the_highest_titer(trials) -> None:
+    """'1:160' is a titer compared by dilution; a later, lower titer does not undo seropositivity."""
+    trial = trials["Phase-II-Lupus-MSC"]
+    p = json.loads((EXAMPLES / "Phase-II-Lupus-MSC" / "eligible.json").read_text(encoding="utf-8"))
+    p["observations"] = [o for o in p["observations"] if o.get("name") != "ANA"] + [
+        {"code": "loinc:5048-4", "name": "ANA", "value": "1:320", "date": "2024-05-02"},
+        {"code": "loinc:5048-4", "name": "ANA", "value": "1:40", "date": "2026-10-01"},
+    ]
+    inc1 = next(c for c in screen(p, trial, "2026-11-23").criteria if c.id == "inc-1")
+    assert inc1.status.value == "pass" and "ANA 1:320 on 2024-05-02" in inc1.reason
+    p["observations"] = [o for o in p["observations"] if o.get("name") != "ANA"] + [
+        {"code": "loinc:5048-4", "name": "ANA", "value": "1:40", "date": "2026-10-01"}]
+    inc1 = next(c for c in screen(p, trial, "2026-11-23").criteria if c.id == "inc-1")
+    assert inc1.status.value == "unknown"  # 1:40 is below 1:80 and anti-dsDNA was never tested
+    assert inc1.missing == ["anti_dsdna"]
