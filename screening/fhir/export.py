@@ -101,12 +101,10 @@ def patient_to_bundle(patient: Patient) -> dict:
         else:
             body["occurrenceString"] = "date not recorded"
         add("Immunization", body)
-    checklists: dict[str, list[dict]] = {}
-    checklist_dates: dict[str, str] = {}
     for f in patient.facts:
         codes = [c for c in [f.code, *f.codes] if c]
         fact_obs = next(((code, spec) for code, spec in m["fact_observations"].items()
-                         if set(codes) & set(spec["codes"])), None)
+                         if set(codes) & set(spec["codes"]) or f.name == spec["name"]), None)
         consent = m["consent"]
         if fact_obs is not None:
             code, spec = fact_obs
@@ -127,19 +125,16 @@ def patient_to_bundle(patient: Patient) -> dict:
             add("Consent", body)
         elif f.code and "/" in f.code and f.code.partition(":")[0] not in tables().system_of:
             qid, _, link = f.code.rpartition("/")  # a confirmation '<trial>/<criterion>': a checklist answer
-            checklists.setdefault(qid, []).append({"linkId": link, **({"text": f.name} if f.name else {}),
-                                                   "answer": [{"valueBoolean": f.value}]})
+            body = {"status": "completed", "questionnaire": f"Questionnaire/{qid}", "subject": subject,
+                    "item": [{"linkId": link, **({"text": f.name} if f.name else {}),
+                              "answer": [{"valueBoolean": f.value}]}]}
             if f.date:
-                checklist_dates[qid] = f.date.isoformat()
+                body["authored"] = f.date.isoformat()
+            add("QuestionnaireResponse", body)
         else:
             if f.date is None:
                 raise ValueError(f"fact {f.label!r} has no date: a FHIR Observation needs one")
             add("Observation", {"status": "final", "code": _concept(f), "subject": subject,
                                 "effectiveDateTime": f.date.isoformat(), "valueBoolean": f.value})
-    for qid, items in checklists.items():
-        body = {"status": "completed", "questionnaire": f"Questionnaire/{qid}", "subject": subject, "item": items}
-        if qid in checklist_dates:
-            body["authored"] = checklist_dates[qid]
-        add("QuestionnaireResponse", body)
     return {"resourceType": "Bundle", "type": "collection",
             "entry": [{"fullUrl": f"urn:screening:{r['resourceType']}/{r['id']}", "resource": r} for r in res]}
