@@ -23,7 +23,24 @@ def parse_patient(data: Any, file: str | None = None) -> Patient:
     try:
         return Patient.model_validate(data)
     except ValidationError as err:
-        raise PatientError([Problem(f"{_path(e['loc'])}: {_msg(e)}", file) for e in err.errors()]) from None
+        raise PatientError(_problems(err, file)) from None
+
+
+# pydantic reports a value matching no member of a union once per member (value.bool, value.int, ...)
+_UNION_MEMBERS = {"bool", "int", "float", "str"}
+
+
+def _problems(err: ValidationError, file: str | None) -> list[Problem]:
+    out, unions = [], set()
+    for e in err.errors():
+        loc = tuple(e["loc"])
+        if len(loc) > 1 and loc[-1] in _UNION_MEMBERS and e["type"].endswith("_type"):
+            if loc[:-1] not in unions:
+                unions.add(loc[:-1])
+                out.append(Problem(f"{_path(loc[:-1])}: expected a number, text or true/false", file))
+            continue
+        out.append(Problem(f"{_path(loc)}: {_msg(e)}", file))
+    return out
 
 
 def load_patient(path: str | Path) -> Patient:
