@@ -646,12 +646,15 @@ def screen(patient: Patient | dict, trial: CompiledTrial, as_of: date | str,
         raise TypeError("as_of must be a date (the screening date)")
     if hasattr(as_of, "date") and callable(as_of.date):  # a datetime: keep the calendar day
         as_of = as_of.date()
+    if isinstance(complete, str):  # complete="medications" is one part, not its letters
+        complete = [complete]
     parts = frozenset(str(c) for c in (complete or ())) | frozenset(str(c) for c in patient.complete)
     from .models.patient import Category
 
     unknown_parts = parts - {c.value for c in Category}
     if unknown_parts:
-        raise ValueError(f"unknown record parts in complete: {sorted(unknown_parts)}")
+        known = ", ".join(sorted(c.value for c in Category))
+        raise ValueError(f"unknown record parts in complete: {sorted(unknown_parts)} (choose from {known})")
     env = Env(trial, PatientView(patient, as_of, parts))
     results = [run(env) for run in trial._program]
     verdict = verdict_of(results)
