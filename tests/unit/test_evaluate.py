@@ -125,8 +125,13 @@ def test_declaring_another_part_complete_does_not_decide():
 
 
 def test_unknown_complete_part_is_rejected():
-    with pytest.raises(ValueError, match="unknown record parts in complete"):
+    with pytest.raises(ValueError, match=r"unknown record parts in complete: \['labs'\] \(choose from conditions, "):
         run(criterion(CYC_6M), {}, complete=["labs"])
+
+
+def test_complete_may_be_a_single_part_name():
+    c, r = run(criterion(CYC_6M), {}, complete="medications")
+    assert c.status is F and r.complete == ["medications"]
 
 
 def test_complete_facts_make_a_missing_fact_false():
