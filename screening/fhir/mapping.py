@@ -71,7 +71,12 @@ class Mapper:
         self.unmapped.append(UnmappedRecord(resource=where, reason=reason))
 
     def concept(self, cc: Any, where: str, what: str = "code") -> tuple[list[str], str | None]:
-        """Known codes (in order, deduplicated) and a name of a CodeableConcept; notes unknown codings."""
+        """Known codes (in order, deduplicated) and a name of a CodeableConcept.
+
+        Codings from systems not in the table are noted when the concept has no known coding
+        (it is then kept by its name only, or not at all); beside a known coding they are
+        the EHR's own codes for the same thing and are left out of the record.
+        """
         known, unknown = [], []
         display_known = display_any = None
         for c in (cc.coding or ()) if cc is not None else ():
@@ -84,11 +89,8 @@ class Mapper:
             display_any = display_any or c.display
         name = (cc.text if cc is not None else None) or display_known or display_any
         known = list(dict.fromkeys(known))
-        if unknown:
-            if known:
-                self.note(where, f"{what}: codings from code systems not in the system table ignored: "
-                                 f"{', '.join(unknown)} (kept under {known[0]})")
-            elif name:
+        if unknown and not known:  # beside a known coding, a local code adds nothing screening could match
+            if name:
                 self.note(where, f"{what}: no coding from a known code system ({', '.join(unknown)}); "
                                  f"kept under its name {name!r} only")
         if not known and not name:

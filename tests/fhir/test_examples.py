@@ -45,10 +45,6 @@ UNMAPPED = {
     "phase-ii-lupus-msc": [
         ("Encounter/enc-neph-1", "Encounter resources are not used for screening"),
         _kept_by_name("Observation/biopsy-class", LOCAL, "1230071", "Lupus nephritis class (ISN/RPS 2003)"),
-        ("Observation/ua-rbc", f"code: codings from code systems not in the system table ignored: {LOCAL}|1510022 "
-                               "(kept under loinc:13945-1)"),
-        ("Observation/upcr", f"code: codings from code systems not in the system table ignored: {LOCAL}|1510340 "
-                             "(kept under loinc:2890-5)"),
         _kept_by_name("Observation/preg-plan", FLOW, "304087", "Pregnancy planned within next 12 months"),
     ],
     "msv-allo-ln": [
