@@ -154,6 +154,8 @@ def _resolve(name: str, env: Env) -> Resolved:
         birth = env.view.patient.birth_date
         if birth is None:
             return _unknown("no birth date on record", "birth_date")
+        if birth > env.as_of:  # not born yet on the screening date: the data or the date is wrong
+            return _unknown(f"birth date {birth} is after the screening date {env.as_of}", "birth_date")
         age = age_in_years(birth, env.as_of)
         ev = build(Evidence, item="age", value=age, unit="years", date=birth, source=None,
                                       converted=None, converted_unit=None, record="birth_date")
