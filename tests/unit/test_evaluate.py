@@ -332,12 +332,14 @@ def test_division_by_zero_is_unknown():
 @pytest.mark.parametrize("birth, status, reason", [
     ("2008-11-23", P, "age 18 (born 2008-11-23) >= 18 years"),
     ("2008-11-24", F, "age 17 (born 2008-11-24), not >= 18 years"),
+    ("2026-11-23", F, "age 0 (born 2026-11-23), not >= 18 years"),
+    ("2026-11-24", U, "birth date 2026-11-24 is after the screening date 2026-11-23"),  # no negative ages
     (None, U, "no birth date on record"),
 ])
 def test_age_on_the_reference_date(birth, status, reason):
     c, r = run(criterion("age >= 18"), {"birth_date": birth} if birth else {})
     assert (c.status, c.reason) == (status, reason)
-    if birth is None:
+    if status is U:
         assert r.missing == ["birth_date"]
 
 
