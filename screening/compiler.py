@@ -187,6 +187,8 @@ class _Compiler:
 
         path = ("data", name, "derive", "formula")
         text = item.derive.formula
+        if item.type is not DataType.QUANTITY or item.unit is None:
+            return None  # already reported: only quantity items with a unit can be derived
         try:
             rule = rule_engine.Rule(text, context=parser._context)
         except rule_engine.errors.EngineError as err:
