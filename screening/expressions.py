@@ -177,7 +177,11 @@ class Parser:
                 raise ExpressionError(f"syntax error: write the titer {titer.group(0)} in quotes: '{titer.group(0)}'", titer.start()) from None
             near = f" near {token.value!r}" if token is not None else " at end of expression"
             # rule-engine's own "at: line 1:14" is a position inside the expression; ours is in the file
-            detail = "" if re.fullmatch(r"syntax error at: (line \d+:\d+|EOF)", err.message) else f": {err.message}"
+            inner = re.sub(r"\s*at: (line \d+:\d+|EOF)$", "", err.message)  # a position inside the expression
+            inner = re.sub(r"^syntax error\s*", "", inner).strip().strip("()")
+            detail = f": {inner}" if inner else ""
+            if "illegal character '='" in inner:
+                detail += " (compare with ==)"
             raise ExpressionError(f"syntax error{near}{detail}", offset) from None
         except rule_engine.errors.FunctionCallError as err:
             name = getattr(err, "function_name", None)
