@@ -216,6 +216,21 @@ def coverage(
     print_coverage(rows)
 
 
+@app.command()
+def convert(patient: Path = typer.Argument(..., help="FHIR R4 Bundle JSON (a native profile is printed as read).")) -> None:
+    """Print the native patient profile JSON a FHIR Bundle maps to, with its unmapped resources."""
+    from .errors import InputError
+    from .patients import load_patient
+
+    try:
+        profile = load_patient(patient)
+    except InputError as err:
+        for p in err.problems:  # every problem, one per line: convert is where a bundle gets diagnosed
+            typer.echo(str(p), err=True)
+        raise typer.Exit(EXIT_BAD_INPUT) from None
+    typer.echo(profile.model_dump_json(indent=2, exclude_defaults=True))
+
+
 def main() -> None:  # console-script entry point
     app()
 

@@ -1,0 +1,82 @@
+"""The CLI with FHIR input: screen a Bundle, convert it, and one-line errors with exit 2."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import builders as B
+
+from screening.patients import parse_patient
+
+RULES = Path(__file__).parent / "rules" / "lupus-fhir-test.yaml"
+
+
+def run(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "screening.cli", *args], capture_output=True, text=True, timeout=120)
+
+
+def write(tmp_path: Path, data: dict, name: str = "bundle.json") -> Path:
+    path = tmp_path / name
+    path.write_text(json.dumps(data), encoding="utf-8")
+    return path
+
+
+def test_screen_a_bundle_as_json(tmp_path):
+    path = write(tmp_path, B.bundle(*B.lupus_eligible(), {"resourceType": "Encounter", "id": "enc-1",
+                                                          "status": "finished", "class": {"code": "AMB"}}))
+    out = run("screen", str(path), "-t", str(RULES), "--as-of", "2026-11-23", "--complete", "medications,procedures",
+              "--json")
+    assert out.returncode == 0, out.stderr
+    result = json.loads(out.stdout)
+    assert result["verdict"] == "eligible"
+    assert result["unmapped"] == [{"resource": "Encounter/enc-1", "reason": "Encounter resources are not used for screening"}]
+    upcr = next(c for c in result["criteria"] if c["id"] == "inc-upcr")
+    assert upcr["evidence"][0]["source"] == "Observation/upcr"
+    assert (upcr["evidence"][0]["value"], upcr["evidence"][0]["unit"], upcr["evidence"][0]["converted"]) == (
+        1850, "mg/g{creat}", 1.85)
+
+
+def test_invalid_bundle_is_one_line_and_exit_2(tmp_path):
+    b = B.bundle(*B.lupus_eligible())
+    b["entry"][4]["resource"]["valueQuantity"]["value"] = "1,85"  # Observation/upcr
+    out = run("screen", str(write(tmp_path, b)), "-t", str(RULES), "--as-of", "2026-11-23")
+    assert out.returncode == 2
+    assert out.stdout == ""
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1
+    assert lines[0].startswith(f"{tmp_path / 'bundle.json'}: error: Bundle.entry[4] (Observation/upcr): "
+                               "valueQuantity.value: ")
+
+
+def test_unknown_resource_type_names_the_entry(tmp_path):
+    b = B.bundle(B.patient(), {"resourceType": "Observaton", "id": "typo"})
+    out = run("convert", str(write(tmp_path, b)))
+    assert out.returncode == 2
+    assert out.stderr.strip() == f"{tmp_path / 'bundle.json'}: error: Bundle.entry[1] (Observaton/typo): unknown resourceType 'Observaton'"
+
+
+def test_convert_prints_a_native_profile_that_reads_back(tmp_path):
+    path = write(tmp_path, B.bundle(*B.lupus_eligible()))
+    out = run("convert", str(path))
+    assert out.returncode == 0, out.stderr
+    native = json.loads(out.stdout)
+    assert native["id"] == "pat-1"
+    assert native["conditions"] == [{"code": "snomed:55464009", "codes": ["icd10:M32.9"],
+                                     "name": "Systemic lupus erythematosus", "source": "Condition/sle",
+                                     "onset": "2019-06-01"}]
+    from screening.fhir import bundle_to_patient
+
+    assert parse_patient(native) == bundle_to_patient(json.loads(path.read_text()))
+
+
+def test_native_profiles_do_not_import_the_fhir_models(tmp_path):
+    native = write(tmp_path, {"id": "n1", "birth_date": "1980-01-01", "sex": "female"}, "native.json")
+    code = ("import sys\nfrom screening.cli import app\n"
+            f"try:\n    app([{'screen'!r}, {str(native)!r}, '-t', {str(RULES)!r}, '--as-of', '2026-11-23', '--json'])\n"
+            "except SystemExit:\n    pass\n"
+            "print('FHIR-LOADED' if any(m.startswith(('fhir.resources', 'screening.fhir')) for m in sys.modules) else 'NO-FHIR')")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.stdout.strip().splitlines()[-1] == "NO-FHIR", out.stderr
