@@ -154,12 +154,19 @@ class Mapper:
             "QuestionnaireResponse": self.questionnaire_response,
             **{t: self.medication for t in _MEDICATION_TYPES},
         }
+        seen: dict[str, int] = {}
         for e in b.entries:
             if e.resource is None:
                 self.note(e.ref, "entry without a resource")
                 continue
             if e.type == "Patient":
                 continue
+            if getattr(e.resource, "id", None):
+                if e.ref in seen:  # the same resource twice (merged exports, _include): counted once
+                    self.note(f"{e.ref} (Bundle.entry[{e.index}])",
+                              f"the same resource as Bundle.entry[{seen[e.ref]}]: counted once")
+                    continue
+                seen[e.ref] = e.index
             if e.type == "OperationOutcome":
                 issues = "; ".join(f"{i.severity}: {i.diagnostics or (i.details.text if i.details else '') or i.code}"
                                    for i in (e.resource.issue or ()))

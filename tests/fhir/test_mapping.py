@@ -314,3 +314,21 @@ def test_adding_a_loinc_code_to_a_data_item_needs_no_mapping_change():
     p = mapped(B.lab("u2", (B.LOINC, "13801-3", "Protein/Creatinine [Mass Ratio] in 24 hour Urine"),
                      B.quantity(1.4, "mg/mg"), "2026-10-01"))
     assert [o.code for o in p.observations] == ["loinc:13801-3"] and p.unmapped == []
+
+
+def test_a_resource_twice_is_counted_once():
+    lab = B.lab("u", (B.LOINC, "2890-5"), B.quantity(2, "mg/mg"), "2026-10-01")
+    p = mapped(lab, dict(lab))
+    assert len(p.observations) == 1
+    assert reasons(p) == {"Observation/u (Bundle.entry[2])": ["the same resource as Bundle.entry[1]: counted once"]}
+
+
+def test_contained_medication_and_partial_onset():
+    p = mapped({"resourceType": "MedicationStatement", "id": "ms", "status": "active", "subject": B.PATIENT_REF,
+                "contained": [{"resourceType": "Medication", "id": "m",
+                               "code": B.cc((B.RXNORM, "3002", "cyclophosphamide"))}],
+                "medicationReference": {"reference": "#m"}, "effectiveDateTime": "2026-09-01"},
+               B.condition("c", (B.SNOMED, "55464009"), onsetDateTime="2019"))
+    assert [(m.code, m.start) for m in p.medications] == [("rxnorm:3002", dt.date(2026, 9, 1))]
+    assert [(c.code, c.onset) for c in p.conditions] == [("snomed:55464009", None)]
+    assert reasons(p) == {"Condition/c": ["onset '2019' is not a full date: not used"]}

@@ -124,3 +124,16 @@ def test_checklist_for_another_trial_does_not_confirm(trial):
              "item": [{"linkId": "inc-consent", "answer": [{"valueBoolean": True}]}]}
     r = screen(trial, B.replace(B.lupus_eligible(), "checklist", other))
     assert r.pending_confirmation == ["inc-consent"]
+
+
+def test_a_new_upcr_loinc_code_is_one_line_in_the_rule_file():
+    """Mapping keeps any LOINC code; only the rule file's codes list decides whether it counts."""
+    upcr_24h = B.lab("upcr", (B.LOINC, "13801-3", "Protein/Creatinine [Mass Ratio] in 24 hour Urine"),
+                     B.quantity(1.6, "mg/mg"), "2026-10-20")
+    patient = bundle_to_patient(B.bundle(*B.replace(B.lupus_eligible(), "upcr", upcr_24h)))
+    text = RULES.read_text(encoding="utf-8")
+    before = screening.compile_text(text, "before.yaml")
+    after = screening.compile_text(text.replace("codes: [loinc:2890-5]", "codes: [loinc:2890-5, loinc:13801-3]"),
+                                   "after.yaml")
+    assert status(screening.screen(patient, before, AS_OF, complete=COMPLETE), "inc-upcr") == "unknown"
+    assert status(screening.screen(patient, after, AS_OF, complete=COMPLETE), "inc-upcr") == "pass"
