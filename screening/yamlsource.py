@@ -113,7 +113,15 @@ def load(text: str, file: str) -> Located:
     return doc
 
 
+MAX_VALUES = 100_000  # far above any real rule file; aliases of aliases can expand exponentially
+
+
 def _build(node: yaml.Node, path: Path, loader: _Loader, doc: Located, problems: list[Problem]) -> Any:
+    if len(doc.marks) >= MAX_VALUES:
+        from .errors import RuleFileError
+
+        raise RuleFileError(Problem(f"more than {MAX_VALUES} values (YAML aliases expanding?)", doc.file,
+                                    node.start_mark.line + 1, node.start_mark.column + 1))
     doc.marks[path] = node.start_mark
     doc.ends[path] = node.end_mark
     if isinstance(node, yaml.MappingNode):
