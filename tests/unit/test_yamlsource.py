@@ -105,3 +105,24 @@ def test_python_tags_on_scalars_are_rule_file_errors():
     (p,) = err.value.problems
     assert (p.file, p.line, p.column) == ("evil.yaml", 1, 8)
     assert "could not determine a constructor" in p.message
+
+
+def test_alias_bombs_are_refused_quickly():
+    import time
+
+    from screening import compile_text
+
+    lines = ['a0: &a0 ["x","x","x","x","x","x","x","x","x","x"]']
+    lines += [f"a{i}: &a{i} [" + ",".join([f"*a{i - 1}"] * 10) + "]" for i in range(1, 9)]  # 10**9 values
+    started = time.monotonic()
+    with pytest.raises(RuleFileError) as err:
+        compile_text("\n".join(lines) + "\n", "bomb.yaml")
+    assert time.monotonic() - started < 20
+    (p,) = err.value.problems
+    assert p.file == "bomb.yaml" and p.line is not None
+    assert "more than 100000 values (YAML aliases expanding?)" in p.message
+
+
+def test_ordinary_aliases_still_work():
+    d = load("codes: &c [a, b]\nother: *c\n", "a.yaml")
+    assert d.data == {"codes": ["a", "b"], "other": ["a", "b"]}
