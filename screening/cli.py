@@ -27,8 +27,11 @@ def _fail(message: str, located: bool = False) -> "typer.Exit":
 
 
 def _one_line(err) -> str:
+    from .errors import RuleFileError
+
     more = len(err.problems) - 1
-    return err.first_line + (f" (and {more} more problem{'s' if more > 1 else ''}; run 'screening check')" if more > 0 else "")
+    hint = "; run 'screening check'" if isinstance(err, RuleFileError) else ""  # check reads rule files only
+    return err.first_line + (f" (and {more} more problem{'s' if more > 1 else ''}{hint})" if more > 0 else "")
 
 
 def _parse_date(text: Optional[str]) -> tuple[date, bool]:
