@@ -311,3 +311,9 @@ def test_subprocess_check_failure(tmp_path):
     p = _run("check", str(t))
     assert p.returncode == 2
     assert p.stdout.strip() == f"{t}:54:19: error: syntax error: write the titer 1:40 in quotes: '1:40'"
+
+
+def test_several_patient_problems_do_not_suggest_check(tmp_path):
+    p = write(tmp_path, "bad.json", json.dumps({"id": "x", "sex": "f", "observations": [{"name": "a"}]}))
+    line = one_error_line(invoke("screen", p, "-t", LUPUS, *AS_OF), f"{p}: error: sex: ")
+    assert line.endswith("(and 2 more problems)")  # 'screening check' reads rule files, not patients
