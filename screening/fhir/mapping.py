@@ -174,7 +174,7 @@ class Mapper:
                 continue
             handler = handlers.get(e.type)
             if handler is None:
-                if e.type != "Medication":  # Medications are reported at the end unless referenced
+                if e.type not in ("Medication", "ResearchStudy"):  # reported at the end unless referenced
                     self.note(e.ref, f"{e.type} resources are not used for screening")
                 continue
             status = getattr(e.resource, "status", None)
@@ -190,6 +190,8 @@ class Mapper:
         for e in b.entries:
             if e.type == "Medication" and e.index not in self.used:
                 self.note(e.ref, "Medication not referenced by any medication record of the bundle")
+            elif e.type == "ResearchStudy" and e.index not in self.used:
+                self.note(e.ref, "ResearchStudy not named by any Consent of the bundle")
         return Patient(id=pid, birth_date=birth, sex=sex, unmapped=self.unmapped, **self.lists)
 
     def _subject_id(self) -> str | None:
@@ -435,8 +437,44 @@ class Mapper:
         if value and r.provision is not None and r.provision.type == "deny":
             value = False
         codes = list(spec["codes"])
+        day = self.day(r.dateTime, where, "dateTime")
         self.lists["facts"].append(Fact(code=codes[0], codes=codes[1:], name=spec["name"], value=bool(value),
-                                        date=self.day(r.dateTime, where, "dateTime"), source=where))
+                                        date=day, source=where))
+        refused = r.status == "rejected" or (r.status == "active" and value is False)
+        for trial in self.studies(r, where):
+            answers = spec.get("trials", {}).get(trial)
+            if answers is None:
+                self.note(where, f"consent for study {trial}: no confirmation criteria of that trial are listed "
+                                 "in the mapping table (kept as research consent only)")
+                continue
+            for cid in answers.get("given", ()):
+                self.lists["facts"].append(Fact(code=f"{trial}/{cid}", name=f"{spec['name']} ({trial})",
+                                                value=bool(value), date=day, source=where))
+            if r.status in ("active", "rejected"):  # withdrawn (inactive) is not a refusal to give it
+                for cid in answers.get("refused", ()):
+                    self.lists["facts"].append(Fact(code=f"{trial}/{cid}", name=f"refusal of consent ({trial})",
+                                                    value=refused, date=day, source=where))
+
+    def studies(self, r: Any, where: str) -> list[str]:
+        """Ids a Consent gives for its trial: identifiers and id of the ResearchStudy it names."""
+        out: list[str] = []
+        for ext in r.extension or ():
+            if ext.url != self.m["consent"]["study_extension"] or ext.valueReference is None:
+                continue
+            ref = ext.valueReference
+            target = self.by_ref.get(ref.reference) if ref.reference else None
+            if target is not None and target.type == "ResearchStudy":
+                self.used.add(target.index)
+                study = target.resource
+                ids = [i.value for i in study.identifier or () if i.value] + ([study.id] if study.id else [])
+            elif ref.identifier is not None and ref.identifier.value:
+                ids = [ref.identifier.value]
+            else:
+                self.note(where, f"research study {ref.reference or ref.display!r} is not in the bundle")
+                continue
+            known = [i for i in ids if i in self.m["consent"].get("trials", {})]
+            out += known or ids[:1]
+        return list(dict.fromkeys(out))
 
     # -- QuestionnaireResponse (a trial's screening checklist)
     def questionnaire_response(self, e: Entry) -> None:

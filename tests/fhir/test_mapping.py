@@ -332,3 +332,38 @@ def test_contained_medication_and_partial_onset():
     assert [(m.code, m.start) for m in p.medications] == [("rxnorm:3002", dt.date(2026, 9, 1))]
     assert [(c.code, c.onset) for c in p.conditions] == [("snomed:55464009", None)]
     assert reasons(p) == {"Condition/c": ["onset '2019' is not a full date: not used"]}
+
+
+STUDY_EXT = "http://hl7.org/fhir/StructureDefinition/workflow-researchStudy"
+
+
+def study(sid: str, nct: str) -> dict:
+    return {"resourceType": "ResearchStudy", "id": sid, "status": "active",
+            "identifier": [{"system": "https://clinicaltrials.gov", "value": nct}]}
+
+
+@pytest.mark.parametrize("status, provision, given, refused", [
+    ("active", None, True, False), ("rejected", None, False, True), ("active", "deny", False, True),
+])
+def test_consent_for_a_trial_answers_its_confirmation_criteria(status, provision, given, refused):
+    more = {"extension": [{"url": STUDY_EXT, "valueReference": {"reference": "ResearchStudy/rs-ms"}}]}
+    if provision:
+        more["provision"] = {"type": provision}
+    p = mapped(consent("c", status, **more), study("rs-ms", "NCT01056471"))
+    assert [(f.code, f.value, f.source) for f in p.facts] == [
+        ("research-consent", given, "Consent/c"), ("NCT01056471/inc-5", given, "Consent/c"),
+        ("NCT01056471/exc-4", refused, "Consent/c")]
+    assert p.unmapped == []
+
+
+def test_withdrawn_consent_is_not_a_refusal_and_unknown_studies_are_listed():
+    ext = {"extension": [{"url": STUDY_EXT, "valueReference": {"reference": "ResearchStudy/rs-ms"}}]}
+    other = {"extension": [{"url": STUDY_EXT, "valueReference": {"identifier": {"value": "NCT09999999"}}}]}
+    p = mapped(consent("w", "inactive", **ext), study("rs-ms", "NCT01056471"), consent("o", "active", **other),
+               study("rs-unused", "NCT00000000"))
+    assert [(f.code, f.value) for f in p.facts] == [
+        ("research-consent", False), ("NCT01056471/inc-5", False), ("research-consent", True)]
+    assert reasons(p) == {
+        "Consent/o": ["consent for study NCT09999999: no confirmation criteria of that trial are listed in the "
+                      "mapping table (kept as research consent only)"],
+        "ResearchStudy/rs-unused": ["ResearchStudy not named by any Consent of the bundle"]}
