@@ -111,11 +111,13 @@ def print_coverage(rows: list[TrialCoverage], console=None) -> None:
 
     console = console or Console()
     table = Table(title="Rule-file coverage", show_lines=True)
-    for name in ("trial", "criteria", "machine", "confirm", "machine %", "data items", "concept sets"):
-        table.add_column(name, no_wrap=name not in ("data items", "concept sets"),
-                         justify="right" if name in ("criteria", "machine", "confirm", "machine %") else "left")
+    table.add_column("trial", overflow="fold")
+    for name in ("criteria", "by data", "to confirm", "%"):
+        table.add_column(name, justify="right")
+    table.add_column("data items", overflow="fold")  # one per line: the lists are long
+    table.add_column("concept sets", overflow="fold")
     for r in rows:
         table.add_row(escape(r.trial), str(r.criteria), str(r.machine), str(r.confirm),
                       f"{100 * r.machine_share:.0f}%",
-                      escape(", ".join(r.builtins + r.data_items)), escape(", ".join(r.concept_sets)))
+                      escape("\n".join(r.builtins + r.data_items)), escape("\n".join(r.concept_sets)))
     console.print(table)
