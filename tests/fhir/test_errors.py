@@ -1,0 +1,52 @@
+"""Invalid bundles: PatientError whose problems name the entry, the resource and the field."""
+
+from __future__ import annotations
+
+import builders as B
+import pytest
+
+from screening.errors import PatientError
+from screening.fhir import bundle_to_patient
+
+
+def problems(data) -> list[str]:
+    with pytest.raises(PatientError) as err:
+        bundle_to_patient(data, "b.json")
+    return [str(p) for p in err.value.problems]
+
+
+def test_every_invalid_field_is_named_with_entry_and_resource():
+    bad_value = B.lab("u", (B.LOINC, "2890-5"), {"valueQuantity": {"value": "1,85", "system": B.UCUM, "code": "mg/g"}},
+                      "2026-10-01")
+    bad_date = B.condition("c", (B.SNOMED, "55464009"), onset="2020-13-01")
+    unknown_field = {**B.patient(), "gender": "female", "sexe": "F"}
+    no_status = B.lab("s", (B.LOINC, "2890-5"), B.quantity(1, "mg/mg"), "2026-10-01")
+    del no_status["status"]
+    assert problems(B.bundle(unknown_field, bad_value, bad_date, no_status)) == [
+        "b.json: error: Bundle.entry[0] (Patient/pat-1): sexe: unknown field",
+        "b.json: error: Bundle.entry[1] (Observation/u): valueQuantity.value: Decimal value string does not match spec regex",
+        "b.json: error: Bundle.entry[2] (Condition/c): onsetDateTime: DateTime value string does not match spec regex",
+        "b.json: error: Bundle.entry[3] (Observation/s): status: missing required field",
+    ]
+
+
+def test_unknown_or_missing_resource_type():
+    b = B.bundle(B.patient())
+    b["entry"] += [{"resource": {"resourceType": "Observaton", "id": "x"}}, {"resource": {"id": "y"}}]
+    assert problems(b) == ["b.json: error: Bundle.entry[1] (Observaton/x): unknown resourceType 'Observaton'",
+                           "b.json: error: Bundle.entry[2]: resource has no resourceType"]
+
+
+@pytest.mark.parametrize("btype", ["history", "transaction-response", "colection"])
+def test_bundle_types_that_would_double_count_or_hold_nothing(btype):
+    assert problems(B.bundle(B.patient(), btype=btype)) == [
+        f"b.json: error: Bundle.type: {btype!r} is not supported (expected one of collection, searchset, transaction, batch)"]
+
+
+def test_two_patients_in_one_bundle():
+    assert problems(B.bundle(B.patient(), B.patient("pat-2"))) == [
+        "b.json: error: the bundle holds 2 Patient resources (Patient/pat-1, Patient/pat-2): a screen is about one patient"]
+
+
+def test_not_a_bundle():
+    assert problems({"resourceType": "Patient", "id": "p"}) == ["b.json: error: not a FHIR Bundle (resourceType 'Bundle')"]
