@@ -1,4 +1,4 @@
-"""FHIR R4 input: a Bundle (collection, searchset or transaction) screened like a native profile.
+"""FHIR R4 input: a Bundle (collection, searchset, document, transaction) screened like a native profile.
 
     patient = bundle_to_patient(json.load(f), "bundle.json")   # a screening.Patient
     patient.unmapped                                            # what could not be used, and why
@@ -6,8 +6,11 @@
 Resources are validated with the fhir.resources R4B models (imported only here, when a
 Bundle is read), then mapped by the tables in ``screening/data/fhir-systems.yaml`` (code
 system URIs -> 'loinc', 'snomed', ...) and ``screening/data/fhir-mapping.yaml`` (statuses,
-coded values, facts). An invalid bundle raises ``PatientError`` naming the entry, the
-resource and the field.
+coded values, facts). Patient, Observation, Condition, MedicationStatement/Request/
+Administration (with Medication), Procedure, Immunization, research Consent and trial
+checklists (QuestionnaireResponse) are mapped; every other resource is listed in
+``Patient.unmapped`` with the reason. An invalid bundle raises ``PatientError`` naming
+the entry, the resource and the field.
 """
 
 from __future__ import annotations

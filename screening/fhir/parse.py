@@ -14,9 +14,10 @@ from typing import Any
 
 from ..errors import PatientError, Problem
 
-# Bundles that hold current resources once each. history (several versions of one resource)
-# and the *-response types would count records twice or hold no resources.
-BUNDLE_TYPES = ("collection", "searchset", "transaction", "batch")
+# Bundles that hold current resources once each (document: e.g. an International Patient
+# Summary). history (several versions of one resource), message and the *-response types
+# would count records twice or hold no patient data.
+BUNDLE_TYPES = ("collection", "searchset", "document", "transaction", "batch")
 
 
 @dataclass(frozen=True)

@@ -40,7 +40,7 @@ def test_unknown_or_missing_resource_type():
 @pytest.mark.parametrize("btype", ["history", "transaction-response", "colection"])
 def test_bundle_types_that_would_double_count_or_hold_nothing(btype):
     assert problems(B.bundle(B.patient(), btype=btype)) == [
-        f"b.json: error: Bundle.type: {btype!r} is not supported (expected one of collection, searchset, transaction, batch)"]
+        f"b.json: error: Bundle.type: {btype!r} is not supported (expected one of collection, searchset, document, transaction, batch)"]
 
 
 def test_two_patients_in_one_bundle():
