@@ -48,8 +48,31 @@ def compile_text(text: str, file: str = "<rules>") -> CompiledTrial:
     try:
         rules = RuleFile.model_validate(doc.data)
     except ValidationError as err:
-        raise RuleFileError(_schema_problems(err, doc)) from None
+        problems = _schema_problems(err, doc) + _check_valid_criteria(err, doc)
+        raise RuleFileError(sorted(problems, key=lambda p: (p.line or 0, p.column or 0))) from None
     return _Compiler(rules, doc).compile(hashlib.sha256(text.encode()).hexdigest())
+
+
+def _check_valid_criteria(err: ValidationError, doc: Located) -> list[Problem]:
+    """When only some criteria break the schema, still check everything else, so that all problems show at once."""
+    raw = doc.data.get("criteria")
+    bad = set()
+    for e in err.errors():
+        loc = tuple(e["loc"])
+        if len(loc) < 2 or loc[0] != "criteria" or not isinstance(loc[1], int) or not isinstance(raw, list):
+            return []  # trial, concepts or data are broken: their names cannot be trusted
+        bad.add(loc[1])
+    keep = [i for i in range(len(raw)) if i not in bad]
+    try:
+        rules = RuleFile.model_validate({**doc.data, "criteria": [raw[i] for i in keep]})
+    except ValidationError:
+        return []
+    ids = {c.get("id") for c in raw if isinstance(c, dict)}
+    try:
+        _Compiler(rules, doc, keep, ids).compile("")
+    except RuleFileError as more:
+        return more.problems
+    return []
 
 
 def _schema_problems(err: ValidationError, doc: Located) -> list[Problem]:
@@ -67,9 +90,13 @@ def _schema_problems(err: ValidationError, doc: Located) -> list[Problem]:
 
 
 class _Compiler:
-    def __init__(self, rules: RuleFile, doc: Located):
+    def __init__(self, rules: RuleFile, doc: Located, positions: list[int] | None = None,
+                 all_ids: set | None = None):
         self.rules, self.doc = rules, doc
         self.problems: list[Problem] = []
+        # when some criteria were left out (schema errors): their index in the file, and every id in it
+        self.positions = positions or list(range(len(rules.criteria)))
+        self.all_ids = all_ids or set()
 
     def error(self, path: tuple, message: str, offset: int | None = None) -> None:
         self.problems.append(self.doc.problem(path, message, offset))
@@ -248,8 +275,8 @@ class _Compiler:
     def _criteria(self, parser: X.Parser) -> list[CompiledCriterion]:
         seen: dict[str, int] = {}
         out = []
-        ids = {c.id for c in self.rules.criteria}
-        for i, c in enumerate(self.rules.criteria):
+        ids = {c.id for c in self.rules.criteria} | self.all_ids
+        for i, c in zip(self.positions, self.rules.criteria):
             path = ("criteria", i)
             if c.id in seen:
                 self.error(path + ("id",), f"duplicate criterion id {c.id!r} (first at criteria[{seen[c.id]}])")
