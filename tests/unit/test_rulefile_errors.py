@@ -193,3 +193,21 @@ def test_formula_with_an_unknown_operand_suggests_a_name():
     text = BASE.replace("  ana:\n", "  pf:\n    unit: mg/mg\n    derive: {formula: upc * 2}\n  ana:\n")
     (msg,) = problems(text)
     assert msg.startswith("t.yaml:15:23: error: invalid formula: ") and "upc" in msg
+
+
+def test_schema_errors_in_some_criteria_do_not_hide_the_other_problems():
+    text = (BASE.replace("unit: mg/mg", "unit: mg/mgx").replace("    kind: inclusion\n", "    kind: inclusion\n    bogus: 1\n")
+            + "  - id: c2\n    kind: exclusion\n    text: t\n    rule: ana >= 80\n    parent: c1\n"
+            + "  - id: c2\n    kind: exclusion\n    text: t\n    rule: started_within(cyclophosphamide, 'P6X')\n"
+            + "  - id: c4\n    text: no kind\n    rule: upcr < 5\n"
+            + "  - id: c5\n    kind: exclusion\n    text: fine\n    rule: upcrr < 5\n")
+    assert problems(text) == [
+        "t.yaml:11:11: error: unknown unit 'mg/mgx': 'mgx' is not defined in the unit registry",
+        "t.yaml:19:12: error: criteria.0.bogus: unknown field 'bogus'",
+        "t.yaml:25:11: error: ana is a titer: compare it with a titer such as '1:80', not 80",
+        "t.yaml:27:9: error: duplicate criterion id 'c2' (first at criteria[1])",   # index in the file
+        "t.yaml:30:11: error: started_within(): invalid duration 'P6X': use ISO 8601 such as 'P6M', 'P12M', "
+        "'P3Y', 'P2W', 'P30D'",
+        "t.yaml:31:5: error: criteria.3.kind: missing required field 'kind'",
+        "t.yaml:37:11: error: unknown name 'upcrr' (did you mean 'upcr'?)",
+    ]  # and no complaint that parent 'c1' (a criterion with a schema error) does not exist
