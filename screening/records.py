@@ -1,8 +1,11 @@
 """A patient's records indexed for look-up by code and name, as seen on a reference date.
 
 Records dated after the reference date are invisible: a screen on 2026-11-23 gives the
-same answer tomorrow. Names match by words, so the concept name 'cyclophosphamide'
-finds the charted 'Cyclophosphamide 500 mg IV'.
+same answer tomorrow. Codes match exactly. Names match by words, so the concept name
+'cyclophosphamide' finds the charted 'Cyclophosphamide 500 mg IV', except where that
+would guess: facts (yes/no assertions) match only a whole name, and a charted name in a
+negated or other-person context (data/name_guards.txt: 'family history of', 'no', 'ruled
+out', 'planned') matches only a concept name equal to all of it.
 """
 
 from __future__ import annotations
@@ -10,6 +13,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
+from importlib import resources
 from typing import Any, Iterable
 
 from .models.patient import Patient
@@ -35,21 +40,40 @@ class Matcher:
                    tuple(sorted({words(n) for n in names if words(n)})))
 
 
+@lru_cache(maxsize=1)
+def _guards() -> tuple[tuple[str, ...], ...]:
+    text = resources.files("screening.data").joinpath("name_guards.txt").read_text(encoding="utf-8")
+    return tuple(words(line) for line in text.splitlines() if line.strip() and not line.startswith("#"))
+
+
+@lru_cache(maxsize=65536)
+def name_tokens(name: str) -> tuple[tuple[str, ...], bool]:
+    """Word tokens of a charted name, and whether only a whole-name match is safe for it."""
+    toks = words(name)
+    guarded = any(toks[i:i + len(g)] == g for g in _guards() for i in range(len(toks) - len(g) + 1))
+    return toks, guarded
+
+
 class _Index:
-    """Records of one category, indexed by code and by first word of the name."""
+    """Records of one category, indexed by code and by the words of their names."""
 
-    __slots__ = ("by_code", "by_word")
+    __slots__ = ("by_code", "by_word", "by_name")
 
-    def __init__(self, records: Iterable[Any]):
+    def __init__(self, records: Iterable[Any], whole_names_only: bool = False):
         self.by_code: dict[str, list[Any]] = {}
         self.by_word: dict[str, list[tuple[tuple[str, ...], Any]]] = {}
+        self.by_name: dict[tuple[str, ...], list[Any]] = {}
         for r in records:
             for code in {c.strip().lower() for c in ((r.code,) if r.code else ()) + tuple(r.codes)}:
                 self.by_code.setdefault(code, []).append(r)
             if r.name:
-                toks = words(r.name)
-                for i, tok in enumerate(toks):
-                    self.by_word.setdefault(tok, []).append((toks[i:], r))
+                toks, guarded = name_tokens(r.name)
+                self.by_name.setdefault(toks, []).append(r)
+                if not (guarded or whole_names_only):
+                    for i in range(1, len(toks)):  # position 0 is covered by by_name and by_word below
+                        self.by_word.setdefault(toks[i], []).append((toks[i:], r))
+                    if toks:
+                        self.by_word.setdefault(toks[0], []).append((toks, r))
 
     def find(self, m: Matcher) -> list[Any]:
         seen: dict[int, Any] = {}
@@ -57,6 +81,8 @@ class _Index:
             for r in self.by_code.get(code, ()):
                 seen[id(r)] = r
         for phrase in m.phrases:
+            for r in self.by_name.get(phrase, ()):
+                seen[id(r)] = r
             for tail, r in self.by_word.get(phrase[0], ()):
                 if tail[: len(phrase)] == phrase:
                     seen[id(r)] = r
@@ -81,7 +107,8 @@ class PatientView:
         for category, field in DATE_FIELD.items():
             records = getattr(patient, category)
             self._indexes[category] = _Index(
-                r for r in records if (d := r.__dict__[field]) is None or d <= as_of)
+                (r for r in records if (d := r.__dict__[field]) is None or d <= as_of),
+                whole_names_only=category == "facts")
 
     def find(self, category: str, matcher: Matcher) -> list[Any]:
         """Visible records of ``category`` matching ``matcher``, oldest first (undated first)."""
