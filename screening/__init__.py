@@ -17,6 +17,7 @@ from .models import (
     Category, Condition, CriterionResult, Evidence, Fact, Immunization, Medication, Observation, Patient,
     Procedure, RuleFile, ScreeningResult, Verdict,
 )
+from .models.patient import UnmappedRecord
 from .patients import load_patient, parse_patient
 
 __version__ = "0.1.0"
@@ -24,6 +25,7 @@ __version__ = "0.1.0"
 __all__ = [
     "Category", "CompiledTrial", "Condition", "CriterionResult", "Evidence", "Fact", "Immunization", "InputError",
     "Medication", "Observation", "Patient", "PatientError", "Problem", "Procedure", "RuleFile", "RuleFileError",
-    "ScreeningError", "ScreeningResult", "Status", "UnitError", "Verdict", "__version__", "compile_text",
+    "ScreeningError", "ScreeningResult", "Status", "UnitError", "UnmappedRecord", "Verdict", "__version__",
+    "compile_text",
     "load_criteria", "load_patient", "parse_patient", "screen",
 ]

@@ -106,9 +106,12 @@ def _convert(spec: ItemSpec, r: Any) -> tuple[float | None, str]:
     text = where
     if factor != 1.0:
         text = f"{spec.label} {shown} ({format_number(value)}{_unit_suffix(spec.unit)}) on {r.date}{_src(r)}"
-    if getattr(r, "status", "final") == "preliminary":
-        text += " (preliminary)"
-    return value, text
+    return value, text + _preliminary(r)
+
+
+def _preliminary(r: Any) -> str:
+    """A result not yet final is used, and the reason says so."""
+    return " (preliminary)" if r.status == "preliminary" else ""
 
 
 def _unit_suffix(unit: str | None) -> str:
@@ -191,11 +194,12 @@ def _resolve_observation(spec: ItemSpec, records: list, name: str) -> Resolved:
             ev = _evidence(name, r, r.value, r.unit, value, spec.unit, r.date)
         elif spec.dtype is DataType.TITER:
             value = parse_titer(r.value)
-            text = f"{spec.label} {r.value} on {r.date}{_src(r)}" + ("" if value is not None else " is not a titer")
+            text = f"{spec.label} {r.value} on {r.date}{_src(r)}{_preliminary(r)}" + (
+                "" if value is not None else " is not a titer")
             ev = _evidence(name, r, r.value, r.unit, value, "dilution", r.date)
         else:  # coded
             value = X.normalise_code(("positive" if r.value else "negative") if isinstance(r.value, bool) else r.value)
-            text = f"{spec.label} {r.value} on {r.date}{_src(r)}"
+            text = f"{spec.label} {r.value} on {r.date}{_src(r)}{_preliminary(r)}"
             ev = _evidence(name, r, r.value, r.unit, None, None, r.date)
         if value is None:
             return _unknown(text, name, (ev,))

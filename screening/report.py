@@ -32,6 +32,11 @@ def print_results(results: Iterable[ScreeningResult], console=None) -> None:
             console.print("missing data: " + ", ".join(r.missing))
         if r.pending_confirmation:
             console.print("to confirm: " + ", ".join(r.pending_confirmation))
+        unmapped = getattr(r, "unmapped", None) or []
+        if unmapped:  # chart records that were not used: the coordinator should know
+            console.print(f"not used from the chart ({len(unmapped)}):")
+            for u in unmapped:
+                console.print(f"  {_escape(u.resource)}: {_escape(u.reason)}")
         console.print()
 
 

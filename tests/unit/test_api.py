@@ -7,7 +7,8 @@ import screening
 PUBLIC = [
     "Category", "CompiledTrial", "Condition", "CriterionResult", "Evidence", "Fact", "Immunization", "InputError",
     "Medication", "Observation", "Patient", "PatientError", "Problem", "Procedure", "RuleFile", "RuleFileError",
-    "ScreeningError", "ScreeningResult", "Status", "UnitError", "Verdict", "__version__", "compile_text",
+    "ScreeningError", "ScreeningResult", "Status", "UnitError", "UnmappedRecord", "Verdict", "__version__",
+    "compile_text",
     "load_criteria", "load_patient", "parse_patient", "screen",
 ]
 
