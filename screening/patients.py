@@ -37,9 +37,9 @@ def _problems(err: ValidationError, file: str | None) -> list[Problem]:
         if len(loc) > 1 and loc[-1] in _UNION_MEMBERS and e["type"].endswith("_type"):
             if loc[:-1] not in unions:
                 unions.add(loc[:-1])
-                out.append(Problem(f"{_path(loc[:-1])}: expected a number, text or true/false", file))
+                out.append(Problem(f"{error_path(loc[:-1])}: expected a number, text or true/false", file))
             continue
-        out.append(Problem(f"{_path(loc)}: {_msg(e)}", file))
+        out.append(Problem(f"{error_path(loc)}: {error_message(e)}", file))
     return out
 
 
@@ -67,16 +67,22 @@ def read_json(path: str | Path) -> Any:
         raise PatientError(Problem(f"invalid JSON: {err.msg}", str(path), err.lineno, err.colno)) from None
 
 
-def _path(loc: tuple) -> str:
+def error_path(loc: tuple, whole: str = "profile") -> str:
+    """A pydantic error location as a path: ('observations', 2, 'date') -> observations[2].date."""
     out = ""
     for part in loc:
         out += f"[{part}]" if isinstance(part, int) else (("." if out else "") + str(part))
-    return out or "profile"
+    return out or whole
 
 
-def _msg(e: dict) -> str:
+def error_message(e: dict) -> str:
+    """A pydantic error message in the words of this project's other messages."""
     if e["type"] == "extra_forbidden":
         return "unknown field"
-    if e["type"] == "missing":
+    if e["type"] in ("missing", "model_field_validation.missing"):
         return "missing required field"
-    return e["msg"]
+    msg = e["msg"]
+    for prefix in ("Value error, ", "Assertion failed, "):
+        if msg.startswith(prefix):
+            msg = msg[len(prefix):]
+    return msg.rstrip(".")

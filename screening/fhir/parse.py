@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import PatientError, Problem
+from ..patients import error_message, error_path
 
 # Bundles that hold current resources once each (document: e.g. an International Patient
 # Summary). history (several versions of one resource), message and the *-response types
@@ -75,7 +76,7 @@ def parse_bundle(data: dict, file: str | None = None) -> ParsedBundle:
         bundle = Bundle.model_validate(shell)
     except ValidationError as err:
         for e in err.errors():
-            problem(f"Bundle.{_field(e['loc'])}: {_msg(e)}")
+            problem(f"Bundle.{error_path(e['loc'], '(resource)')}: {error_message(e)}")
 
     entries: list[Entry] = []
     for i, raw in enumerate(raw_entries):
@@ -102,7 +103,7 @@ def parse_bundle(data: dict, file: str | None = None) -> ParsedBundle:
                 model = cls.model_validate(res)
             except ValidationError as err:
                 for e in err.errors():
-                    problem(f"{where} ({label}): {_field(e['loc'])}: {_msg(e)}")
+                    problem(f"{where} ({label}): {error_path(e['loc'], '(resource)')}: {error_message(e)}")
                 continue
             except (KeyError, ValueError, TypeError) as err:  # fhir.resources raises these for bad nested types
                 problem(f"{where} ({label}): {err}")
@@ -114,21 +115,3 @@ def parse_bundle(data: dict, file: str | None = None) -> ParsedBundle:
     next_page = any(getattr(link, "relation", None) == "next" for link in (bundle.link or ())) if bundle else False
     return ParsedBundle(data.get("id"), btype, next_page, entries)
 
-
-def _field(loc: tuple) -> str:
-    out = ""
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (("." if out else "") + str(part))
-    return out or "(resource)"
-
-
-def _msg(e: dict) -> str:
-    if e["type"] == "extra_forbidden":
-        return "unknown field"
-    if e["type"] in ("missing", "model_field_validation.missing"):
-        return "missing required field"
-    msg = e["msg"]
-    for prefix in ("Value error, ", "Assertion failed, "):
-        if msg.startswith(prefix):
-            msg = msg[len(prefix):]
-    return msg.rstrip(".")

@@ -30,7 +30,7 @@ def test_valid_profile():
      "p.json: error: medications[1].dose: unknown field"),
     ({"observations": []}, "p.json: error: id: missing required field"),
     ({"id": "x", "conditions": [{"status": "active"}]},
-     "p.json: error: conditions[0]: Value error, a record needs a 'code' or a 'name'"),
+     "p.json: error: conditions[0]: a record needs a 'code' or a 'name'"),
     ({"id": "x", "observations": [{"name": "a", "value": {"v": 1}, "date": "2026-01-01"}]},
      "p.json: error: observations[0].value: expected a number, text or true/false"),
     ({"id": "x", "complete": ["labs"]}, "p.json: error: complete[0]: Input should be"),
