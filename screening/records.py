@@ -57,13 +57,15 @@ def name_tokens(name: str) -> tuple[tuple[str, ...], bool]:
 class _Index:
     """Records of one category, indexed by code and by the words of their names."""
 
-    __slots__ = ("by_code", "by_word", "by_name")
+    __slots__ = ("by_code", "by_word", "by_name", "order")
 
     def __init__(self, records: Iterable[Any], whole_names_only: bool = False):
         self.by_code: dict[str, list[Any]] = {}
         self.by_word: dict[str, list[tuple[tuple[str, ...], Any]]] = {}
         self.by_name: dict[tuple[str, ...], list[Any]] = {}
+        self.order: dict[int, int] = {}  # chart position of each record
         for r in records:
+            self.order[id(r)] = len(self.order)
             for code in {c.strip().lower() for c in ((r.code,) if r.code else ()) + tuple(r.codes)}:
                 self.by_code.setdefault(code, []).append(r)
             if r.name:
@@ -86,7 +88,10 @@ class _Index:
             for tail, r in self.by_word.get(phrase[0], ()):
                 if tail[: len(phrase)] == phrase:
                     seen[id(r)] = r
-        return list(seen.values())
+        if len(seen) < 2:
+            return list(seen.values())
+        order = self.order  # chart order: iterating m.codes (a frozenset) follows the per-process string hash
+        return [seen[k] for k in sorted(seen, key=order.__getitem__)]
 
 
 # The field that dates a record of each category (when it happened or began).
