@@ -389,7 +389,7 @@ def run_batch(source: str | Path, trials: Sequence[CompiledTrial], out_dir: str 
     if chunk_size is None:
         chunk_size = 64 if total is None else max(1, min(64, total // (workers * 4) or 1))
     files = {name: open(out / (name + PARTIAL), "ab", buffering=1 << 20) for name in OUTPUTS}
-    state = {"next": start, "consistent": True}
+    state = {"next": start, "consistent": True, "interrupted": False}
 
     def checkpoint(done: bool = False) -> None:
         for fh in files.values():
@@ -422,10 +422,18 @@ def run_batch(source: str | Path, trials: Sequence[CompiledTrial], out_dir: str 
         summary.records += len(outcomes)
         state["next"] = outcomes[-1][1] + 1
         state["consistent"] = True
+        if state["interrupted"]:
+            raise KeyboardInterrupt
+
+    def on_sigint(signum, frame):  # Ctrl-C lands between chunks, so the last checkpoint keeps all finished work
+        if state["consistent"]:
+            raise KeyboardInterrupt
+        state["interrupted"] = True
 
     pool = _make_pool(workers, trials, as_of, complete, src.name)
     pending: deque = deque()
     last_checkpoint = time.monotonic()
+    previous = _install_sigint(on_sigint)
     try:
         if progress:
             progress(summary.records, total, summary.errors)
@@ -456,6 +464,8 @@ def run_batch(source: str | Path, trials: Sequence[CompiledTrial], out_dir: str 
             fh.close()
         journal.close()
         raise
+    finally:
+        _restore_sigint(previous)
     pool.shutdown()
     for fh in files.values():
         fh.close()
@@ -527,6 +537,27 @@ def _finish(out: Path, summary: BatchSummary, journal: _Journal) -> None:
             publish(partial, out / name)
     os.unlink(journal.path)
     fsync_dir(out)
+
+
+def _install_sigint(handler):
+    """Use ``handler`` for SIGINT where Python allows it (main thread) and SIGINT is not ignored."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    previous = signal.getsignal(signal.SIGINT)
+    if previous is not signal.default_int_handler:
+        return None  # ignored (a background job) or handled by the caller: leave it alone
+    signal.signal(signal.SIGINT, handler)
+    return previous
+
+
+def _restore_sigint(previous) -> None:
+    if previous is not None:
+        import signal
+
+        signal.signal(signal.SIGINT, previous)
 
 
 def _chunks(records: Iterator, size: int) -> Iterator[list]:
