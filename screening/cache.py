@@ -25,6 +25,21 @@ def cache_dir() -> Path | None:
     return Path(base) / "screening"
 
 
+def _code_fingerprint() -> bytes:
+    """Size and modification time of every module and data file of the package.
+
+    A compiled trial pickles this package's classes: after any code change (even without a
+    version bump) an old entry must not be used. Stat calls only, so start-up stays fast.
+    """
+    root = Path(__file__).resolve().parent
+    parts = []
+    for f in sorted(root.rglob("*")):
+        if f.suffix in (".py", ".txt", ".yaml", ".json"):
+            st = f.stat()
+            parts.append(f"{f.relative_to(root)}:{st.st_size}:{st.st_mtime_ns}")
+    return "\n".join(parts).encode()
+
+
 def load_criteria_cached(path: str | Path) -> CompiledTrial:
     """Like load_criteria, reusing a compiled copy when the file's bytes are unchanged."""
     from . import __version__
@@ -38,7 +53,7 @@ def load_criteria_cached(path: str | Path) -> CompiledTrial:
         return load_criteria(path)  # reports the error with the file name
     if folder is None:
         return load_criteria(path)
-    key = hashlib.sha256(data + __version__.encode() + str(path).encode()).hexdigest()[:32]
+    key = hashlib.sha256(data + __version__.encode() + str(path).encode() + _code_fingerprint()).hexdigest()[:32]
     entry = folder / f"{key}.pickle"
     try:
         with open(entry, "rb") as fh:

@@ -1,0 +1,58 @@
+"""The compiled-trial cache: reused when nothing changed, never used after a change."""
+
+from __future__ import annotations
+
+import os
+from datetime import date
+from pathlib import Path
+
+from screening import cache, screen
+from screening.compiled import CompiledTrial
+
+DATA = Path(__file__).resolve().parent.parent / "data"
+
+
+def test_cache_is_reused_and_screens_like_a_fresh_compile(tmp_path, monkeypatch):
+    monkeypatch.setenv("SCREENING_CACHE_DIR", str(tmp_path))
+    rules = DATA / "lupus.yaml"
+    first = cache.load_criteria_cached(rules)
+    entries = list(tmp_path.glob("*.pickle"))
+    assert len(entries) == 1
+    second = cache.load_criteria_cached(rules)
+    assert isinstance(second, CompiledTrial) and second is not first
+    patient = (DATA / "p1.json").read_text()
+    import json
+    p = json.loads(patient)
+    assert screen(p, first, date(2026, 11, 23)) == screen(p, second, date(2026, 11, 23))
+
+
+def test_a_code_change_invalidates_the_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("SCREENING_CACHE_DIR", str(tmp_path))
+    rules = DATA / "lupus.yaml"
+    cache.load_criteria_cached(rules)
+    before = cache._code_fingerprint()
+    module = Path(cache.__file__)
+    st = module.stat()
+    try:
+        os.utime(module, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000_000))
+        assert cache._code_fingerprint() != before
+        cache.load_criteria_cached(rules)
+        assert len(list(tmp_path.glob("*.pickle"))) == 2  # a new entry, the old one not used
+    finally:
+        os.utime(module, ns=(st.st_atime_ns, st.st_mtime_ns))
+
+
+def test_a_corrupt_entry_falls_back_to_compiling(tmp_path, monkeypatch):
+    monkeypatch.setenv("SCREENING_CACHE_DIR", str(tmp_path))
+    rules = DATA / "lupus.yaml"
+    cache.load_criteria_cached(rules)
+    (entry,) = tmp_path.glob("*.pickle")
+    entry.write_bytes(b"not a pickle")
+    trial = cache.load_criteria_cached(rules)
+    assert trial.id and len(trial.criteria) > 0
+
+
+def test_empty_cache_dir_disables_the_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("SCREENING_CACHE_DIR", "")
+    assert cache.cache_dir() is None
+    assert cache.load_criteria_cached(DATA / "lupus.yaml").criteria
