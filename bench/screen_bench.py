@@ -24,6 +24,7 @@ sys.path.insert(0, str(HERE))
 
 import screening  # noqa: E402
 from baseline import screen_by_hand  # noqa: E402
+from screening.synth import synth_patients  # noqa: E402
 
 AS_OF = date(2026, 11, 23)
 
@@ -54,6 +55,7 @@ def main() -> None:
     ap.add_argument("--number", type=int, default=500)
     ap.add_argument("--repeat", type=int, default=7)
     ap.add_argument("--runs", type=int, default=10, help="cold CLI runs")
+    ap.add_argument("--synthetic", type=int, default=2000, help="synthetic patients to compare on")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
 
@@ -65,6 +67,27 @@ def main() -> None:
                 if c.status.value != hand["criteria"][c.id][0]}
     if mismatch or engine.verdict.value != hand["verdict"]:
         raise SystemExit(f"engine and baseline disagree: {mismatch} {engine.verdict} {hand['verdict']}")
+
+    # The same comparison over synthetic patients (mixed units, missing values, window edges):
+    # first every status must agree, then both sides screen the whole set.
+    cohort = [screening.parse_patient(p) for p in synth_patients(args.synthetic, 1, AS_OF)]
+    disagree = 0
+    for p in cohort:
+        e, h = screening.screen(p, trial, AS_OF), screen_by_hand(p, AS_OF)
+        disagree += any(c.status.value != h["criteria"][c.id][0] for c in e.criteria)
+    if disagree:
+        raise SystemExit(f"engine and baseline disagree on {disagree} of {len(cohort)} synthetic patients")
+
+    def engine_cohort():
+        for p in cohort:
+            screening.screen(p, trial, AS_OF)
+
+    def hand_cohort():
+        for p in cohort:
+            screen_by_hand(p, AS_OF)
+
+    t_engine_cohort = per_call(engine_cohort, 1, args.repeat) / len(cohort)
+    t_hand_cohort = per_call(hand_cohort, 1, args.repeat) / len(cohort)
 
     t_engine = per_call(lambda: screening.screen(patient, trial, AS_OF), args.number, args.repeat)
     t_hand = per_call(lambda: screen_by_hand(patient, AS_OF), args.number, args.repeat)
@@ -82,6 +105,10 @@ def main() -> None:
 
     figures = {
         "criteria": len(trial.criteria),
+        "synthetic_patients": len(cohort),
+        "engine_synthetic_us": t_engine_cohort * 1e6,
+        "handwritten_synthetic_us": t_hand_cohort * 1e6,
+        "engine_over_handwritten_synthetic": t_engine_cohort / t_hand_cohort,
         "engine_screen_us": t_engine * 1e6,
         "handwritten_screen_us": t_hand * 1e6,
         "engine_over_handwritten": t_engine / t_hand,
@@ -100,6 +127,10 @@ def main() -> None:
     print(f"  hand-written Python (same criteria)  {t_hand * 1e6:9.1f} us")
     print(f"  ratio engine / hand-written          {t_engine / t_hand:9.2f} x")
     print(f"  engine + JSON serialisation          {t_json * 1e6:9.1f} us")
+    print(f"{len(cohort)} synthetic patients (all statuses agree), median per screen over the set")
+    print(f"  engine                               {t_engine_cohort * 1e6:9.1f} us")
+    print(f"  hand-written Python                  {t_hand_cohort * 1e6:9.1f} us")
+    print(f"  ratio engine / hand-written          {t_engine_cohort / t_hand_cohort:9.2f} x")
     print("cold start, median wall time")
     print(f"  screening screen --json (cached trial) {t_cli:6.3f} s")
     print(f"  screening screen table (cached trial)  {t_cli_table:6.3f} s")
