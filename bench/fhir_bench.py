@@ -19,9 +19,10 @@ import json
 import statistics
 import subprocess
 import sys
-import time
 from datetime import date, timedelta
 from pathlib import Path
+
+from timing import per_call  # bench/ is on sys.path when this script runs
 
 ROOT = Path(__file__).resolve().parent.parent
 AS_OF = date(2026, 11, 23)
@@ -98,17 +99,6 @@ def build_bundle(target: int = 200) -> dict:
     return bundle
 
 
-def median_time(fn, number: int, repeat: int) -> float:
-    """Median seconds per call over ``repeat`` blocks of ``number`` calls."""
-    blocks = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        for _ in range(number):
-            fn()
-        blocks.append((time.perf_counter() - t) / number)
-    return statistics.median(blocks)
-
-
 def cold_import() -> float:
     """Seconds to import the FHIR models and read the bundle once, in a new process (median of 3)."""
     code = ("import time, json, sys; sys.path.insert(0, %r); from fhir_bench import build_bundle; b = build_bundle();"
@@ -137,9 +127,9 @@ def main() -> None:
     result = screening.screen(patient, trial, AS_OF, complete=["conditions", "medications", "procedures"])
     assert result.verdict is screening.Verdict.ELIGIBLE, result.summary
 
-    parse_s = median_time(lambda: parse_bundle(bundle, "bench"), args.number, args.repeat)
-    map_s = median_time(lambda: map_bundle(parsed, "bench"), args.number, args.repeat)
-    eval_s = median_time(lambda: screening.screen(patient, trial, AS_OF,
+    parse_s = per_call(lambda: parse_bundle(bundle, "bench"), args.number, args.repeat)
+    map_s = per_call(lambda: map_bundle(parsed, "bench"), args.number, args.repeat)
+    eval_s = per_call(lambda: screening.screen(patient, trial, AS_OF,
                                                   complete=["conditions", "medications", "procedures"]),
                          args.number * 10, args.repeat)
     cold_s = cold_import()

@@ -11,11 +11,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from datetime import date
 from pathlib import Path
 
@@ -24,30 +22,10 @@ sys.path.insert(0, str(HERE))
 
 import screening  # noqa: E402
 from baseline import screen_by_hand  # noqa: E402
+from timing import per_call, wall  # noqa: E402
 from screening.synth import synth_patients  # noqa: E402
 
 AS_OF = date(2026, 11, 23)
-
-
-def per_call(fn, number: int, repeat: int) -> float:
-    """Median seconds per call over `repeat` blocks of `number` calls."""
-    blocks = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        for _ in range(number):
-            fn()
-        blocks.append((time.perf_counter() - t) / number)
-    return statistics.median(blocks)
-
-
-def wall(cmd: list[str], runs: int, env: dict | None = None) -> float:
-    """Median wall time of a command, started cold (a new process) each run."""
-    times = []
-    for _ in range(runs):
-        t = time.perf_counter()
-        subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
-        times.append(time.perf_counter() - t)
-    return statistics.median(times)
 
 
 def main() -> None:

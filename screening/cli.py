@@ -71,7 +71,7 @@ def screen(
     day, today = _parse_date(as_of)
     parts = _parse_complete(complete)
     try:
-        from . import load_criteria, load_patient, screen as run
+        from . import load_patient, screen as run
 
         trials = [_load_trial(t) for t in trial]
         profile = load_patient(patient)

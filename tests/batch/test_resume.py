@@ -12,7 +12,7 @@ from screening.atomic import atomic_write
 from screening.batch import JOURNAL, BatchError, run_batch
 from screening.synth import synth_patients
 
-from .conftest import AS_OF, outputs, read_lines, write_ndjson
+from .conftest import AS_OF, outputs, read_lines
 
 
 def _stop_after(n: int):

@@ -205,7 +205,7 @@ def write(tmp_path, name: str, text: str) -> Path:
 
 def test_malformed_patient_json(tmp_path):
     p = write(tmp_path, "bad.json", '{"id": "x",\n "observations": [}\n')
-    line = one_error_line(invoke("screen", p, "-t", LUPUS, *AS_OF), f"{p}:2:19: error: invalid JSON: ")
+    one_error_line(invoke("screen", p, "-t", LUPUS, *AS_OF), f"{p}:2:19: error: invalid JSON: ")
 
 
 def test_patient_schema_violation_names_the_path(tmp_path):

@@ -23,7 +23,7 @@ def make_trial(criteria: str):
 
 def criterion(rule: str, kind: str = "inclusion", **extra: str):
     """A trial with one criterion 'c' whose rule is ``rule``."""
-    lines = [f"- id: c", f"  kind: {kind}", "  text: test criterion", f"  rule: {rule!r}" if "'" not in rule
+    lines = ["- id: c", f"  kind: {kind}", "  text: test criterion", f"  rule: {rule!r}" if "'" not in rule
              else f'  rule: "{rule}"']
     lines += [f"  {k}: \"{v}\"" for k, v in extra.items()]
     return make_trial("\n".join(lines))
