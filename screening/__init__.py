@@ -22,10 +22,23 @@ from .patients import load_patient, parse_patient
 
 __version__ = "0.1.0"
 
+# Batch screening and synthetic patients are imported on first use: `screening screen`
+# should not pay for multiprocessing and the generator at start-up.
+_LAZY = {"run_batch": ".batch", "BatchSummary": ".batch", "BatchError": ".batch", "synth_patients": ".synth"}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        from importlib import import_module
+
+        return getattr(import_module(_LAZY[name], __name__), name)
+    raise AttributeError(f"module 'screening' has no attribute {name!r}")
+
+
 __all__ = [
-    "Category", "CompiledTrial", "Condition", "CriterionResult", "Evidence", "Fact", "Immunization", "InputError",
-    "Medication", "Observation", "Patient", "PatientError", "Problem", "Procedure", "RuleFile", "RuleFileError",
-    "ScreeningError", "ScreeningResult", "Status", "UnitError", "UnmappedRecord", "Verdict", "__version__",
-    "compile_text",
-    "load_criteria", "load_patient", "parse_patient", "screen",
+    "BatchError", "BatchSummary", "Category", "CompiledTrial", "Condition", "CriterionResult", "Evidence", "Fact",
+    "Immunization", "InputError", "Medication", "Observation", "Patient", "PatientError", "Problem", "Procedure",
+    "RuleFile", "RuleFileError", "ScreeningError", "ScreeningResult", "Status", "UnitError", "UnmappedRecord",
+    "Verdict", "__version__", "compile_text", "load_criteria", "load_patient", "parse_patient", "run_batch", "screen",
+    "synth_patients",
 ]

@@ -5,11 +5,11 @@ from __future__ import annotations
 import screening
 
 PUBLIC = [
-    "Category", "CompiledTrial", "Condition", "CriterionResult", "Evidence", "Fact", "Immunization", "InputError",
+    "BatchError", "BatchSummary", "Category", "CompiledTrial", "Condition", "CriterionResult", "Evidence", "Fact", "Immunization", "InputError",
     "Medication", "Observation", "Patient", "PatientError", "Problem", "Procedure", "RuleFile", "RuleFileError",
     "ScreeningError", "ScreeningResult", "Status", "UnitError", "UnmappedRecord", "Verdict", "__version__",
     "compile_text",
-    "load_criteria", "load_patient", "parse_patient", "screen",
+    "load_criteria", "load_patient", "parse_patient", "run_batch", "screen", "synth_patients",
 ]
 
 
