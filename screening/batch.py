@@ -42,7 +42,7 @@ from typing import Any, Callable, Iterable, Iterator, Sequence
 from .atomic import atomic_write, fsync_dir, publish
 from .compiled import CompiledTrial
 from .errors import InputError, PatientError, Problem
-from .funnel import LETTER, Funnel
+from .funnel import LETTER, Funnel, verdict_key
 
 RESULTS, SUMMARY, ERRORS = "results.ndjson", "summary.csv", "errors.ndjson"
 OUTPUTS = (RESULTS, SUMMARY, ERRORS)
@@ -214,7 +214,7 @@ def screen_record(kind: str, position: int, payload: Any, trials: Sequence[Compi
             verdict = r.verdict.value
             rows.append((r.patient, r.trial, verdict, ";".join(r.failed), ";".join(r.unknown)))
             letters.append("".join(LETTER[c.status.value] for c in r.criteria))
-            verdicts.append(verdict)
+            verdicts.append(verdict_key(r))
         return ("ok", position, lines, rows, letters, verdicts)
     except InputError as err:
         return ("error", position, _error_record(err.problems, file, line))

@@ -23,6 +23,16 @@ def status_letters(result: ScreeningResult) -> str:
     return "".join(LETTER[c.status.value] for c in result.criteria)
 
 
+PENDING = "pending_confirmation"
+
+
+def verdict_key(result: ScreeningResult) -> str:
+    """The verdict, or PENDING for an undetermined result whose unknowns all await a person."""
+    if result.unknown and len(result.pending_confirmation) == len(result.unknown) and not result.failed:
+        return PENDING
+    return result.verdict.value
+
+
 class Funnel:
     """Counts for one trial; add one status string per patient screened."""
 
@@ -35,6 +45,7 @@ class Funnel:
         self.first_fail = [0] * n  # patients whose first failed criterion is this one
         self.first_not_pass = [0] * n  # patients whose first fail-or-unknown criterion is this one
         self.verdicts = {"eligible": 0, "ineligible": 0, "undetermined": 0}
+        self.pending = 0  # undetermined only for want of a person's confirmation
 
     @classmethod
     def for_trial(cls, trial) -> "Funnel":
@@ -42,9 +53,13 @@ class Funnel:
         return cls(trial.id, [(c.criterion.id, c.criterion.kind.value, c.criterion.text) for c in trial.criteria])
 
     def add(self, letters: str, verdict: str) -> None:
+        """Count one patient: its status letters and its verdict (or PENDING, see ``verdict_key``)."""
         if len(letters) != len(self.criteria):
             raise ValueError(f"{self.trial}: {len(letters)} statuses for {len(self.criteria)} criteria")
         self.screened += 1
+        if verdict == PENDING:
+            self.pending += 1
+            verdict = "undetermined"
         self.verdicts[verdict] += 1
         counts = self.counts
         for i, s in enumerate(letters):
@@ -58,7 +73,7 @@ class Funnel:
                 break
 
     def add_result(self, result: ScreeningResult) -> None:
-        self.add(status_letters(result), result.verdict.value)
+        self.add(status_letters(result), verdict_key(result))
 
     def rows(self) -> list[dict]:
         """One row per criterion (after a step-0 row for everyone screened), cumulative counts included."""
@@ -86,7 +101,8 @@ class Funnel:
         v = self.verdicts
         table = Table(title=f"{escape(self.trial)}: attrition over {self.screened} patients",
                       caption=f"eligible {v['eligible']}, ineligible {v['ineligible']}, "
-                              f"undetermined {v['undetermined']}")
+                              f"undetermined {v['undetermined']} ({self.pending} of them awaiting only a "
+                              f"person's confirmation)")
         for name, justify in [("#", "right"), ("criterion", "left"), ("kind", "left"), ("pass", "right"),
                               ("fail", "right"), ("unknown", "right"), ("remaining", "right"),
                               ("all passed", "right")]:
@@ -99,7 +115,7 @@ class Funnel:
     # state for a checkpoint journal (plain JSON types)
     def state(self) -> dict:
         return {"screened": self.screened, "counts": self.counts, "first_fail": self.first_fail,
-                "first_not_pass": self.first_not_pass, "verdicts": self.verdicts}
+                "first_not_pass": self.first_not_pass, "verdicts": self.verdicts, "pending": self.pending}
 
     def restore(self, state: dict) -> None:
         n = len(self.criteria)
@@ -110,3 +126,4 @@ class Funnel:
         self.first_fail = list(map(int, state["first_fail"]))
         self.first_not_pass = list(map(int, state["first_not_pass"]))
         self.verdicts = {k: int(state["verdicts"][k]) for k in self.verdicts}
+        self.pending = int(state.get("pending", 0))

@@ -89,3 +89,19 @@ def test_generated_profiles_exercise_the_seed_trials(rule_file):
         funnel.add_result(screening.screen(screening.parse_patient(p), trial, AS_OF))
     decided = sum(1 for i, _ in enumerate(funnel.criteria) if funnel.counts["u"][i] < funnel.screened)
     assert decided >= len(funnel.criteria) // 2, funnel.rows()
+
+
+def test_funnel_counts_patients_awaiting_only_a_confirmation(tmp_path):
+    trial = screening.load_criteria(CRITERIA / "Phase-II-Lupus-MSC.yaml")
+    examples = Path(__file__).resolve().parents[2] / "examples" / "Phase-II-Lupus-MSC"
+    src = tmp_path / "in.ndjson"
+    names = ["pending-confirmation.json", "eligible.json", "undetermined-stale-upcr.json"]
+    src.write_text("".join(json.dumps(json.loads((examples / n).read_text())) + "\n" for n in names))
+    summary = run_batch(src, [trial], tmp_path / "out", AS_OF, workers=1, complete=())
+    (funnel,) = summary.funnels
+    results = [screening.screen(screening.load_patient(examples / n), trial, AS_OF) for n in names]
+    expected = sum(1 for r in results if r.unknown and r.unknown == r.pending_confirmation)
+    assert expected == 1  # the pending-confirmation example, and only it
+    assert funnel.pending == expected
+    assert funnel.verdicts["undetermined"] == sum(r.verdict.value == "undetermined" for r in results)
+    assert "1 of them awaiting only a person's confirmation" in str(funnel.table().caption)
