@@ -1,0 +1,274 @@
+"""Data items: a patient's value for each named item of a trial, or why there is none.
+
+Resolution applies the item's definition (codes, canonical unit, look-back window, which
+value wins, formula) to the patient's records as of the screening date, and says in words
+what it used: the value and unit as recorded and as converted, its date and the window.
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+from datetime import date
+from typing import Any
+
+from . import expressions as X
+from .compiled import CompiledTrial, ItemSpec
+from .durations import Window, age_in_years
+from .errors import UnitError
+from .models.criteria import DataType, Pick
+from .models.result import Evidence, build
+from .records import PatientView
+from .units import conversion_factor, format_number, parse_titer
+
+
+class Resolved:
+    """A data item's value for one patient, or why there is none (value None)."""
+
+    __slots__ = ("value", "text", "evidence", "missing", "date")
+
+    def __init__(self, value: Any, text: str, evidence: tuple = (), missing: tuple = (), day: date | None = None):
+        self.value, self.text, self.evidence, self.missing, self.date = value, text, evidence, missing, day
+
+
+class Env:
+    """Per-screen state: the patient's view and a memo of resolved items."""
+
+    __slots__ = ("view", "as_of", "complete", "memo", "trial")
+
+    def __init__(self, trial: CompiledTrial, view: PatientView):
+        self.trial, self.view, self.as_of, self.complete = trial, view, view.as_of, view.complete
+        self.memo: dict[str, Resolved] = {}
+
+
+
+
+def _unknown(text: str, name: str, evidence: tuple = ()) -> Resolved:
+    return Resolved(None, text, evidence, (name,))
+
+
+def source_suffix(r: Any) -> str:
+    return f" [{r.source}]" if getattr(r, "source", None) else ""
+
+
+def evidence_of(name: str, r: Any, value: Any = None, unit: str | None = None,
+              converted: float | None = None, converted_unit: str | None = None, day: date | None = None) -> Evidence:
+    return build(Evidence, item=name, value=value, unit=unit, converted=converted,
+                                    converted_unit=converted_unit, date=day, source=getattr(r, "source", None),
+                                    record=getattr(r, "name", None) or getattr(r, "code", None))
+
+
+def _number(value: Any) -> float | None:
+    """A finite number from a recorded value; None for text, booleans, NaN and infinities."""
+    if isinstance(value, bool):
+        return None
+    try:
+        x = float(value) if isinstance(value, (int, float)) else float(str(value).strip())
+    except (ValueError, OverflowError):
+        return None
+    return x if math.isfinite(x) else None
+
+
+def _convert(spec: ItemSpec, r: Any) -> tuple[float | None, str]:
+    """A quantity record in the item's unit, with its description, or None and why not."""
+    raw = _number(r.value)
+    shown = f"{r.value}" + (f" {r.unit}" if r.unit else "")
+    where = f"{spec.label} {shown} on {r.date}{source_suffix(r)}"
+    if raw is None:
+        return None, f"{where} is not a number"
+    unit = r.unit if r.unit not in (None, "") else None
+    if unit is None and spec.unit not in (None, "", "1", "dimensionless"):
+        return None, f"{where} has no unit (expected {spec.unit})"
+    factor = spec.factors.get(unit or "1")
+    if factor is None:
+        try:
+            factor = conversion_factor(unit or "dimensionless", spec.unit or "dimensionless", spec.context)
+        except UnitError as err:
+            return None, f"{where}: {err}"
+    value = float(f"{raw * factor:.12g}")
+    if not math.isfinite(value):
+        return None, f"{where} is out of range in {spec.unit}"
+    text = where
+    if factor != 1.0:
+        text = f"{spec.label} {shown} ({format_number(value)}{unit_suffix(spec.unit)}) on {r.date}{source_suffix(r)}"
+    return value, text + _preliminary(r)
+
+
+def _preliminary(r: Any) -> str:
+    """A result not yet final is used, and the reason says so."""
+    return " (preliminary)" if r.status == "preliminary" else ""
+
+
+def unit_suffix(unit: str | None) -> str:
+    return "" if unit in (None, "", "1", "dimensionless") else f" {unit}"
+
+
+def _in_window(spec: ItemSpec, records: list, as_of: date, name: str, day=lambda r: r.date):
+    """Records inside the item's window, or a Resolved explaining that they are stale."""
+    if spec.window is None:
+        return records, None
+    start = spec.window.start(as_of)
+    inside = [r for r in records if day(r) is not None and day(r) >= start]
+    if inside:
+        return inside, None
+    last = records[-1]
+    when = day(last)
+    what = f"last on {when}" if when else "recorded with no date"
+    return None, _unknown(f"{spec.label} {what}{source_suffix(last)} is outside the {spec.window} window "
+                          f"(since {start})", name, (evidence_of(name, last, getattr(last, "value", None),
+                                                                getattr(last, "unit", None), day=when),))
+
+
+def _pick(spec: ItemSpec, values: list[tuple[Any, Any, str]]) -> tuple[Any, Any, str]:
+    """(value, record, text) chosen by the item's pick rule from oldest-first candidates."""
+    if spec.pick is Pick.LATEST:
+        return values[-1]
+    if spec.pick is Pick.EARLIEST:
+        return values[0]
+    chooser = max if spec.pick is Pick.MAX else min
+    return chooser(values, key=lambda v: v[0])
+
+
+def resolve(name: str, env: Env) -> Resolved:
+    """The value of data item ``name`` for this patient (memoised per screen)."""
+    hit = env.memo.get(name)
+    if hit is None:
+        hit = env.memo[name] = _resolve(name, env)
+    return hit
+
+
+def _resolve(name: str, env: Env) -> Resolved:
+    if name == "age":
+        birth = env.view.patient.birth_date
+        if birth is None:
+            return _unknown("no birth date on record", "birth_date")
+        if birth > env.as_of:  # not born yet on the screening date: the data or the date is wrong
+            return _unknown(f"birth date {birth} is after the screening date {env.as_of}", "birth_date")
+        age = age_in_years(birth, env.as_of)
+        ev = build(Evidence, item="age", value=age, unit="years", date=birth, source=None,
+                                      converted=None, converted_unit=None, record="birth_date")
+        return Resolved(float(age), f"age {age} (born {birth})", (ev,), day=birth)
+    if name == "sex":
+        sex = env.view.patient.sex
+        if sex in (None, "unknown"):
+            return _unknown("sex not recorded", "sex")
+        ev = build(Evidence, item="sex", value=sex, unit=None, date=None, source=None,
+                                      converted=None, converted_unit=None, record="sex")
+        return Resolved(sex, f"sex {sex}", (ev,))
+    spec = env.trial.items[name]
+    if spec.dtype is DataType.FACT:
+        return _resolve_fact(spec, env)
+    records = env.view.find("observations", spec.matcher)
+    if records:
+        inside, stale = _in_window(spec, records, env.as_of, name)
+        if stale is not None and spec.formula is None:
+            return stale
+        if inside:
+            return _resolve_observation(spec, inside, name)
+    if spec.formula is not None:
+        return _derive(spec, env)
+    return _unknown(f"no {spec.label} on record", name)
+
+
+def _resolve_observation(spec: ItemSpec, records: list, name: str) -> Resolved:
+    candidates = records if spec.pick in (Pick.MAX, Pick.MIN) else [_pick(spec, [(0, r, "") for r in records])[1]]
+    values = []
+    for r in candidates:
+        if spec.dtype is DataType.QUANTITY:
+            value, text = _convert(spec, r)
+            ev = evidence_of(name, r, r.value, r.unit, value, spec.unit, r.date)
+        elif spec.dtype is DataType.TITER:
+            value = parse_titer(r.value)
+            text = f"{spec.label} {r.value} on {r.date}{source_suffix(r)}{_preliminary(r)}" + (
+                "" if value is not None else " is not a titer")
+            ev = evidence_of(name, r, r.value, r.unit, value, "dilution", r.date)
+        else:  # coded
+            value = X.normalise_code(("positive" if r.value else "negative") if isinstance(r.value, bool) else r.value)
+            text = f"{spec.label} {r.value} on {r.date}{source_suffix(r)}{_preliminary(r)}"
+            ev = evidence_of(name, r, r.value, r.unit, None, None, r.date)
+        if value is None:
+            return _unknown(text, name, (ev,))
+        values.append((value, r, text, ev))
+    value, r, text = _pick(spec, [(v, rec, t) for v, rec, t, _ in values])
+    ev = next(e for _, rec, _, e in values if rec is r)
+    if spec.window is not None:
+        text += f" (within {spec.window})"
+    return Resolved(value, text, (ev,), day=r.date)
+
+
+def _resolve_fact(spec: ItemSpec, env: Env) -> Resolved:
+    name = spec.name
+    records = env.view.find("facts", spec.matcher)
+    if records:
+        inside, stale = _in_window(spec, records, env.as_of, name)
+        if stale is not None:
+            return stale
+        r = inside[-1]
+        when = f" (recorded {r.date})" if r.date else ""
+        text = f"{spec.label}: {'yes' if r.value else 'no'}{when}{source_suffix(r)}"
+        return Resolved(bool(r.value), text, (evidence_of(name, r, r.value, None, day=r.date),), day=r.date)
+    if "facts" in env.complete:
+        return Resolved(False, f"no record of {spec.label}; facts declared complete")
+    return _unknown(f"no record of {spec.label}", name)
+
+
+def _derive(spec: ItemSpec, env: Env) -> Resolved:
+    f = spec.formula
+    parts = [resolve(o, env) for o in f.operands]
+    unknown = [p for p in parts if p.value is None]
+    if unknown:
+        missing = tuple(m for p in unknown for m in p.missing) + (spec.name,)
+        return Resolved(None, f"no {spec.label} on record, and to compute it ({f.text}): "
+                              + "; ".join(p.text for p in unknown), tuple(e for p in parts for e in p.evidence),
+                        tuple(dict.fromkeys(missing)))
+    days = [p.date for p in parts if p.date is not None]
+    evidence = tuple(e for p in parts for e in p.evidence)
+    if days and f.max_spread.start(max(days)) > min(days):
+        return Resolved(None, f"{spec.label}: the values to compute it are more than {f.max_spread} apart ("
+                        + "; ".join(p.text for p in parts) + ")", evidence, (spec.name,))
+    env_values = {o: p.value for o, p in zip(f.operands, parts)}
+    try:
+        value = float(f"{_arith(f.tree, env_values) * f.factor:.12g}")
+    except ZeroDivisionError:
+        return Resolved(None, f"{spec.label}: division by zero computing {f.text}", evidence, (spec.name,))
+    except (OverflowError, TypeError, ValueError):  # huge values; a complex result of a fractional power
+        value = math.nan
+    if not math.isfinite(value):
+        return Resolved(None, f"{spec.label}: {f.text} gives no finite number from "
+                        + "; ".join(p.text for p in parts), evidence, (spec.name,))
+    text = f"{spec.label} {format_number(value)}{unit_suffix(spec.unit)} computed as {f.text} from " + "; ".join(p.text for p in parts)
+    return Resolved(value, text, evidence, day=min(days) if days else None)
+
+
+_ARITH = {"add": operator.add, "sub": operator.sub, "mul": operator.mul, "tdiv": operator.truediv,
+          "pow": operator.pow}
+
+
+def _arith(tree: Any, values: dict[str, float]) -> float:
+    kind = tree[0]
+    if kind == "item":
+        return values[tree[1]]
+    if kind == "const":
+        return tree[1]
+    return _ARITH[kind](_arith(tree[1], values), _arith(tree[2], values))
+
+
+def change(item: str, window: Window, env: Env) -> Resolved:
+    spec = env.trial.items[item]
+    start = window.start(env.as_of)
+    records = [r for r in env.view.find("observations", spec.matcher) if r.date >= start]
+    converted = [(_convert(spec, r), r) for r in records]
+    bad = [text for (value, text), _ in converted if value is None]
+    if bad:
+        return _unknown("; ".join(bad), item)
+    if len(converted) < 2:
+        return _unknown(f"change in {spec.label} needs two values within {window} (since {start}); "
+                        f"found {len(converted)}", item)
+    (v0, t0), r0 = converted[0]
+    (v1, t1), r1 = converted[-1]
+    ev = (evidence_of(item, r0, r0.value, r0.unit, v0, spec.unit, r0.date),
+          evidence_of(item, r1, r1.value, r1.unit, v1, spec.unit, r1.date))
+    delta = v1 - v0
+    return Resolved(delta, f"change in {spec.label} {delta:+g}{unit_suffix(spec.unit)} over {window} ({t0} to {t1})",
+                    ev, day=r1.date)
+
