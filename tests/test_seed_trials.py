@@ -157,3 +157,45 @@ def test_ana_seropositivity_uses_the_highest_titer(trials) -> None:
     inc1 = next(c for c in screen(p, trial, "2026-11-23").criteria if c.id == "inc-1")
     assert inc1.status.value == "unknown"  # 1:40 is below 1:80 and anti-dsDNA was never tested
     assert inc1.missing == ["anti_dsdna"]
+
+
+def _status(trial, patient: dict, cid: str, as_of: str = "2026-11-23") -> str:
+    return next(c for c in screen(patient, trial, as_of).criteria if c.id == cid).status.value
+
+
+def _example(trial: str, name: str = "eligible.json") -> dict:
+    return json.loads((EXAMPLES / trial / name).read_text(encoding="utf-8"))
+
+
+def test_covid_non_invasive_ventilation_is_not_intubation(trials) -> None:
+    """'Intubation and connection to mechanical ventilation': NIV, by name or by the generic
+    artificial-ventilation code, does not meet inc-4a."""
+    trial = trials["NCT04348461"]
+    p = _example("NCT04348461")
+    others = [x for x in p["procedures"] if "ventilation" not in (x.get("name") or "")]
+    p["procedures"] = others + [{"name": "Non-invasive mechanical ventilation", "date": "2026-11-20",
+                                 "status": "in-progress"}]
+    assert _status(trial, p, "inc-4a") == "fail"
+    p["procedures"] = others + [{"code": "snomed:40617009", "name": "BiPAP via face mask", "date": "2026-11-20",
+                                 "status": "in-progress"}]
+    assert _status(trial, p, "inc-4a") == "fail"
+    p["procedures"] = others + [{"code": "snomed:1258985005", "date": "2026-11-20", "status": "in-progress"}]
+    assert _status(trial, p, "inc-4a") == "pass"
+
+
+def test_covid_pleural_effusion_abbreviated_pe_is_not_pulmonary_embolism(trials) -> None:
+    trial = trials["NCT04348461"]
+    p = _example("NCT04348461")
+    p["conditions"].append({"name": "Right pleural effusion (PE)", "onset": "2026-11-19"})
+    assert _status(trial, p, "exc-9b") == "pass"
+
+
+def test_covid_pf_ratio_of_exactly_200_is_not_below_200(trials) -> None:
+    trial = trials["NCT04348461"]
+    p = _example("NCT04348461")
+    p["observations"] = [o for o in p["observations"] if o.get("code") not in ("loinc:2703-7", "loinc:3150-0", "loinc:19996-8")] + [
+        {"code": "loinc:2703-7", "value": 120, "unit": "mmHg", "date": "2026-11-23"},
+        {"code": "loinc:3150-0", "value": 60, "unit": "%", "date": "2026-11-23"}]
+    assert _status(trial, p, "inc-5c") == "fail"    # 120 / 0.6 = 200, and the record says < 200
+    p["observations"][-1] = {"code": "loinc:3150-0", "value": 61, "unit": "%", "date": "2026-11-23"}
+    assert _status(trial, p, "inc-5c") == "pass"    # 196.7
