@@ -199,3 +199,39 @@ def test_covid_pf_ratio_of_exactly_200_is_not_below_200(trials) -> None:
     assert _status(trial, p, "inc-5c") == "fail"    # 120 / 0.6 = 200, and the record says < 200
     p["observations"][-1] = {"code": "loinc:3150-0", "value": 61, "unit": "%", "date": "2026-11-23"}
     assert _status(trial, p, "inc-5c") == "pass"    # 196.7
+
+
+def test_lupus_oral_methylprednisolone_is_not_read_as_a_bolus(trials) -> None:
+    """exc-1a excludes a bolus: a methylprednisolone record that does not say so asks, never guesses."""
+    trial = trials["Phase-II-Lupus-MSC"]
+    p = _example("Phase-II-Lupus-MSC")
+    p["medications"].append({"code": "atc:H02AB04", "name": "Metilprednisolona 16 mg comprimidos", "start": "2026-10-01"})
+    r = screen(p, trial, "2026-11-23")
+    exc1a = next(c for c in r.criteria if c.id == "exc-1a")
+    assert exc1a.status.value == "unknown" and exc1a.missing == ["methylprednisolone_bolus"]
+    p["facts"].append({"code": "local:methylprednisolone-bolus", "value": False, "date": "2026-11-23"})
+    assert _status(trial, p, "exc-1a") == "pass"
+    p = _example("Phase-II-Lupus-MSC")
+    p["medications"].append({"name": "methylprednisolone pulse 500 mg", "start": "2026-10-01"})
+    assert _status(trial, p, "exc-1a") == "fail"
+    p = _example("Phase-II-Lupus-MSC")
+    p["medications"].append({"code": "rxnorm:6902", "name": "methylprednisolone", "start": "2026-06-01"})
+    assert _status(trial, p, "exc-1a") == "pass"   # started before the 3-month window: no question to ask
+
+
+def test_lupus_other_apheresis_is_not_plasmapheresis(trials) -> None:
+    trial = trials["Phase-II-Lupus-MSC"]
+    p = _example("Phase-II-Lupus-MSC")
+    p["procedures"].append({"code": "snomed:127788007", "name": "Peripheral blood stem cell apheresis", "date": "2026-10-01"})
+    assert _status(trial, p, "exc-1d") == "pass"
+    p["procedures"].append({"name": "therapeutic plasma exchange", "date": "2026-10-01"})
+    assert _status(trial, p, "exc-1d") == "fail"
+
+
+@pytest.mark.parametrize("birth,status", [("1951-11-23", "pass"),    # 75 today
+                                          ("1950-11-24", "pass"),    # 75, turns 76 tomorrow
+                                          ("1950-11-23", "fail")])   # 76 today
+def test_lupus_upper_age_bound_75_inclusive(trials, birth: str, status: str) -> None:
+    p = _example("Phase-II-Lupus-MSC")
+    p["birth_date"] = birth
+    assert _status(trials["Phase-II-Lupus-MSC"], p, "age-max") == status
