@@ -235,3 +235,49 @@ def test_lupus_upper_age_bound_75_inclusive(trials, birth: str, status: str) -> 
     p = _example("Phase-II-Lupus-MSC")
     p["birth_date"] = birth
     assert _status(trials["Phase-II-Lupus-MSC"], p, "age-max") == status
+
+
+def test_ms_hip_prosthesis_and_inhaled_steroid_are_not_exclusions(trials) -> None:
+    """'Metallic implants that prevent MR imaging' is not any metallic implant; 'steroid
+    treatment' read as systemic corticosteroids is not an inhaled one."""
+    trial = trials["NCT01056471"]
+    p = _example("NCT01056471")
+    p["conditions"].append({"name": "Metallic implant - right hip prosthesis", "onset": "2015-01-01"})
+    p["medications"].append({"name": "Budesonide inhaled corticosteroid", "start": "2026-01-01"})
+    assert _status(trial, p, "exc-2b") == "pass"
+    assert _status(trial, p, "inc-4b") == "pass"
+    p["conditions"].append({"code": "icd10:Z96.21", "name": "cochlear implant status", "onset": "2015-01-01"})
+    assert _status(trial, p, "exc-2b") == "fail"
+
+
+@pytest.mark.parametrize("edss,status", [(5.0, "fail"), (5.5, "pass"), (9.0, "pass"), (9.5, "fail")])
+def test_ms_edss_range_is_inclusive_at_both_ends(trials, edss: float, status: str) -> None:
+    p = _example("NCT01056471")
+    p["observations"].append({"code": "local:edss", "value": edss, "date": "2026-11-20"})
+    assert _status(trials["NCT01056471"], p, "inc-2b") == status
+
+
+@pytest.mark.parametrize("bmi,status", [(40, "pass"), (40.1, "fail")])
+def test_ms_bmi_of_exactly_40_is_not_over_40(trials, bmi: float, status: str) -> None:
+    p = _example("NCT01056471")
+    p["observations"].append({"code": "loinc:39156-5", "value": bmi, "unit": "kg/m2", "date": "2026-11-20"})
+    assert _status(trials["NCT01056471"], p, "exc-9") == status
+
+
+def test_ms_pregnancy_and_lactation_apply_to_women(trials) -> None:
+    trial = trials["NCT01056471"]
+    p = _example("NCT01056471")
+    p["sex"] = "female"
+    assert _status(trial, p, "exc-11a") == "unknown"    # no pregnancy status on record
+    p["facts"] += [{"code": "snomed:77386006", "value": False, "date": "2026-11-20"},
+                   {"code": "local:lactating", "value": True, "date": "2026-11-20"}]
+    assert _status(trial, p, "exc-11a") == "pass"
+    assert _status(trial, p, "exc-11b") == "fail"
+
+
+@pytest.mark.parametrize("score,status", [(9, "fail"), (10, "pass")])
+def test_msv_sledai_of_exactly_10_qualifies(trials, score: int, status: str) -> None:
+    p = _example("MSV-allo-LN")
+    p["observations"] = [o for o in p["observations"] if o.get("code") != "local:sledai-2k"] + [
+        {"code": "local:sledai-2k", "value": score, "date": "2026-11-20"}]
+    assert _status(trials["MSV-allo-LN"], p, "inc-5") == status
