@@ -165,7 +165,8 @@ def _init_worker(trials: Sequence[CompiledTrial], as_of: date, complete: Sequenc
     _WORKER.update(trials=list(trials), as_of=as_of, complete=list(complete), source=source)
 
 
-def _to_patient(data: Any, file: str, line: int | None):
+def _to_patient(data: Any, file: str, line: int | None, text: str | None = None):
+    """A validated patient; ``line`` is the NDJSON line (problems then carry it, and their column in it)."""
     from .patients import parse_patient
 
     try:
@@ -174,20 +175,24 @@ def _to_patient(data: Any, file: str, line: int | None):
                 from .fhir import bundle_to_patient  # imported only for FHIR input
             except ImportError:
                 raise PatientError(Problem("FHIR Bundle input is not supported by this installation", file)) from None
-            return bundle_to_patient(data, file)
-        return parse_patient(data, file)
+            return bundle_to_patient(data, file, text=text)
+        return parse_patient(data, file, text)
     except InputError as err:
         if line is None:
             raise
-        raise PatientError([Problem(p.message, p.file or file, p.line if p.line is not None else line, p.column)
+        # an NDJSON record is one line: a position found in it is a column of that line
+        raise PatientError([Problem(p.message, p.file or file, line, p.column if p.line == 1 else None)
                             for p in err.problems]) from None
 
 
-def _decode_line(raw: bytes, file: str, line: int) -> Any:
+def _decode_line(raw: bytes, file: str, line: int) -> tuple[Any, str]:
+    """(decoded record, its text) of one NDJSON line."""
     try:
-        return json.loads(raw)
+        text = raw.decode("utf-8-sig")  # a byte-order mark (a file from a Windows tool) is dropped
     except UnicodeDecodeError:
         raise PatientError(Problem("not UTF-8 text", file, line)) from None
+    try:
+        return json.loads(text), text
     except json.JSONDecodeError as err:
         raise PatientError(Problem(f"invalid JSON: {err.msg}", file, line, err.colno)) from None
 
@@ -200,13 +205,17 @@ def screen_record(kind: str, position: int, payload: Any, trials: Sequence[Compi
     [verdict per trial]) or ("error", position, error record).
     """
     from .evaluate import screen
-    from .patients import read_json
+    from .patients import decode_json, read_text
 
     file = payload if kind == "file" else source
     line = position if kind == "line" else None
     try:
-        data = read_json(payload) if kind == "file" else _decode_line(payload, source, position)
-        patient = _to_patient(data, file, line)
+        if kind == "file":
+            text = read_text(payload)
+            data = decode_json(text, payload)
+        else:
+            data, text = _decode_line(payload, source, position)
+        patient = _to_patient(data, file, line, text)
         lines, rows, letters, verdicts = [], [], [], []
         for trial in trials:
             r = screen(patient, trial, as_of, complete)

@@ -23,11 +23,14 @@ from .parse import parse_bundle
 __all__ = ["UnmappedRecord", "bundle_to_patient", "map_bundle", "parse_bundle", "patient_to_bundle"]
 
 
-def bundle_to_patient(data: dict, file: str | None = None) -> Patient:
-    """Validate a decoded FHIR R4 Bundle and map it to a native profile. Raises PatientError."""
+def bundle_to_patient(data: dict, file: str | None = None, text: str | None = None) -> Patient:
+    """Validate a decoded FHIR R4 Bundle and map it to a native profile. Raises PatientError.
+
+    ``text``, the JSON text ``data`` was decoded from, locates each problem by line and column.
+    """
     if not isinstance(data, dict) or data.get("resourceType") != "Bundle":
         raise PatientError(Problem("not a FHIR Bundle (resourceType 'Bundle')", file))
-    return map_bundle(parse_bundle(data, file), file)
+    return map_bundle(parse_bundle(data, file, text), file)
 
 
 def patient_to_bundle(patient: Patient) -> dict:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import PatientError, Problem
-from ..patients import error_message, error_path
+from ..patients import error_message, error_path, locate
 
 # Bundles that hold current resources once each (document: e.g. an International Patient
 # Summary). history (several versions of one resource), message and the *-response types
@@ -51,23 +51,30 @@ class ParsedBundle:
     entries: list[Entry]
 
 
-def parse_bundle(data: dict, file: str | None = None) -> ParsedBundle:
-    """Validate a decoded Bundle; PatientError listing every problem found."""
+def parse_bundle(data: dict, file: str | None = None, text: str | None = None) -> ParsedBundle:
+    """Validate a decoded Bundle; PatientError listing every problem found.
+
+    With ``text`` (the JSON the bundle was decoded from) each problem has its line and column.
+    """
     from fhir.resources.R4B import get_fhir_model_class
     from fhir.resources.R4B.bundle import Bundle
     from pydantic import ValidationError
 
     problems: list[Problem] = []
 
-    def problem(message: str) -> None:
-        problems.append(Problem(message, file))
+    def problem(message: str, loc: tuple = ()) -> None:
+        where = locate(text, loc) if text is not None else None
+        problems.append(Problem(message, file, *(where or (None, None))))
 
     btype = data.get("type")
-    if btype not in BUNDLE_TYPES:
-        problem(f"Bundle.type: {btype!r} is not supported (expected one of {', '.join(BUNDLE_TYPES)})")
+    if btype is None:
+        problem(f"Bundle.type: missing (expected one of {', '.join(BUNDLE_TYPES)})")
+    elif btype not in BUNDLE_TYPES:
+        problem(f"Bundle.type: {btype!r} is not supported (expected one of {', '.join(BUNDLE_TYPES)})", ("type",))
     raw_entries = data.get("entry", [])
     if not isinstance(raw_entries, list):
-        raise PatientError(Problem("Bundle.entry: must be a list", file))
+        problem("Bundle.entry: must be a list", ("entry",))
+        raise PatientError(problems)
     shell = dict(data)
     shell["entry"] = [{k: v for k, v in e.items() if k != "resource"} if isinstance(e, dict) else e
                       for e in raw_entries]
@@ -76,7 +83,9 @@ def parse_bundle(data: dict, file: str | None = None) -> ParsedBundle:
         bundle = Bundle.model_validate(shell)
     except ValidationError as err:
         for e in err.errors():
-            problem(f"Bundle.{error_path(e['loc'], '(resource)')}: {error_message(e)}")
+            if tuple(e["loc"]) == ("type",) and btype is None:
+                continue  # reported above
+            problem(f"Bundle.{error_path(e['loc'], '(resource)')}: {error_message(e)}", tuple(e["loc"]))
 
     entries: list[Entry] = []
     for i, raw in enumerate(raw_entries):
@@ -86,27 +95,29 @@ def parse_bundle(data: dict, file: str | None = None) -> ParsedBundle:
         where = f"Bundle.entry[{i}]"
         model = None
         if res is not None:
+            at = ("entry", i, "resource")
             if not isinstance(res, dict):
-                problem(f"{where}.resource: must be a JSON object")
+                problem(f"{where}.resource: must be a JSON object", at)
                 continue
             rtype = res.get("resourceType")
             label = f"{rtype}/{res['id']}" if isinstance(res.get("id"), str) else str(rtype)
             if not isinstance(rtype, str):
-                problem(f"{where}: resource has no resourceType")
+                problem(f"{where}: resource has no resourceType", at)
                 continue
             try:
                 cls = get_fhir_model_class(rtype)
             except (ValueError, KeyError):
-                problem(f"{where} ({label}): unknown resourceType {rtype!r}")
+                problem(f"{where} ({label}): unknown resourceType {rtype!r}", at + ("resourceType",))
                 continue
             try:
                 model = cls.model_validate(res)
             except ValidationError as err:
                 for e in err.errors():
-                    problem(f"{where} ({label}): {error_path(e['loc'], '(resource)')}: {error_message(e)}")
+                    problem(f"{where} ({label}): {error_path(e['loc'], '(resource)')}: {error_message(e)}",
+                            at + tuple(e["loc"]))
                 continue
             except (KeyError, ValueError, TypeError) as err:  # fhir.resources raises these for bad nested types
-                problem(f"{where} ({label}): {err}")
+                problem(f"{where} ({label}): {err}", at)
                 continue
         search = raw.get("search") if isinstance(raw.get("search"), dict) else {}
         entries.append(Entry(i, raw.get("fullUrl"), search.get("mode"), model))

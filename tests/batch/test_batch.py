@@ -62,7 +62,8 @@ def test_bad_records_are_reported_with_line_numbers_and_the_rest_screened(tmp_pa
     assert errors[1]["message"].startswith("sex: Input should be")
     assert errors[2]["message"] == "a patient profile must be a JSON object"
     assert errors[3]["message"] == "observations[0].date: missing required field"
-    assert errors[3]["problems"] == [f"{src}:8: error: observations[0].date: missing required field"]
+    # located in the line: the observation that lacks its date starts at column 30
+    assert errors[3]["problems"] == [f"{src}:8:30: error: observations[0].date: missing required field"]
     screened = [r["patient"] for r in read_lines(tmp_path / "out" / "results.ndjson")]
     assert screened == [p["id"] for p in good for _ in trials]
 
@@ -82,6 +83,28 @@ def test_directory_of_json_files(tmp_path, trials):
     assert (error["line"], error["column"]) == (4, 1)
     results = read_lines(tmp_path / "out" / "results.ndjson")
     assert [r["patient"] for r in results[::2]] == [p["id"] for p in profiles]  # p0, p1, p2, p3 (sorted names)
+
+
+def test_files_from_windows_tools_and_located_schema_errors(tmp_path, trials):
+    """A UTF-8 byte-order mark is read, in a folder's files and on NDJSON lines; a bad value is located."""
+    profiles = list(synth_patients(3, seed=4, as_of=AS_OF))
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "a.json").write_bytes(b"\xef\xbb\xbf" + json.dumps(profiles[0], indent=2).encode())
+    bad = dict(profiles[1], birth_date="1980-13-01")
+    (folder / "b.json").write_text(json.dumps(bad, indent=2), encoding="utf-8")
+    summary = run_batch(folder, trials[:1], tmp_path / "out", AS_OF, workers=1)
+    assert (summary.patients, summary.errors) == (1, 1)
+    [error] = read_lines(tmp_path / "out" / "errors.ndjson")
+    text = (folder / "b.json").read_text(encoding="utf-8")
+    line = text[:text.index("1980-13-01")].count("\n") + 1
+    assert (error["file"], error["line"], error["column"]) == (str(folder / "b.json"), line, 17)  # '  "birth_date": '
+    assert error["message"].startswith("birth_date: ")
+
+    src = tmp_path / "bom.ndjson"
+    src.write_bytes(b"".join(b"\xef\xbb\xbf" + json.dumps(p).encode() + b"\n" for p in profiles))
+    summary = run_batch(src, trials[:1], tmp_path / "out2", AS_OF, workers=1)
+    assert (summary.patients, summary.errors) == (3, 0)
 
 
 def test_standard_input(tmp_path, trials, monkeypatch):

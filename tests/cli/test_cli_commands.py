@@ -208,16 +208,40 @@ def test_malformed_patient_json(tmp_path):
     one_error_line(invoke("screen", p, "-t", LUPUS, *AS_OF), f"{p}:2:19: error: invalid JSON: ")
 
 
-def test_patient_schema_violation_names_the_path(tmp_path):
+def test_patient_schema_violation_names_the_path_line_and_column(tmp_path):
     p = write(tmp_path, "bad.json", json.dumps(
-        {"id": "x", "observations": [{"name": "UPCR", "value": 1, "date": "2026-13-01"}]}))
-    line = one_error_line(invoke("screen", p, "-t", LUPUS, *AS_OF), f"{p}: error: observations[0].date: ")
+        {"id": "x", "observations": [{"name": "UPCR", "value": 1, "date": "2026-13-01"}]}, indent=2))
+    # line 7 reads '      "date": "2026-13-01"': the value starts in column 15
+    line = one_error_line(invoke("screen", p, "-t", LUPUS, *AS_OF), f"{p}:7:15: error: observations[0].date: ")
     assert "month" in line
 
 
 def test_patient_unknown_field(tmp_path):
     p = write(tmp_path, "bad.json", json.dumps({"id": "x", "medications": [{"name": "a"}, {"name": "b", "dose": 5}]}))
-    one_error_line(invoke("screen", p, "-t", LUPUS, *AS_OF), f"{p}: error: medications[1].dose: unknown field")
+    one_error_line(invoke("screen", p, "-t", LUPUS, *AS_OF), f"{p}:1:66: error: medications[1].dose: unknown field")
+
+
+def test_missing_field_points_at_the_record_that_lacks_it(tmp_path):
+    p = write(tmp_path, "bad.json", '{"id": "x",\n "observations": [\n  {"name": "UPCR", "value": 1}\n ]\n}\n')
+    one_error_line(invoke("screen", p, "-t", LUPUS, *AS_OF),
+                   f"{p}:3:3: error: observations[0].date: missing required field")
+
+
+def test_patient_file_with_a_byte_order_mark_is_read(tmp_path):
+    """Notepad and PowerShell write UTF-8 with a byte-order mark: the profile is the same profile."""
+    p = tmp_path / "bom.json"
+    p.write_bytes(b"\xef\xbb\xbf" + P1.read_bytes())
+    plain = invoke("screen", P1, "-t", LUPUS, *AS_OF, "--json")
+    with_bom = invoke("screen", p, "-t", LUPUS, *AS_OF, "--json")
+    assert with_bom.exit_code == 0, with_bom.stderr
+    assert json.loads(with_bom.stdout) == json.loads(plain.stdout)
+    assert invoke("convert", p).stdout == invoke("convert", P1).stdout
+
+
+def test_empty_patient_file(tmp_path):
+    p = write(tmp_path, "empty.json", "")
+    one_error_line(invoke("screen", p, "-t", LUPUS, *AS_OF), f"{p}:1:1: error: empty file")
+    one_error_line(invoke("convert", p), f"{p}:1:1: error: empty file")
 
 
 def test_patient_not_an_object(tmp_path):
@@ -315,5 +339,5 @@ def test_subprocess_check_failure(tmp_path):
 
 def test_several_patient_problems_do_not_suggest_check(tmp_path):
     p = write(tmp_path, "bad.json", json.dumps({"id": "x", "sex": "f", "observations": [{"name": "a"}]}))
-    line = one_error_line(invoke("screen", p, "-t", LUPUS, *AS_OF), f"{p}: error: sex: ")
+    line = one_error_line(invoke("screen", p, "-t", LUPUS, *AS_OF), f"{p}:1:20: error: sex: ")
     assert line.endswith("(and 2 more problems)")  # 'screening check' reads rule files, not patients

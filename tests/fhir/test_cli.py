@@ -18,10 +18,17 @@ def run(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "screening.cli", *args], capture_output=True, text=True, timeout=120)
 
 
-def write(tmp_path: Path, data: dict, name: str = "bundle.json") -> Path:
+def write(tmp_path: Path, data: dict, name: str = "bundle.json", indent: int | None = None) -> Path:
     path = tmp_path / name
-    path.write_text(json.dumps(data), encoding="utf-8")
+    path.write_text(json.dumps(data, indent=indent), encoding="utf-8")
     return path
+
+
+def position_of(path: Path, needle: str) -> str:
+    """'line:column' (1-based) of the first occurrence of ``needle`` in a file."""
+    text = path.read_text(encoding="utf-8")
+    at = text.index(needle)
+    return f"{text.count(chr(10), 0, at) + 1}:{at - text.rfind(chr(10), 0, at)}"
 
 
 def test_screen_a_bundle_as_json(tmp_path):
@@ -42,20 +49,25 @@ def test_screen_a_bundle_as_json(tmp_path):
 def test_invalid_bundle_is_one_line_and_exit_2(tmp_path):
     b = B.bundle(*B.lupus_eligible())
     b["entry"][4]["resource"]["valueQuantity"]["value"] = "1,85"  # Observation/upcr
-    out = run("screen", str(write(tmp_path, b)), "-t", str(RULES), "--as-of", "2026-11-23")
+    path = write(tmp_path, b, indent=2)
+    out = run("screen", str(path), "-t", str(RULES), "--as-of", "2026-11-23")
     assert out.returncode == 2
     assert out.stdout == ""
     lines = out.stderr.strip().splitlines()
     assert len(lines) == 1
-    assert lines[0].startswith(f"{tmp_path / 'bundle.json'}: error: Bundle.entry[4] (Observation/upcr): "
-                               "valueQuantity.value: ")
+    where = position_of(path, '"1,85"')  # the line and column of the bad value, for an editor
+    assert where.split(":")[0] != "1"
+    assert lines[0].startswith(f"{path}:{where}: error: Bundle.entry[4] (Observation/upcr): valueQuantity.value: ")
 
 
 def test_unknown_resource_type_names_the_entry(tmp_path):
     b = B.bundle(B.patient(), {"resourceType": "Observaton", "id": "typo"})
-    out = run("convert", str(write(tmp_path, b)))
+    path = write(tmp_path, b, indent=1)
+    out = run("convert", str(path))
     assert out.returncode == 2
-    assert out.stderr.strip() == f"{tmp_path / 'bundle.json'}: error: Bundle.entry[1] (Observaton/typo): unknown resourceType 'Observaton'"
+    where = position_of(path, '"Observaton"')
+    assert out.stderr.strip() == (f"{path}:{where}: error: Bundle.entry[1] (Observaton/typo): "
+                                  "unknown resourceType 'Observaton'")
 
 
 def test_convert_prints_a_native_profile_that_reads_back(tmp_path):

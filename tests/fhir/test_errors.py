@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import builders as B
 import pytest
 
@@ -50,3 +52,24 @@ def test_two_patients_in_one_bundle():
 
 def test_not_a_bundle():
     assert problems({"resourceType": "Patient", "id": "p"}) == ["b.json: error: not a FHIR Bundle (resourceType 'Bundle')"]
+
+
+def test_problems_are_located_in_the_bundle_text():
+    """Given the text it was read from, each problem names the line and column of the bad value."""
+    bad_date = B.condition("c", (B.SNOMED, "55464009"), onset="2020-13-01")
+    data = B.bundle(B.patient(), bad_date)
+    text = json.dumps(data, indent=2)
+    with pytest.raises(PatientError) as err:
+        bundle_to_patient(data, "b.json", text=text)
+    at = text.index('"2020-13-01"')
+    line, column = text.count("\n", 0, at) + 1, at - text.rfind("\n", 0, at)
+    assert [str(p) for p in err.value.problems] == [
+        f"b.json:{line}:{column}: error: Bundle.entry[1] (Condition/c): onsetDateTime: "
+        "DateTime value string does not match spec regex"]
+
+
+def test_bundle_without_a_type_is_one_problem():
+    data = B.bundle(B.patient())
+    del data["type"]
+    assert problems(data) == [
+        "b.json: error: Bundle.type: missing (expected one of collection, searchset, document, transaction, batch)"]
