@@ -100,12 +100,13 @@ class Source:
         p = Path(path)
         if p.is_dir():
             names = sorted(e.name for e in os.scandir(p) if e.name.lower().endswith(".json") and e.is_file())
+            if not names:
+                raise BatchError(Problem("no *.json files in this directory: nothing to screen", text))
             return cls(str(p), "dir", tuple(names))
         if not p.exists():
             raise BatchError(Problem("no such file or directory", text))
         try:
-            with open(p, "rb"):
-                pass
+            _check_ndjson(p)
         except OSError as err:
             raise BatchError(Problem(f"cannot read input: {err.strerror}", text)) from None
         return cls(str(p), "ndjson")
@@ -148,6 +149,41 @@ class Source:
         finally:
             if fh is not sys.stdin.buffer:
                 fh.close()
+
+
+_WHOLE_FILE_LIMIT = 256 << 20  # a file this large is not one pretty-printed profile
+
+
+def _check_ndjson(path: Path) -> None:
+    """BatchError if the file is one JSON document rather than one profile per line.
+
+    A pretty-printed profile or a JSON array of profiles would otherwise give one error per
+    line and screen nobody. Only the first record is looked at unless it is not an object.
+    """
+    with open(path, "rb") as fh:
+        for raw in fh:
+            if raw.strip():
+                break
+        else:
+            raise BatchError(Problem("empty file: no profiles to screen", str(path)))
+    try:
+        if isinstance(json.loads(raw.decode("utf-8-sig")), dict):
+            return
+    except ValueError:
+        pass
+    if path.stat().st_size > _WHOLE_FILE_LIMIT:
+        return
+    try:
+        whole = json.loads(path.read_bytes().decode("utf-8-sig"))
+    except ValueError:
+        return  # not one document either: its bad lines are reported one by one
+    if isinstance(whole, list):
+        raise BatchError(Problem(f"holds a JSON array of {len(whole)} item(s), not NDJSON: write one profile "
+                                 "per line, or one profile per file in a directory", str(path)))
+    if isinstance(whole, dict):
+        raise BatchError(Problem("holds one JSON document spread over several lines, not NDJSON (one profile "
+                                 "per line): screen it with 'screening screen', or put it in a directory",
+                                 str(path)))
 
 
 # ---------------------------------------------------------------- worker side
@@ -350,7 +386,12 @@ def run_batch(source: str | Path, trials: Sequence[CompiledTrial], out_dir: str 
     workers = max(1, int(workers or os.cpu_count() or 1))
     src = Source.open(source)
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    if out.exists() and not out.is_dir():
+        raise BatchError(Problem("the output must be a directory, and this is a file", str(out)))
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise BatchError(Problem(f"cannot create the output directory: {err.strerror}", str(out))) from None
     journal = _Journal(out / JOURNAL)
     summary = BatchSummary(out_dir=out, funnels=[Funnel.for_trial(t) for t in trials])
     header = {"format": JOURNAL_FORMAT, "input": os.path.abspath(src.path) if src.path != "-" else "-",

@@ -153,6 +153,7 @@ def batch(
         trials = [_load_trial(t) for t in trial]
     except InputError as err:
         raise _fail(_one_line(err), located=True) from None
+    _check_distinct_ids(trial, trials)
     try:
         with BatchProgress(sys.stderr.isatty()) as progress:
             summary = run_batch(str(source), trials, out, day, parts, workers=workers, resume=resume, progress=progress)
@@ -164,6 +165,9 @@ def batch(
     except BrokenExecutor as err:  # a worker process was killed (out of memory, signal)
         typer.echo(f"error: a worker process stopped ({err}); finished work is kept: run again with --resume", err=True)
         raise typer.Exit(1) from None
+    except OSError as err:  # writing the outputs failed (disk full, permissions)
+        typer.echo(f"{err.filename or out}: error: cannot write the outputs: {err.strerror or err}", err=True)
+        raise typer.Exit(1) from None
     if summary.already_complete:
         typer.echo(f"nothing to resume: {out} holds a complete run", err=True)
         return
@@ -174,6 +178,19 @@ def batch(
                f"outputs in {out}", err=True)
     if strict and summary.errors:
         raise typer.Exit(1)
+
+
+def _check_distinct_ids(paths: List[Path], trials) -> None:
+    """Outputs are keyed by trial id: two rule files with one id (or ids that clash as file names) are bad input."""
+    from .batch import funnel_name
+
+    seen: dict[str, Path] = {}
+    for path, t in zip(paths, trials):
+        key = funnel_name(t.id)
+        if key in seen:
+            raise _fail(f"{path}: error: trial id {t.id!r} clashes with the trial in {seen[key]} "
+                        "(batch outputs are named by trial id)", located=True)
+        seen[key] = path
 
 
 @app.command()

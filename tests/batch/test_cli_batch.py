@@ -72,3 +72,71 @@ def test_bad_command_line_input_exits_two(tmp_path):
     assert not (tmp_path / "o").exists()
     missing = runner.invoke(app, ["batch", str(tmp_path / "none.ndjson"), "-t", MINI, "--out", str(tmp_path / "o")])
     assert missing.exit_code == 2 and "no such file or directory" in missing.stderr
+
+
+def _one_line_exit_2(result, expected: str) -> None:
+    assert result.exit_code == 2, (result.exit_code, result.output)
+    assert result.stderr.strip().splitlines() == [expected]
+    assert "Traceback" not in result.output
+
+
+def test_output_that_is_not_a_directory_exits_two(tmp_path):
+    src = _synth(tmp_path, 2)
+    args = ["batch", str(src), "-t", MINI, "--as-of", "2026-11-23", "--workers", "1"]
+    _one_line_exit_2(runner.invoke(app, args + ["--out", str(src)]),
+                     f"{src}: error: the output must be a directory, and this is a file")
+    blocked = tmp_path / "file-in-the-way"
+    blocked.write_text("x")
+    _one_line_exit_2(runner.invoke(app, args + ["--out", str(blocked / "out")]),
+                     f"{blocked / 'out'}: error: cannot create the output directory: Not a directory")
+    assert read_lines(src) and blocked.read_text() == "x"  # nothing was overwritten
+
+
+def test_a_single_json_document_is_not_taken_for_ndjson(tmp_path):
+    profiles = list(synth_patients(2, 8, __import__("datetime").date(2026, 11, 23)))
+    args = ["-t", MINI, "--as-of", "2026-11-23", "--workers", "1", "--out", str(tmp_path / "o")]
+    pretty = tmp_path / "one.json"
+    pretty.write_text(json.dumps(profiles[0], indent=2), encoding="utf-8")
+    _one_line_exit_2(runner.invoke(app, ["batch", str(pretty), *args]),
+                     f"{pretty}: error: holds one JSON document spread over several lines, not NDJSON "
+                     "(one profile per line): screen it with 'screening screen', or put it in a directory")
+    array = tmp_path / "all.json"
+    array.write_text(json.dumps(profiles), encoding="utf-8")
+    _one_line_exit_2(runner.invoke(app, ["batch", str(array), *args]),
+                     f"{array}: error: holds a JSON array of 2 item(s), not NDJSON: write one profile per line, "
+                     "or one profile per file in a directory")
+    assert not (tmp_path / "o").exists()
+
+
+def test_empty_input_exits_two(tmp_path):
+    args = ["-t", MINI, "--as-of", "2026-11-23", "--workers", "1", "--out", str(tmp_path / "o")]
+    empty = tmp_path / "empty.ndjson"
+    empty.write_text("\n\n", encoding="utf-8")
+    _one_line_exit_2(runner.invoke(app, ["batch", str(empty), *args]),
+                     f"{empty}: error: empty file: no profiles to screen")
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    (folder / "notes.txt").write_text("x")
+    _one_line_exit_2(runner.invoke(app, ["batch", str(folder), *args]),
+                     f"{folder}: error: no *.json files in this directory: nothing to screen")
+
+
+def test_two_rule_files_with_one_trial_id_are_named(tmp_path):
+    src = _synth(tmp_path, 2)
+    copy = tmp_path / "copy.yaml"
+    copy.write_text((HERE / "mini.yaml").read_text(encoding="utf-8"), encoding="utf-8")
+    _one_line_exit_2(runner.invoke(app, ["batch", str(src), "-t", MINI, "-t", str(copy), "--as-of", "2026-11-23",
+                                         "--workers", "1", "--out", str(tmp_path / "o")]),
+                     f"{copy}: error: trial id 'MINI-LUPUS' clashes with the trial in {MINI} "
+                     "(batch outputs are named by trial id)")
+
+
+def test_outputs_that_cannot_be_written_are_one_line(tmp_path):
+    src = _synth(tmp_path, 2)
+    out = tmp_path / "o"
+    (out / "results.ndjson.partial").mkdir(parents=True)  # where the results would be written
+    result = runner.invoke(app, ["batch", str(src), "-t", MINI, "--as-of", "2026-11-23", "--workers", "1",
+                                 "--out", str(out)])
+    assert result.exit_code == 1, result.output
+    assert result.stderr.strip().splitlines() == [
+        f"{out / 'results.ndjson.partial'}: error: cannot write the outputs: Is a directory"]
