@@ -7,6 +7,7 @@ one-line message naming the file and the place. Heavy imports happen inside comm
 from __future__ import annotations
 
 import json
+import re
 import sys
 from datetime import date
 from pathlib import Path
@@ -15,9 +16,14 @@ from typing import List, Optional
 import typer
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
-                  help="Screen patients against clinical-trial eligibility rule files.")
+                  help="Screen patients against clinical-trial eligibility rule files.",
+                  epilog="Exit status: 0 when the command ran, whatever the verdicts; 2 for bad input, with one "
+                         "line naming the file and the place (file:line:column: error: ...). 'screening COMMAND "
+                         "--help' describes a command.")
 
 EXIT_BAD_INPUT = 2
+COMPLETE_HELP = ("Record parts known complete, so that no record means no (comma-separated: conditions, "
+                 "medications, procedures, immunizations, facts).")
 
 
 def _fail(message: str, located: bool = False) -> "typer.Exit":
@@ -38,6 +44,8 @@ def _parse_date(text: Optional[str]) -> tuple[date, bool]:
     if text is None:
         return date.today(), True  # the CLI, not the engine, reads the clock
     try:
+        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):  # fromisoformat also takes 20261123 and 2026-W48-1
+            raise ValueError(text)
         return date.fromisoformat(text), False
     except ValueError:
         raise _fail(f"--as-of {text!r}: expected a date as YYYY-MM-DD") from None
@@ -56,14 +64,15 @@ def _parse_complete(text: Optional[str]) -> list[str]:
     return parts
 
 
-@app.command()
+@app.command(short_help="Screen one patient against one or more trials.")
 def screen(
-    patient: Path = typer.Argument(..., help="Patient profile JSON (native or FHIR R4 Bundle)."),
-    trial: List[Path] = typer.Option(..., "--trial", "-t", help="Rule file (repeat for several trials)."),
-    as_of: Optional[str] = typer.Option(None, "--as-of", help="Screening date YYYY-MM-DD (default: today)."),
-    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
-    complete: Optional[str] = typer.Option(None, "--complete",
-                                           help="Record parts known complete, e.g. conditions,medications."),
+    patient: Path = typer.Argument(..., metavar="PATIENT.json", help="Patient profile JSON (native or FHIR R4 Bundle)."),
+    trial: List[Path] = typer.Option(..., "--trial", "-t", metavar="RULES.yaml",
+                                     help="Rule file (repeat for several trials)."),
+    as_of: Optional[str] = typer.Option(None, "--as-of", metavar="YYYY-MM-DD",
+                                        help="Screening date (default: today, printed on stderr)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON (a list with several --trial)."),
+    complete: Optional[str] = typer.Option(None, "--complete", metavar="PARTS", help=COMPLETE_HELP),
 ) -> None:
     """Screen one patient against one or more trials."""
     from .errors import InputError
@@ -95,8 +104,8 @@ def _load_trial(path: Path):
     return load_criteria_cached(path)
 
 
-@app.command()
-def check(files: List[Path] = typer.Argument(..., help="Rule files to validate.")) -> None:
+@app.command(short_help="Validate rule files.")
+def check(files: List[Path] = typer.Argument(..., metavar="RULES.yaml", help="Rule files to validate.")) -> None:
     """Validate rule files: schema, expression syntax, names, windows and units."""
     from .compiler import load_criteria
     from .errors import InputError
@@ -116,8 +125,8 @@ def check(files: List[Path] = typer.Argument(..., help="Rule files to validate."
         raise typer.Exit(EXIT_BAD_INPUT)
 
 
-@app.command()
-def schema(which: str = typer.Argument(..., help="patient, criteria or result")) -> None:
+@app.command(short_help="JSON Schema of the patient profile, rule file or result.")
+def schema(which: str = typer.Argument(..., metavar="patient|criteria|result", help="Which schema to print.")) -> None:
     """Print the JSON Schema of the patient profile, the rule file or the result."""
     from .models import Patient, RuleFile, ScreeningResult
 
@@ -127,14 +136,19 @@ def schema(which: str = typer.Argument(..., help="patient, criteria or result"))
     typer.echo(json.dumps(models[which].model_json_schema(), indent=2))
 
 
-@app.command()
+@app.command(short_help="Screen many patients against trials on every core, with funnels.")
 def batch(
-    source: Path = typer.Argument(..., help="NDJSON file of profiles ('-' for standard input) or a directory of JSON files."),
-    trial: List[Path] = typer.Option(..., "--trial", "-t", help="Rule file (repeat for several trials)."),
-    out: Path = typer.Option(..., "--out", "-o", help="Output directory (results.ndjson, summary.csv, funnel-*.csv, errors.ndjson)."),
-    as_of: Optional[str] = typer.Option(None, "--as-of", help="Screening date YYYY-MM-DD (default: today; on --resume, the interrupted run's)."),
-    complete: Optional[str] = typer.Option(None, "--complete", help="Record parts known complete, e.g. conditions,medications."),
-    workers: Optional[int] = typer.Option(None, "--workers", "-j", min=1, help="Worker processes (default: all cores; 1 runs in-process)."),
+    source: Path = typer.Argument(..., metavar="INPUT",
+                                  help="NDJSON file of profiles ('-' for standard input) or a directory of JSON files."),
+    trial: List[Path] = typer.Option(..., "--trial", "-t", metavar="RULES.yaml",
+                                     help="Rule file (repeat for several trials)."),
+    out: Path = typer.Option(..., "--out", "-o", metavar="DIR",
+                             help="Output directory (results.ndjson, summary.csv, funnel-<trial>.csv, errors.ndjson)."),
+    as_of: Optional[str] = typer.Option(None, "--as-of", metavar="YYYY-MM-DD",
+                                        help="Screening date (default: today; on --resume, the interrupted run's)."),
+    complete: Optional[str] = typer.Option(None, "--complete", metavar="PARTS", help=COMPLETE_HELP),
+    workers: Optional[int] = typer.Option(None, "--workers", "-j", min=1, metavar="N",
+                                          help="Worker processes (default: all cores; 1 runs in-process)."),
     resume: bool = typer.Option(False, "--resume", help="Continue the interrupted run in --out."),
     strict: bool = typer.Option(False, "--strict", help="Exit with status 1 if any record could not be read."),
 ) -> None:
@@ -193,12 +207,13 @@ def _check_distinct_ids(paths: List[Path], trials) -> None:
         seen[key] = path
 
 
-@app.command()
+@app.command(short_help="Reproducible synthetic patients (NDJSON).")
 def synth(
-    n: int = typer.Option(..., "--n", min=0, help="Number of patients."),
-    seed: int = typer.Option(0, "--seed", help="Seed: the same seed and --as-of give the same patients."),
-    out: str = typer.Option(..., "--out", "-o", help="NDJSON file to write ('-' for standard output)."),
-    as_of: Optional[str] = typer.Option(None, "--as-of", help="Date the records lead up to, YYYY-MM-DD (default: today)."),
+    n: int = typer.Option(..., "--n", min=0, metavar="N", help="Number of patients."),
+    seed: int = typer.Option(0, "--seed", metavar="S", help="Seed: the same seed and --as-of give the same patients."),
+    out: str = typer.Option(..., "--out", "-o", metavar="FILE.ndjson", help="NDJSON file to write ('-' for standard output)."),
+    as_of: Optional[str] = typer.Option(None, "--as-of", metavar="YYYY-MM-DD",
+                                        help="Date the records lead up to (default: today)."),
 ) -> None:
     """Generate synthetic patient profiles (NDJSON) for tests and benchmarks."""
     from .synth import synth_patients, write_synth
@@ -213,12 +228,12 @@ def synth(
     try:
         write_synth(out, n, seed, day)
     except OSError as err:
-        raise _fail(f"{out}: {err.strerror}") from None
+        raise _fail(f"{out}: error: cannot write: {err.strerror}", located=True) from None
 
 
-@app.command()
+@app.command(short_help="Criteria decided by data vs by a person, and the data needed.")
 def coverage(
-    files: List[Path] = typer.Argument(..., help="Rule files."),
+    files: List[Path] = typer.Argument(..., metavar="RULES.yaml", help="Rule files."),
     as_json: bool = typer.Option(False, "--json", help="Print the coverage as JSON."),
 ) -> None:
     """How many criteria each rule file decides by machine, and the data it needs."""
@@ -236,8 +251,9 @@ def coverage(
     print_coverage(rows)
 
 
-@app.command()
-def convert(patient: Path = typer.Argument(..., help="FHIR R4 Bundle JSON (a native profile is printed as read).")) -> None:
+@app.command(short_help="The native profile a FHIR R4 Bundle maps to.")
+def convert(patient: Path = typer.Argument(..., metavar="BUNDLE.json",
+                                           help="FHIR R4 Bundle JSON (a native profile is printed as read).")) -> None:
     """Print the native patient profile JSON a FHIR Bundle maps to, with its unmapped resources."""
     from .errors import InputError
     from .patients import load_patient

@@ -278,7 +278,7 @@ def test_several_rule_problems_still_give_one_line(tmp_path):
     assert line.endswith("(and 1 more problem; run 'screening check')")
 
 
-@pytest.mark.parametrize("value", ["2026-02-30", "23/11/2026", "today", ""])
+@pytest.mark.parametrize("value", ["2026-02-30", "23/11/2026", "today", "", "20261123", "2026-W48-1", "2026-11-23T10:00"])
 def test_bad_as_of(value):
     one_error_line(invoke("screen", P1, "-t", LUPUS, "--as-of", value),
                    f"error: --as-of {value!r}: expected a date as YYYY-MM-DD")
@@ -341,3 +341,35 @@ def test_several_patient_problems_do_not_suggest_check(tmp_path):
     p = write(tmp_path, "bad.json", json.dumps({"id": "x", "sex": "f", "observations": [{"name": "a"}]}))
     line = one_error_line(invoke("screen", p, "-t", LUPUS, *AS_OF), f"{p}:1:20: error: sex: ")
     assert line.endswith("(and 2 more problems)")  # 'screening check' reads rule files, not patients
+
+
+# ------------------------------------------------------------------ help
+
+
+def test_help_names_the_commands_whole_and_the_exit_status():
+    r = invoke("--help")
+    assert r.exit_code == 0
+    for command in ("screen", "check", "coverage", "schema", "convert", "batch", "synth"):
+        assert f"  {command} " in r.stdout
+    assert "..." not in r.stdout.split("Commands:")[1]  # no command summary cut short
+    assert "Exit status: 0 when the command ran" in " ".join(r.stdout.split())
+
+
+@pytest.mark.parametrize("command, shown", [
+    ("screen", ["PATIENT.json", "--trial RULES.yaml", "--as-of YYYY-MM-DD", "--complete PARTS"]),
+    ("batch", ["INPUT", "--out DIR", "--trial RULES.yaml", "--workers N", "--complete PARTS"]),
+    ("synth", ["--n N", "--out FILE.ndjson", "--as-of YYYY-MM-DD"]),
+    ("check", ["RULES.yaml"]),
+    ("convert", ["BUNDLE.json"]),
+])
+def test_subcommand_help_names_what_each_value_is(command, shown):
+    r = invoke(command, "--help")
+    assert r.exit_code == 0
+    for text in shown:
+        assert text in r.stdout, (text, r.stdout)
+    assert "<str>" not in r.stdout and "<int range>" not in r.stdout and "list[Path]" not in r.stdout.split("Arguments:")[-1].split("Options:")[-1]
+
+
+def test_synth_to_a_place_it_cannot_write_is_one_located_line(tmp_path):
+    one_error_line(invoke("synth", "--n", "1", "--out", tmp_path, "--as-of", "2026-11-23"),
+                   f"{tmp_path}: error: cannot write: Is a directory")
