@@ -1,7 +1,8 @@
 """A patient's records indexed for look-up by code and name, as seen on a reference date.
 
 Records dated after the reference date are invisible: a screen on 2026-11-23 gives the
-same answer tomorrow. Codes match exactly. Names match by words, so the concept name
+same answer tomorrow. Planned records are the exception: a plan is dated when it is to
+happen, normally after the reference date, and is visible whatever its date. Codes match exactly. Names match by words, so the concept name
 'cyclophosphamide' finds the charted 'Cyclophosphamide 500 mg IV', except where that
 would guess: facts (yes/no assertions) match only a whole name, and a charted name in a
 negated or other-person context (data/name_guards.txt: 'family history of', 'no', 'ruled
@@ -101,6 +102,11 @@ DATE_FIELD = {
 }
 
 
+def _planned(record: Any) -> bool:
+    """A plan (a procedure with status planned) is dated when it is to happen: seen whatever its date."""
+    return getattr(record, "status", None) == "planned"
+
+
 class PatientView:
     """Everything the evaluator may see of one patient on ``as_of``."""
 
@@ -112,7 +118,7 @@ class PatientView:
         for category, field in DATE_FIELD.items():
             records = getattr(patient, category)
             self._indexes[category] = _Index(
-                (r for r in records if (d := r.__dict__[field]) is None or d <= as_of),
+                (r for r in records if (d := r.__dict__[field]) is None or d <= as_of or _planned(r)),
                 whole_names_only=category == "facts")
 
     def find(self, category: str, matcher: Matcher) -> list[Any]:
