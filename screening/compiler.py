@@ -113,9 +113,10 @@ class _Compiler:
         for cc in criteria:  # confirmation-only criteria read a fact named after the criterion
             if isinstance(cc.rule, X.FactIs) and cc.rule.item.startswith("confirm:"):
                 cid = cc.criterion.id
-                codes = [cid, f"{self.rules.trial.id}/{cid}"]
+                own = f"{self.rules.trial.id}/{cid}"  # this trial's own confirmation beats a bare one
                 items[cc.rule.item] = ItemSpec(cc.rule.item, f"confirmation of {cid}", DataType.FACT,
-                                               Matcher.build(codes, []), None, None, None, Pick.LATEST)
+                                               Matcher.build([cid, own], [], preferred=[own]),
+                                               None, None, None, Pick.LATEST)
         if self.problems:
             raise RuleFileError(sorted(self.problems, key=lambda p: (p.line or 0, p.column or 0)))
         return CompiledTrial(self.rules.trial, self.rules, concepts, items, tuple(criteria), self.doc.file, digest)

@@ -34,11 +34,15 @@ class Matcher:
 
     codes: frozenset[str]
     phrases: tuple[tuple[str, ...], ...]
+    # Codes that outrank the rest: when a record has one of them, only such records are found
+    # (a confirmation fact under '<trial id>/<criterion>' beats a bare '<criterion>').
+    preferred: frozenset[str] = frozenset()
 
     @classmethod
-    def build(cls, codes: Iterable[str], names: Iterable[str]) -> "Matcher":
+    def build(cls, codes: Iterable[str], names: Iterable[str], preferred: Iterable[str] = ()) -> "Matcher":
         return cls(frozenset(c.strip().lower() for c in codes),
-                   tuple(sorted({words(n) for n in names if words(n)})))
+                   tuple(sorted({words(n) for n in names if words(n)})),
+                   frozenset(c.strip().lower() for c in preferred))
 
 
 @lru_cache(maxsize=1)
@@ -80,6 +84,12 @@ class _Index:
 
     def find(self, m: Matcher) -> list[Any]:
         seen: dict[int, Any] = {}
+        if m.preferred:
+            for code in m.preferred:
+                for r in self.by_code.get(code, ()):
+                    seen[id(r)] = r
+            if seen:
+                return [seen[k] for k in sorted(seen, key=self.order.__getitem__)]
         for code in m.codes:
             for r in self.by_code.get(code, ()):
                 seen[id(r)] = r

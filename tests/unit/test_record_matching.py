@@ -9,7 +9,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from engine_helpers import AS_OF, criterion, run
+from engine_helpers import AS_OF, criterion, make_trial, run
 
 from screening import load_criteria, load_patient, screen
 
@@ -62,4 +62,40 @@ def test_a_later_plan_does_not_count_as_done():
     assert c.status.value == "fail"
     trial = criterion("procedure_planned(kidney_biopsy)")
     c, _ = run(trial, {"procedures": [{"name": "kidney biopsy", "status": "planned", "date": "2026-12-01"}]})
+    assert c.status.value == "pass"
+
+
+# ---------------------------------------------------------------- confirmation facts
+
+CONSENT = make_trial("""
+- id: inc-consent
+  kind: inclusion
+  text: Patients who give written consent to participate in the study.
+  confirm: written informed consent is collected by the site
+""")
+
+
+@pytest.mark.parametrize("facts", [
+    [{"code": "TEST-ENGINE/inc-consent", "value": False}, {"code": "inc-consent", "value": True}],
+    [{"code": "inc-consent", "value": True}, {"code": "TEST-ENGINE/inc-consent", "value": False}],
+    # the bare fact is later, but it may be another trial's criterion of the same id
+    [{"code": "TEST-ENGINE/inc-consent", "value": False, "date": "2026-11-01"},
+     {"code": "inc-consent", "value": True, "date": "2026-11-20"}],
+])
+def test_trial_qualified_confirmation_beats_a_bare_one(facts):
+    c, result = run(CONSENT, {"facts": facts})
+    assert c.status.value == "fail"
+    assert result.verdict.value == "ineligible"
+    assert [e.record for e in c.evidence] == ["TEST-ENGINE/inc-consent"]
+
+
+def test_bare_confirmation_counts_when_no_qualified_one():
+    c, _ = run(CONSENT, {"facts": [{"code": "inc-consent", "value": True},
+                                   {"code": "OTHER-TRIAL/inc-consent", "value": False}]})
+    assert c.status.value == "pass"
+
+
+def test_qualified_confirmations_latest_wins():
+    c, _ = run(CONSENT, {"facts": [{"code": "TEST-ENGINE/inc-consent", "value": True, "date": "2026-11-20"},
+                                   {"code": "TEST-ENGINE/inc-consent", "value": False, "date": "2026-11-01"}]})
     assert c.status.value == "pass"
