@@ -259,10 +259,11 @@ class _Compiler:
             return None
         # Dimensional check: evaluate the formula on one canonical unit of each operand.
         try:
-            values = {o: units.parse_unit(self.rules.data[o].unit) for o in operands}
-            result = _eval_quantity(tree, values, units.registry())
-            target = units.parse_unit(item.unit)
-            factor = float(result.to(target.units).magnitude) / float(target.magnitude)
+            with units.REGISTRY_LOCK:  # pint's registry is shared by every thread
+                values = {o: units.parse_unit(self.rules.data[o].unit) for o in operands}
+                result = _eval_quantity(tree, values, units.registry())
+                target = units.parse_unit(item.unit)
+                factor = float(result.to(target.units).magnitude) / float(target.magnitude)
         except UnitError as err:
             self.error(path, str(err))
             return None

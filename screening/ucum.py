@@ -54,13 +54,15 @@ def to_pint_string(code: str) -> str | None:
 
 def to_quantity(code: str) -> "pint.Quantity | None":
     """A quantity of one ``code`` in our registry, or None if it cannot be read."""
-    from .units import registry
+    from .units import REGISTRY_LOCK, registry
 
     text = to_pint_string(code)
     if text is None:
         return None
-    try:
-        q = registry().parse_expression(text)
-    except Exception:
-        return None
-    return q if isinstance(q, registry().Quantity) else registry().Quantity(float(q), "dimensionless")
+    with REGISTRY_LOCK:
+        ureg = registry()
+        try:
+            q = ureg.parse_expression(text)
+        except Exception:
+            return None
+        return q if isinstance(q, ureg.Quantity) else ureg.Quantity(float(q), "dimensionless")

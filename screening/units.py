@@ -2,14 +2,22 @@
 
 The registry is built once per process, lazily (importing pint costs about 0.2 s), with
 the clinical definitions of ``data/units.txt``. Conversion factors are memoised per
-(unit, target, context), so screening a patient multiplies floats instead of building
-quantities.
+(unit, target, context, molar mass), so screening a patient multiplies floats instead of
+building quantities.
+
+Thread safety: the registry is shared by the whole process, and a pint context is
+activated on the registry itself (``with registry().context(...)``), where every thread
+would see it. So every use of the registry (parsing, converting, activating a context)
+holds ``REGISTRY_LOCK``; the memoised results (factors, parsed units) are read without it.
+A molar mass needs no context at all: it is a quantity the source is divided or
+multiplied by.
 """
 
 from __future__ import annotations
 
 import math
 import re
+import threading
 from functools import lru_cache
 from importlib import resources
 from typing import TYPE_CHECKING, Any
@@ -21,10 +29,18 @@ if TYPE_CHECKING:  # pragma: no cover
 
 _UCUM_HINT = re.compile(r"[\[\]{}]|\d+\*")
 
+# Held by every use of the pint registry; re-entrant, as parsing a UCUM code parses again.
+REGISTRY_LOCK = threading.RLock()
+
+
+def registry() -> "pint.UnitRegistry":
+    """The process-wide unit registry with clinical units. Use it only while holding REGISTRY_LOCK."""
+    with REGISTRY_LOCK:  # built once: two registries' quantities cannot be mixed
+        return _build_registry()
+
 
 @lru_cache(maxsize=1)
-def registry() -> "pint.UnitRegistry":
-    """The process-wide unit registry with clinical units (immutable after creation)."""
+def _build_registry() -> "pint.UnitRegistry":
     import pint
 
     ureg = pint.UnitRegistry(autoconvert_offset_to_baseunit=False)
@@ -48,6 +64,11 @@ def parse_unit(unit: str) -> "pint.Quantity":
 
     Scaled units ("10^9/L") keep their scale in the magnitude. Raises UnitError.
     """
+    with REGISTRY_LOCK:
+        return _parse_unit(unit)
+
+
+def _parse_unit(unit: str) -> "pint.Quantity":
     import pint
 
     ureg = registry()
@@ -78,40 +99,81 @@ def _from_ucum(code: str) -> "pint.Quantity | None":
 
 
 @lru_cache(maxsize=4096)
-def conversion_factor(unit: str, target: str, context: str | None = None) -> float:
-    """Factor f such that value[unit] * f == value[target]. Raises UnitError if incompatible."""
+def conversion_factor(unit: str, target: str, context: str | None = None, molar_mass: float | None = None) -> float:
+    """Factor f such that value[unit] * f == value[target]. Raises UnitError if incompatible.
+
+    ``context`` names a pint context of data/units.txt (creatinine_ratio); ``molar_mass``
+    (g/mol) is the analyte's, for mass <-> amount of substance (mg/dL <-> mmol/L).
+    """
+    with REGISTRY_LOCK:
+        return _conversion_factor(unit, target, context, molar_mass)
+
+
+def _conversion_factor(unit: str, target: str, context: str | None, molar_mass: float | None) -> float:
     import pint
 
     src, dst = parse_unit(unit), parse_unit(target)
     if not (src.unitless or _is_multiplicative(src)) or not _is_multiplicative(dst):
         raise UnitError(f"cannot convert offset unit {unit!r} by a factor")
+    # With a molar mass, the recorded unit may count mass where the target counts moles
+    # (divide by it) or the reverse (multiply). At most one of the three is dimensionally
+    # possible, since a molar mass has a dimension: no choice is ever guessed.
+    candidates = [src]
+    if molar_mass is not None:
+        mm = registry().Quantity(molar_mass, "g/mol")
+        candidates += [src / mm, src * mm]
     try:
-        if context:
-            with registry().context(context):
-                converted = src.to(dst.units)
-        else:
-            converted = src.to(dst.units)
-    except pint.errors.DimensionalityError:
-        how = f" (with context {context})" if context else ""
-        raise UnitError(
-            f"unit {unit!r} ({_dim(src)}) cannot be converted to {target!r} ({_dim(dst)}){how}"
-        ) from None
+        for q in candidates:
+            try:
+                if context:
+                    with registry().context(context):
+                        converted = q.to(dst.units)
+                else:
+                    converted = q.to(dst.units)
+            except pint.errors.DimensionalityError:
+                continue
+            return float(converted.magnitude) / float(dst.magnitude)
     except KeyError as err:
         raise UnitError(f"unknown unit context {context!r}") from err
-    return float(converted.magnitude) / float(dst.magnitude)
+    how = f" (with context {context})" if context else ""
+    if molar_mass is not None:
+        how += f" (with molar mass {format_number(molar_mass)} g/mol)"
+    raise UnitError(f"unit {unit!r} ({_dim(src)}) cannot be converted to {target!r} ({_dim(dst)}){how}")
+
+
+@lru_cache(maxsize=256)
+def molar_mass(text: str) -> float:
+    """A molar mass such as '113.12 g/mol' (or '0.11312 kg/mol') in g/mol. Raises UnitError."""
+    with REGISTRY_LOCK:
+        ureg = registry()
+        try:
+            q = ureg.parse_expression(text)
+        except Exception:
+            raise UnitError(f"molar mass {text!r} cannot be read; write it like '113.12 g/mol'") from None
+        if not isinstance(q, ureg.Quantity) or q.unitless:
+            raise UnitError(f"molar mass {text!r} needs its unit, e.g. '113.12 g/mol'")
+        if q.dimensionality != ureg.get_dimensionality("[mass] / [substance]"):
+            raise UnitError(f"molar mass {text!r} is {_dim(q)}, not a mass per amount of substance "
+                            "(e.g. '113.12 g/mol')")
+        value = float(q.to("g/mol").magnitude)
+    if not (0 < value < math.inf):
+        raise UnitError(f"molar mass {text!r} must be a positive number of g/mol")
+    return value
 
 
 def check_context(name: str) -> None:
     """Raise UnitError unless ``name`` is a context defined in the registry."""
-    ureg = registry()
-    if name not in ureg._contexts:  # pint keeps no public listing of contexts
-        known = ", ".join(sorted(ureg._contexts))
+    with REGISTRY_LOCK:
+        contexts = set(registry()._contexts)  # pint keeps no public listing of contexts
+    if name not in contexts:
+        known = ", ".join(sorted(contexts))
         raise UnitError(f"unknown unit context {name!r} (defined: {known})")
 
 
 def dimensionality(unit: str) -> Any:
     """Pint dimensionality of a unit string (for compatibility checks)."""
-    return parse_unit(unit).dimensionality
+    with REGISTRY_LOCK:
+        return parse_unit(unit).dimensionality
 
 
 def _dim(q: "pint.Quantity") -> str:
@@ -166,12 +228,13 @@ def common_units() -> tuple[str, ...]:
     return tuple(line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#"))
 
 
-def precomputed_factors(target: str, context: str | None = None) -> dict[str, float]:
+def precomputed_factors(target: str, context: str | None = None,
+                        molar_mass: float | None = None) -> dict[str, float]:
     """Factors from every compatible common unit spelling to ``target`` (for a compiled item)."""
     out: dict[str, float] = {}
     for unit in common_units():
         try:
-            out[unit] = conversion_factor(unit, target, context)
+            out[unit] = conversion_factor(unit, target, context, molar_mass)
         except UnitError:
             continue
     return out
