@@ -349,9 +349,9 @@ def test_several_patient_problems_do_not_suggest_check(tmp_path):
 def test_help_names_the_commands_whole_and_the_exit_status():
     r = invoke("--help")
     assert r.exit_code == 0
+    lines = {line.split()[0]: line for line in r.stdout.splitlines() if line.startswith("  ") and line.split()}
     for command in ("screen", "check", "coverage", "schema", "convert", "batch", "synth"):
-        assert f"  {command} " in r.stdout
-    assert "..." not in r.stdout.split("Commands:")[1]  # no command summary cut short
+        assert not lines[command].endswith("..."), lines[command]  # no command summary cut short
     assert "Exit status: 0 when the command ran" in " ".join(r.stdout.split())
 
 
