@@ -19,7 +19,7 @@ from .compiled import CompiledCriterion, CompiledTrial, ConceptSpec, Formula, It
 from .durations import parse_window
 from .errors import Problem, RuleFileError, UnitError
 from .models.criteria import NAME_PATTERN, DataType, Pick, RuleFile
-from .records import Matcher
+from .records import Matcher, class_prefix_problem
 from .yamlsource import Located, load, yaml_error_problem
 import re
 
@@ -132,6 +132,8 @@ class _Compiler:
             for i, code in enumerate(c.codes):
                 if ":" not in code:
                     self.error(path + ("codes", i), f"code {code!r} needs a system prefix, e.g. rxnorm:3002")
+                elif "*" in code and (problem := class_prefix_problem(code)):
+                    self.error(path + ("codes", i), problem)
             codes, names = self._expand(name, [])
             out[name] = ConceptSpec(name, c.label or name.replace("_", " "), Matcher.build(codes, names))
         return out
@@ -197,6 +199,9 @@ class _Compiler:
             for i, code in enumerate(item.codes):
                 if ":" not in code:
                     self.error(path + ("codes", i), f"code {code!r} needs a system prefix, e.g. loinc:2890-5")
+                elif "*" in code:
+                    self.error(path + ("codes", i), f"code {code!r}: class prefixes ('*') are for concept sets; "
+                                                    "a data item lists its codes exactly")
             factors = {}
             if item.type is DataType.QUANTITY and item.unit is not None:
                 try:

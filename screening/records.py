@@ -2,7 +2,9 @@
 
 Records dated after the reference date are invisible: a screen on 2026-11-23 gives the
 same answer tomorrow. Planned records are the exception: a plan is dated when it is to
-happen, normally after the reference date, and is visible whatever its date. Codes match exactly. Names match by words, so the concept name
+happen, normally after the reference date, and is visible whatever its date. Codes match
+exactly, except a class prefix of a hierarchical system ('icd10:C50*', 'atc:L04A*'),
+which matches every code under it. Codes match exactly. Names match by words, so the concept name
 'cyclophosphamide' finds the charted 'Cyclophosphamide 500 mg IV', except where that
 would guess: facts (yes/no assertions) match only a whole name, and a charted name in a
 negated or other-person context (data/name_guards.txt: 'family history of', 'no', 'ruled
@@ -28,21 +30,62 @@ def words(text: str) -> tuple[str, ...]:
     return tuple(_WORD.findall(text.lower()))
 
 
+# Code systems whose codes are hierarchical by prefix (C50.911 is under C50, under C): only
+# these may be matched by a class prefix such as 'icd10:C50*'. ICD-10 (and ICD-10-CM) codes
+# are a letter, two characters of category, then an optional dot and up to four characters;
+# the dot carries no meaning, so prefixes are compared without it. ATC prefixes must end on
+# one of its levels: L (anatomical group), L04 (therapeutic), L04A (pharmacological), L04AA
+# (chemical subgroup).
+HIERARCHICAL = {
+    "icd10": (re.compile(r"[a-z](?:[0-9](?:[0-9a-z](?:\.?[0-9a-z]{0,4})?)?)?"),
+              "a letter, then up to two category characters, a dot and four more (C*, C50*, C50.9*)"),
+    "atc": (re.compile(r"[a-z](?:[0-9]{2}(?:[a-z][a-z]?)?)?"),
+            "a whole ATC level: L*, L04*, L04A* or L04AA*"),
+}
+
+
+def _prefix_key(code: str) -> str:
+    """A code or class prefix ('icd10:C50.9') as compared for prefixes: lower case, no ICD-10 dot."""
+    return code.replace(".", "") if code.startswith("icd10:") else code
+
+
+def class_prefix_problem(code: str) -> str | None:
+    """Why a 'system:prefix*' class pattern is not usable, or None if it is."""
+    system, _, rest = code.strip().lower().partition(":")
+    body = rest[:-1]
+    if "*" in body:
+        return f"code {code!r}: '*' may appear only once, at the end (a class prefix such as icd10:C50*)"
+    if system not in HIERARCHICAL:
+        return (f"code {code!r}: a class prefix ('*') needs a hierarchical code system ("
+                + ", ".join(sorted(HIERARCHICAL)) + f"); {system or 'no system'} codes match exactly")
+    pattern, shape = HIERARCHICAL[system]
+    if not body:
+        return f"code {code!r} would match every {system} code: give a class ({shape})"
+    if not pattern.fullmatch(body):
+        return f"code {code!r} is not a class prefix of {system}: expected {shape}"
+    return None
+
+
 @dataclass(frozen=True)
 class Matcher:
-    """Compiled membership test of a concept set or data item: codes and name phrases."""
+    """Compiled membership test of a concept set or data item: codes, class prefixes and name phrases."""
 
     codes: frozenset[str]
     phrases: tuple[tuple[str, ...], ...]
     # Codes that outrank the rest: when a record has one of them, only such records are found
     # (a confirmation fact under '<trial id>/<criterion>' beats a bare '<criterion>').
     preferred: frozenset[str] = frozenset()
+    # Class prefixes of hierarchical systems ('icd10:c50' from 'icd10:C50*'), compared by _prefix_key.
+    prefixes: tuple[str, ...] = ()
 
     @classmethod
     def build(cls, codes: Iterable[str], names: Iterable[str], preferred: Iterable[str] = ()) -> "Matcher":
-        return cls(frozenset(c.strip().lower() for c in codes),
+        """``codes`` ending in '*' are class prefixes (checked by the compiler: class_prefix_problem)."""
+        codes = [c.strip().lower() for c in codes]
+        return cls(frozenset(c for c in codes if not c.endswith("*")),
                    tuple(sorted({words(n) for n in names if words(n)})),
-                   frozenset(c.strip().lower() for c in preferred))
+                   frozenset(c.strip().lower() for c in preferred),
+                   tuple(sorted({_prefix_key(c[:-1]) for c in codes if c.endswith("*")})))
 
 
 @lru_cache(maxsize=1)
@@ -62,9 +105,10 @@ def name_tokens(name: str) -> tuple[tuple[str, ...], bool]:
 class _Index:
     """Records of one category, indexed by code and by the words of their names."""
 
-    __slots__ = ("by_code", "by_word", "by_name", "order")
+    __slots__ = ("by_code", "by_word", "by_name", "order", "_by_prefix")
 
     def __init__(self, records: Iterable[Any], whole_names_only: bool = False):
+        self._by_prefix: dict[str, list[Any]] | None = None  # built on the first class-prefix look-up
         self.by_code: dict[str, list[Any]] = {}
         self.by_word: dict[str, list[tuple[tuple[str, ...], Any]]] = {}
         self.by_name: dict[tuple[str, ...], list[Any]] = {}
@@ -93,6 +137,11 @@ class _Index:
         for code in m.codes:
             for r in self.by_code.get(code, ()):
                 seen[id(r)] = r
+        if m.prefixes:
+            by_prefix = self._by_prefix if self._by_prefix is not None else self._index_prefixes()
+            for prefix in m.prefixes:
+                for r in by_prefix.get(prefix, ()):
+                    seen[id(r)] = r
         for phrase in m.phrases:
             for r in self.by_name.get(phrase, ()):
                 seen[id(r)] = r
@@ -103,6 +152,19 @@ class _Index:
             return list(seen.values())
         order = self.order  # chart order: iterating m.codes (a frozenset) follows the per-process string hash
         return [seen[k] for k in sorted(seen, key=order.__getitem__)]
+
+
+    def _index_prefixes(self) -> dict[str, list[Any]]:
+        """Records of hierarchical systems under every prefix of their codes: a class look-up is a dict hit."""
+        out: dict[str, list[Any]] = {}
+        for code, records in self.by_code.items():
+            system, _, rest = code.partition(":")
+            if system in HIERARCHICAL and rest:
+                key = _prefix_key(code)
+                for end in range(len(system) + 2, len(key) + 1):
+                    out.setdefault(key[:end], []).extend(records)
+        self._by_prefix = out
+        return out
 
 
 # The field that dates a record of each category (when it happened or began).

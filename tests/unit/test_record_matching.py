@@ -11,7 +11,9 @@ from pathlib import Path
 import pytest
 from engine_helpers import AS_OF, criterion, make_trial, run
 
-from screening import load_criteria, load_patient, screen
+from screening import RuleFileError, compile_text, load_criteria, load_patient, screen
+from screening.records import Matcher, PatientView
+from screening.models.patient import Patient
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -99,3 +101,93 @@ def test_qualified_confirmations_latest_wins():
     c, _ = run(CONSENT, {"facts": [{"code": "TEST-ENGINE/inc-consent", "value": True, "date": "2026-11-20"},
                                    {"code": "TEST-ENGINE/inc-consent", "value": False, "date": "2026-11-01"}]})
     assert c.status.value == "pass"
+
+
+# ---------------------------------------------------------------- class prefixes of hierarchical codes
+
+CLASSES = """\
+format: 1
+trial:
+  id: T-1
+  title: Test
+concepts:
+  malignancy:
+    codes: [icd10:C*, icd10:Z85*]
+  copd:
+    codes: [icd10:J44*]
+  breast_cancer:
+    codes: [icd10:C50.9*]
+  immunosuppressants:
+    codes: [atc:L04A*]
+  lupus_nephritis:
+    codes: [icd10:M32.14]
+criteria:
+  - id: c1
+    kind: exclusion
+    text: malignancy
+    rule: has_condition(malignancy) or has_condition(copd) or has_condition(breast_cancer) or has_condition(lupus_nephritis) or taking(immunosuppressants)
+"""
+
+
+def _found(concept: str, *codes: str, category: str = "conditions") -> list[str]:
+    trial = compile_text(CLASSES, "t.yaml")
+    field = {"conditions": "onset", "medications": "start"}[category]
+    patient = Patient.model_validate({"id": "p", category: [{"code": c, field: "2020-01-01"} for c in codes]})
+    view = PatientView(patient, AS_OF, frozenset())
+    return [r.code for r in view.find(category, trial.concepts[concept].matcher)]
+
+
+def test_icd10_class_prefix_matches_codes_under_it():
+    assert _found("malignancy", "icd10:C50.911", "icd10:C80.1", "icd10:C4A.9", "icd10:D05.10", "icd10:Z85.3",
+                  "icd10:c7a.00") == ["icd10:C50.911", "icd10:C80.1", "icd10:C4A.9", "icd10:Z85.3", "icd10:c7a.00"]
+    assert _found("copd", "icd10:J44.1", "icd10:J44", "icd10:J45.909", "icd10:J4") == ["icd10:J44.1", "icd10:J44"]
+
+
+def test_icd10_class_prefix_ignores_the_dot():
+    # the dot carries no meaning in ICD-10: C50911 (as in claims data) is C50.911
+    assert _found("breast_cancer", "icd10:C50911", "icd10:C50.911", "icd10:C50.1", "icd10:C509") == [
+        "icd10:C50911", "icd10:C50.911", "icd10:C509"]
+
+
+def test_prefix_never_crosses_systems_and_exact_codes_stay_exact():
+    assert _found("malignancy", "snomed:C50", "local:C50", "icd9:C50") == []
+    assert _found("lupus_nephritis", "icd10:M32.14", "icd10:M32.1", "icd10:M32.149") == ["icd10:M32.14"]
+
+
+def test_atc_class_prefix():
+    assert _found("immunosuppressants", "atc:L04AA06", "atc:L04AG04", "atc:L01AA01", "atc:L04",
+                  category="medications") == ["atc:L04AA06", "atc:L04AG04"]
+
+
+def test_matcher_keeps_exact_codes_a_set_and_prefixes_apart():
+    m = Matcher.build(["ICD10:C50.9*", "icd10:J44*", "rxnorm:3002"], [])
+    assert m.codes == frozenset({"rxnorm:3002"})
+    assert m.prefixes == ("icd10:c509", "icd10:j44")
+
+
+@pytest.mark.parametrize("code, message", [
+    ("snomed:363346000*", "t.yaml:7:13: error: code 'snomed:363346000*': a class prefix ('*') needs a hierarchical "
+                          "code system (atc, icd10); snomed codes match exactly"),
+    ("icd10:*", "t.yaml:7:13: error: code 'icd10:*' would match every icd10 code: give a class (a letter, then up "
+                "to two category characters, a dot and four more (C*, C50*, C50.9*))"),
+    ("icd10:C*50", "t.yaml:7:13: error: code 'icd10:C*50': '*' may appear only once, at the end "
+                   "(a class prefix such as icd10:C50*)"),
+    ("icd10:50*", "t.yaml:7:13: error: code 'icd10:50*' is not a class prefix of icd10: expected a letter, then up "
+                  "to two category characters, a dot and four more (C*, C50*, C50.9*)"),
+    ("atc:L0*", "t.yaml:7:13: error: code 'atc:L0*' is not a class prefix of atc: expected a whole ATC level: "
+                "L*, L04*, L04A* or L04AA*"),
+])
+def test_bad_class_prefixes_are_located(code, message):
+    text = CLASSES.replace("codes: [icd10:C*, icd10:Z85*]", f"codes: [{code}, icd10:Z85*]")
+    with pytest.raises(RuleFileError) as err:
+        compile_text(text, "t.yaml")
+    assert [str(p) for p in err.value.problems] == [message]
+
+
+def test_class_prefix_in_a_data_item_is_an_error():
+    text = CLASSES.replace("criteria:", "data:\n  w:\n    codes: [loinc:2946*]\n    unit: kg\ncriteria:")
+    with pytest.raises(RuleFileError) as err:
+        compile_text(text, "t.yaml")
+    assert [str(p) for p in err.value.problems] == [
+        "t.yaml:18:13: error: code 'loinc:2946*': class prefixes ('*') are for concept sets; "
+        "a data item lists its codes exactly"]
