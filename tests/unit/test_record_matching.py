@@ -159,6 +159,15 @@ def test_atc_class_prefix():
                   category="medications") == ["atc:L04AA06", "atc:L04AG04"]
 
 
+def test_class_prefix_in_a_seed_file_matches_a_complete_problem_list():
+    trial, patient = _seed("NCT04348461", "eligible.json", conditions=[
+        {"code": "icd10:C50.911", "onset": "2025-03-01", "status": "active", "source": "Condition/bc"}])
+    result = screen(patient, trial, AS_OF)
+    ids = [c.id for c in result.criteria if c.met and "icd10:C50.911" in c.reason]
+    assert ids, [c.reason for c in result.criteria]
+    assert result.verdict.value == "ineligible"
+
+
 def test_matcher_keeps_exact_codes_a_set_and_prefixes_apart():
     m = Matcher.build(["ICD10:C50.9*", "icd10:J44*", "rxnorm:3002"], [])
     assert m.codes == frozenset({"rxnorm:3002"})
@@ -191,3 +200,27 @@ def test_class_prefix_in_a_data_item_is_an_error():
     assert [str(p) for p in err.value.problems] == [
         "t.yaml:18:13: error: code 'loinc:2946*': class prefixes ('*') are for concept sets; "
         "a data item lists its codes exactly"]
+
+
+@pytest.mark.parametrize("trial, code, criterion", [
+    ("NCT01056471", "icd10:Z85.3", "exc-7"),       # personal history of breast cancer: history of malignancy
+    ("NCT04348461", "icd10:J44.1", "exc-4b"),       # COPD with exacerbation (with home oxygen)
+    ("NCT04348461", "icd10:I26.02", "exc-9b"),      # saddle pulmonary embolism
+    ("NCT04348461", "icd10:I82.411", "exc-9a"),     # acute DVT of the right femoral vein
+    ("Phase-II-Lupus-MSC", "icd10:D46.9", "exc-4e"),  # myelodysplastic syndrome: a neoplastic disease
+])
+def test_seed_concepts_take_the_class(trial, code, criterion):
+    trial_c, patient = _seed(trial, "eligible.json", conditions=[
+        {"code": code, "onset": "2025-03-01", "status": "active", "source": "Condition/x"},
+        {"code": "icd10:Z99.81", "onset": "2025-04-01", "status": "active"}])  # dependence on supplemental oxygen
+    result = screen(patient, trial_c, AS_OF)
+    c = next(c for c in result.criteria if c.id == criterion)
+    assert c.met is True, c.reason
+    assert code in c.reason
+
+
+def test_benign_neoplasm_codes_are_not_neoplastic_disease():
+    trial, patient = _seed("Phase-II-Lupus-MSC", "eligible.json", conditions=[
+        {"code": "icd10:D22.5", "onset": "2025-03-01", "status": "active"}])  # melanocytic naevus of trunk
+    result = screen(patient, trial, AS_OF)
+    assert result.verdict.value == "eligible"
