@@ -51,6 +51,7 @@ def _build_registry() -> "pint.UnitRegistry":
 
 def _normalise(unit: str) -> str:
     s = unit.strip()
+    s = unit_aliases().get(s, s)  # whole strings only: 'KG' is kg, 'Mmol' stays megamole
     if s in ("", "1"):
         return "dimensionless"
     if s.startswith("/"):
@@ -222,10 +223,25 @@ def format_number(x: float) -> str:
 
 
 @lru_cache(maxsize=1)
-def common_units() -> tuple[str, ...]:
-    """Chart spellings of units listed in data/common_units.txt."""
+def _common_unit_lines() -> tuple[tuple[str, str | None], ...]:
     text = resources.files("screening.data").joinpath("common_units.txt").read_text(encoding="utf-8")
-    return tuple(line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#"))
+    out = []
+    for line in text.splitlines():
+        if line.strip() and not line.startswith("#"):
+            spelling, _, meaning = line.partition(" = ")
+            out.append((spelling.strip(), meaning.strip() or None))
+    return tuple(out)
+
+
+def common_units() -> tuple[str, ...]:
+    """Chart spellings of units listed in data/common_units.txt (aliases included)."""
+    return tuple(spelling for spelling, _ in _common_unit_lines())
+
+
+@lru_cache(maxsize=1)
+def unit_aliases() -> dict[str, str]:
+    """Whole-string chart spellings and the unit each means ('mm Hg' -> 'mmHg'), from data/common_units.txt."""
+    return {spelling: meaning for spelling, meaning in _common_unit_lines() if meaning is not None}
 
 
 def precomputed_factors(target: str, context: str | None = None,

@@ -116,3 +116,115 @@ def test_non_finite_titers_are_none(value):
 def test_format_number_of_huge_values_stays_short():
     assert format_number(4.5359237e307) == "4.54e+307"
     assert format_number(float("inf")) == "inf"
+
+
+# -- chart spellings: whole-string aliases in screening/data/common_units.txt
+
+@pytest.mark.parametrize("spelling, target, factor", [
+    ("mm Hg", "mmHg", 1.0),
+    ("mmhg", "mmHg", 1.0),
+    ("mm Hg", "kPa", 0.133322387415),
+    ("KG", "kg", 1.0),
+    ("Kg", "kg", 1.0),
+    ("Kg", "lb", 1 / 0.45359237),
+    ("x10^9/L", "10*9/L", 1.0),
+    ("x10^9/L", "1/L", 1e9),
+    ("x10E9/L", "10*9/L", 1.0),
+    ("10^3/uL", "10*9/L", 1.0),
+    ("K/uL", "10*9/L", 1.0),
+    ("K/uL", "1/uL", 1000.0),
+    ("per hpf", "/hpf", 1.0),
+    ("/hpf", "/hpf", 1.0),
+    ("mL/min/1.73m2", "mL/min/{1.73_m2}", 1.0),
+    ("mcg", "mg", 0.001),
+    ("IU/L", "IU/mL", 0.001),
+    ("IU/L", "[IU]/L", 1.0),
+    ("µmol/L", "umol/L", 1.0),
+])
+def test_chart_spellings_convert_to_the_canonical_value(spelling, target, factor):
+    assert conversion_factor(spelling, target) == pytest.approx(factor, rel=1e-9)
+
+
+@pytest.mark.parametrize("spelling, target", [
+    ("K", "kg"),         # kelvin, not thousands: only the whole string 'K/uL' is an alias
+    ("KG/m2", "kg/m^2"),  # not listed: no case-insensitive guessing
+    ("Mmol/L", "mmol/L"),  # megamole stays megamole (converts, by 10^9, never to mmol by case folding)
+])
+def test_aliases_match_whole_strings_only(spelling, target):
+    if spelling == "Mmol/L":
+        assert conversion_factor(spelling, target) == pytest.approx(1e9)
+        return
+    with pytest.raises(UnitError):
+        conversion_factor(spelling, target)
+
+
+def test_alias_spellings_are_precomputed():
+    from screening.units import precomputed_factors
+
+    factors = precomputed_factors("mmHg")
+    assert factors["mm Hg"] == 1.0 and factors["mmhg"] == 1.0
+    assert precomputed_factors("10*9/L")["K/uL"] == pytest.approx(1.0)
+
+
+# -- molar mass: mass <-> amount of substance, by dividing or multiplying by it
+
+CREATININE, GLUCOSE = 113.12, 180.16
+
+
+@pytest.mark.parametrize("unit, target, molar_mass, factor", [
+    ("mg/dL", "mmol/L", GLUCOSE, 10 / GLUCOSE),  # 100 mg/dL glucose is 5.55 mmol/L
+    ("mmol/L", "mg/dL", GLUCOSE, GLUCOSE / 10),
+    ("mg/dL", "umol/L", CREATININE, 10_000 / CREATININE),  # 1 mg/dL creatinine is 88.4 umol/L
+    ("umol/L", "mg/dL", CREATININE, CREATININE / 10_000),
+    ("µmol/L", "mg/dL", CREATININE, CREATININE / 10_000),
+    ("mg/L", "umol/L", CREATININE, 1000 / CREATININE),
+    ("mg/mmol", "mg/mg", CREATININE, 1 / CREATININE),  # a ratio to creatinine, as the context does
+    ("mg/mg", "mg/mmol", CREATININE, CREATININE),
+    ("mg/dL", "g/L", GLUCOSE, 0.01),  # same dimension: the molar mass plays no part
+])
+def test_molar_mass_conversions(unit, target, molar_mass, factor):
+    assert conversion_factor(unit, target, None, molar_mass) == pytest.approx(factor, rel=1e-9)
+
+
+def test_molar_mass_conversion_values():
+    assert 100 * conversion_factor("mg/dL", "mmol/L", None, GLUCOSE) == pytest.approx(5.5506, abs=1e-4)
+    assert 1 * conversion_factor("mg/dL", "umol/L", None, CREATININE) == pytest.approx(88.40, abs=1e-2)
+
+
+@pytest.mark.parametrize("unit, target", [
+    ("mg/dL", "mmol/L"),  # without a molar mass: refused, never guessed
+    ("mmol/L", "mg/dL"),
+])
+def test_mass_and_substance_do_not_convert_without_a_molar_mass(unit, target):
+    with pytest.raises(UnitError, match="cannot be converted"):
+        conversion_factor(unit, target)
+
+
+@pytest.mark.parametrize("unit, target", [("mmHg", "mmol/L"), ("mg/dL", "mmol"), ("IU/L", "mmol/L"), ("mmol/L", "mmol")])
+def test_a_molar_mass_does_not_make_other_dimensions_compatible(unit, target):
+    with pytest.raises(UnitError, match=r"with molar mass 113 g/mol"):
+        conversion_factor(unit, target, None, CREATININE)
+
+
+@pytest.mark.parametrize("text, grams_per_mol", [
+    ("113.12 g/mol", 113.12), ("0.11312 kg/mol", 113.12), ("180.16 g/mol", 180.16), ("113.12 mg/mmol", 113.12),
+])
+def test_molar_mass_is_read_in_g_per_mol(text, grams_per_mol):
+    from screening.units import molar_mass
+
+    assert molar_mass(text) == pytest.approx(grams_per_mol)
+
+
+@pytest.mark.parametrize("text, message", [
+    ("113.12", "needs its unit"),
+    ("113.12 g", r"is \[mass\], not a mass per amount of substance"),
+    ("113.12 mol/g", "not a mass per amount of substance"),
+    ("-5 g/mol", "positive"),
+    ("0 g/mol", "positive"),
+    ("lots g/mol", "cannot be read|not a mass"),
+])
+def test_bad_molar_masses_are_unit_errors(text, message):
+    from screening.units import molar_mass
+
+    with pytest.raises(UnitError, match=message):
+        molar_mass(text)
