@@ -66,7 +66,8 @@ def _parse_complete(text: Optional[str]) -> list[str]:
 
 @app.command(short_help="Screen one patient against one or more trials.")
 def screen(
-    patient: Path = typer.Argument(..., metavar="PATIENT.json", help="Patient profile JSON (native or FHIR R4 Bundle)."),
+    patient: Path = typer.Argument(..., metavar="PATIENT.json",
+                                 help="Patient profile JSON (native or FHIR R4 Bundle); '-' reads standard input."),
     trial: List[Path] = typer.Option(..., "--trial", "-t", metavar="RULES.yaml",
                                      help="Rule file (repeat for several trials)."),
     as_of: Optional[str] = typer.Option(None, "--as-of", metavar="YYYY-MM-DD",
@@ -80,10 +81,10 @@ def screen(
     day, today = _parse_date(as_of)
     parts = _parse_complete(complete)
     try:
-        from . import load_patient, screen as run
+        from . import screen as run
 
         trials = [_load_trial(t) for t in trial]
-        profile = load_patient(patient)
+        profile = _read_patient(patient)
     except InputError as err:
         raise _fail(_one_line(err), located=True) from None
     results = [run(profile, t, as_of=day, complete=parts) for t in trials]
@@ -96,6 +97,15 @@ def screen(
     from .report import print_results
 
     print_results(results)
+
+
+def _read_patient(path: Path):
+    """A patient file, or standard input for '-' (as batch reads it)."""
+    from .patients import load_patient, patient_from_text
+
+    if str(path) == "-":
+        return patient_from_text(sys.stdin.read().lstrip("\ufeff"), "<stdin>")
+    return load_patient(path)
 
 
 def _load_trial(path: Path):
@@ -253,13 +263,12 @@ def coverage(
 
 @app.command(short_help="The native profile a FHIR R4 Bundle maps to.")
 def convert(patient: Path = typer.Argument(..., metavar="BUNDLE.json",
-                                           help="FHIR R4 Bundle JSON (a native profile is printed as read).")) -> None:
+                                           help="FHIR R4 Bundle JSON ('-' for standard input; a native profile is printed as read).")) -> None:
     """Print the native patient profile JSON a FHIR Bundle maps to, with its unmapped resources."""
     from .errors import InputError
-    from .patients import load_patient
 
     try:
-        profile = load_patient(patient)
+        profile = _read_patient(patient)
     except InputError as err:
         for p in err.problems:  # every problem, one per line: convert is where a bundle gets diagnosed
             typer.echo(str(p), err=True)

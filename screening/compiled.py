@@ -6,6 +6,7 @@ evaluation program built from it lives beside it, rebuilt after unpickling.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -44,6 +45,34 @@ class ItemSpec:
     pick: Pick
     formula: Formula | None = None
     factors: dict = field(default_factory=dict)  # common unit spelling -> factor to `unit`
+    molar_mass: float | None = None  # g/mol, for mass <-> amount of substance
+    plausible: tuple[float | None, float | None] | None = None  # inclusive bounds in `unit`
+
+    def implausible(self, value: float) -> str | None:
+        """Why ``value`` (in the item's unit) cannot be a real measurement, or None when it can.
+
+        Pure; the words continue a sentence naming the value: "FiO2 40 on 2026-11-02" +
+        " " + "is outside the plausible range 0.21 to 1".
+        """
+        if self.plausible is None:
+            return None
+        return outside_range(value, *self.plausible, self.unit)
+
+
+def outside_range(value: float, low: float | None, high: float | None, unit: str | None = None) -> str | None:
+    """Why ``value`` is outside the inclusive bounds [low, high] (None: no bound), or None when inside."""
+    from .units import format_number
+
+    suffix = "" if unit in (None, "", "1", "dimensionless") else f" {unit}"
+    if not math.isfinite(value):
+        return "is not a finite number"
+    if (low is None or value >= low) and (high is None or value <= high):
+        return None
+    if low is not None and high is not None:
+        return f"is outside the plausible range {format_number(low)} to {format_number(high)}{suffix}"
+    if low is not None:
+        return f"is below the plausible minimum of {format_number(low)}{suffix}"
+    return f"is above the plausible maximum of {format_number(high)}{suffix}"
 
 
 @dataclass(frozen=True)

@@ -192,6 +192,8 @@ class _Compiler:
                         self.error(path + ("context",), str(err))
             elif item.unit is not None and item.type is not DataType.TITER:
                 self.error(path + ("unit",), f"{item.type.value} items have no unit")
+            molar_mass = self._molar_mass(name, item, path)
+            plausible = self._range(item, path)
             if not (item.codes or item.names or item.derive):
                 self.error(path, f"data item {name!r} needs codes or names (or derive)")
             if item.derive and item.type is not DataType.QUANTITY:
@@ -205,12 +207,61 @@ class _Compiler:
             factors = {}
             if item.type is DataType.QUANTITY and item.unit is not None:
                 try:
-                    factors = units.precomputed_factors(item.unit, item.context)
+                    factors = units.precomputed_factors(item.unit, item.context, molar_mass)
                 except UnitError:
                     pass  # reported above
             out[name] = ItemSpec(name, item.label or name, item.type, Matcher.build(item.codes, item.names),
-                                 item.unit, item.context, window, item.pick, factors=factors)
+                                 item.unit, item.context, window, item.pick, factors=factors,
+                                 molar_mass=molar_mass, plausible=plausible)
         return out
+
+    def _molar_mass(self, name: str, item: Any, path: tuple) -> float | None:
+        """The item's molar mass in g/mol (validated: a mass per amount of substance), or None."""
+        from . import units
+
+        if item.molar_mass is None:
+            return None
+        where = path + ("molar_mass",)
+        if item.type is not DataType.QUANTITY:
+            self.error(where, f"{item.type.value} items have no molar mass (only quantities are converted)")
+            return None
+        if item.context is not None:
+            self.error(where, f"data item {name!r} has both a context and a molar mass: give one of them")
+            return None
+        if not isinstance(item.molar_mass, str):
+            self.error(where, f"molar mass {item.molar_mass} needs its unit, e.g. '{item.molar_mass} g/mol'")
+            return None
+        try:
+            return units.molar_mass(item.molar_mass)
+        except UnitError as err:
+            self.error(where, str(err))
+            return None
+
+    def _range(self, item: Any, path: tuple) -> tuple[float | None, float | None] | None:
+        """The item's plausible range (inclusive bounds in its unit, None for no bound), or None."""
+        import math
+
+        from . import units
+
+        if item.range is None:
+            return None
+        where = path + ("range",)
+        if item.type is not DataType.QUANTITY:
+            self.error(where, f"{item.type.value} items have no plausible range (only quantities do)")
+            return None
+        low, high = item.range
+        if low is None and high is None:
+            self.error(where, "a plausible range needs at least one bound (null means no bound)")
+            return None
+        for i, bound in enumerate((low, high)):
+            if bound is not None and not math.isfinite(bound):
+                self.error(where + (i,), f"range bound {bound} is not a finite number (use null for no bound)")
+                return None
+        if low is not None and high is not None and low > high:
+            self.error(where, f"range lower bound {units.format_number(low)} is above its upper bound "
+                              f"{units.format_number(high)}")
+            return None
+        return (None if low is None else float(low), None if high is None else float(high))
 
     def _formula(self, name: str, item: Any, parser: X.Parser) -> Formula | None:
         import rule_engine

@@ -5,7 +5,7 @@ from __future__ import annotations
 from enum import Enum
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictStr, field_validator
 
 NAME_PATTERN = r"^[a-z][a-z0-9_]*$"
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
@@ -73,6 +73,12 @@ class DataItem(_Strict):
     names: list[StrictStr] = Field(default_factory=list)
     unit: StrictStr | None = Field(None, description="Canonical unit for quantities; thresholds are written in it.")
     context: StrictStr | None = Field(None, description="pint context for conversions that need one (creatinine_ratio).")
+    molar_mass: StrictStr | StrictFloat | None = Field(
+        None, description="The analyte's molar mass with its unit ('113.12 g/mol' for creatinine): recorded mass "
+                          "concentrations convert to amounts of substance and back (mg/dL <-> mmol/L).")
+    range: tuple[StrictFloat | None, StrictFloat | None] | None = Field(
+        None, description="Plausible values [low, high] in the item's unit, both inclusive, null for no bound: "
+                          "a value outside (recorded or computed) is unknown, never compared.")
     window: StrictStr | None = Field(None, description="Look-back before the reference date (P3M); older values are stale.")
     pick: Pick = Pick.LATEST
     derive: Derivation | None = None

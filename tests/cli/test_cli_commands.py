@@ -373,3 +373,15 @@ def test_subcommand_help_names_what_each_value_is(command, shown):
 def test_synth_to_a_place_it_cannot_write_is_one_located_line(tmp_path):
     one_error_line(invoke("synth", "--n", "1", "--out", tmp_path, "--as-of", "2026-11-23"),
                    f"{tmp_path}: error: cannot write: Is a directory")
+
+
+def test_screen_and_convert_read_standard_input():
+    """'-' reads the profile from standard input, as batch does."""
+    text = P1.read_text(encoding="utf-8")
+    piped = CliRunner().invoke(app, ["screen", "-", "-t", str(LUPUS), *AS_OF, "--json"], input=text)
+    assert piped.exit_code == 0, piped.stderr
+    assert json.loads(piped.stdout) == json.loads(invoke("screen", P1, "-t", LUPUS, *AS_OF, "--json").stdout)
+    converted = CliRunner().invoke(app, ["convert", "-"], input=text)
+    assert converted.exit_code == 0 and converted.stdout == invoke("convert", P1).stdout
+    bad = CliRunner().invoke(app, ["screen", "-", "-t", str(LUPUS), *AS_OF], input='{"id": "x",\n')
+    one_error_line(bad, "<stdin>:2:1: error: invalid JSON: ")
