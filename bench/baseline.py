@@ -25,6 +25,15 @@ GUARDS = [tuple(_WORD.findall(g)) for g in (
     "family history", "fh of", "history in family", "no", "not", "non", "without", "denies", "denied",
     "negative for", "free of", "ruled out", "rule out", "r/o", "absence of", "absent", "screening for",
     "risk of", "at risk", "fear of", "suspected", "possible", "probable", "planned", "plan", "intended")]
+# a hyphenated 'non-' is the word 'non'; these follow-on words make it part of a disease's name
+NON_NAMES = [tuple(g.split()) for g in (
+    "non hodgkin", "non hodgkins", "non small", "non small-cell", "non melanoma", "non seminoma", "non seminomatous",
+    "non muscle", "non muscle-invasive", "non st", "non st-elevation", "non st-segment", "non alcoholic",
+    "non insulin", "non insulin-dependent", "non ischemic", "non ischaemic")]
+# observation names only: qualifiers that make another quantity (ideal body weight, ANA pattern)
+QUALIFIERS = [tuple(g.split()) for g in (
+    "ideal", "predicted", "target", "goal", "usual", "dry", "birth weight", "weight loss", "weight gain", "change",
+    "pattern")]
 POSITIVE = {"positive", "pos", "detected", "reactive", "present", "yes", "+"}
 NEGATIVE = {"negative", "neg", "not detected", "undetected", "non-reactive", "nonreactive", "absent", "no", "-"}
 
@@ -54,7 +63,7 @@ CONCEPTS = {
     "immunosuppressants": ({"rxnorm:68149", "rxnorm:42316", "rxnorm:1256", "atc:l04aa06", "atc:l04ad02", "atc:l04ax01"},
                            ("mycophenolate", "tacrolimus", "azathioprine", "cyclosporine")),
     "ivig": ({"rxnorm:5642", "atc:j06ba02"}, ("immunoglobulin", "ivig")),
-    "plasmapheresis": ({"snomed:11140008"}, ("plasmapheresis", "plasma exchange")),
+    "plasmapheresis": (set(), ("plasmapheresis", "plasma exchange")),
     "cyclophosphamide": ({"rxnorm:3002", "atc:l01aa01"}, ("cyclophosphamide", "cytoxan")),
     "anti_b_cell": ({"rxnorm:121191", "rxnorm:1092437", "atc:l01fa01", "atc:l04aa26"},
                     ("rituximab", "belimumab", "obinutuzumab", "ocrelizumab")),
@@ -62,21 +71,32 @@ CONCEPTS = {
     "infection": ({"snomed:40733004"}, ("infection", "sepsis")),
     "surgery": ({"snomed:387713003"}, ("surgery",)),
 }
-CONCEPT_WORDS = {k: (codes, [tuple(_WORD.findall(n)) for n in names]) for k, (codes, names) in CONCEPTS.items()}
 ITEM_WORDS: dict = {}
 
 
+def _words(text: str) -> tuple[str, ...]:
+    toks = []
+    for t in _WORD.findall(text.lower()):
+        toks += ["non", t[4:]] if t.startswith("non-") else [t]
+    return tuple(toks)
+
+
+CONCEPT_WORDS = {k: (codes, [_words(n) for n in names]) for k, (codes, names) in CONCEPTS.items()}
+
+
 @lru_cache(maxsize=65536)
-def _tokens(name: str) -> tuple[tuple[str, ...], bool]:
-    toks = tuple(_WORD.findall(name.lower()))
-    guarded = any(toks[i:i + len(g)] == g for g in GUARDS for i in range(len(toks) - len(g) + 1))
+def _tokens(name: str, observation: bool = False) -> tuple[tuple[str, ...], bool]:
+    toks = _words(name)
+    guards = GUARDS + QUALIFIERS if observation else GUARDS
+    guarded = any(toks[i:i + len(g)] == g and not any(toks[i:i + len(e)] == e for e in NON_NAMES)
+                  for g in guards for i in range(len(toks) - len(g) + 1))
     return toks, guarded
 
 
-def _named(r, phrases) -> bool:
+def _named(r, phrases, observation: bool = False) -> bool:
     if not r.name or not phrases:
         return False
-    toks, guarded = _tokens(r.name)
+    toks, guarded = _tokens(r.name, observation)
     for ph in phrases:
         if toks == ph:
             return True
@@ -101,10 +121,10 @@ def _window_start(as_of, months):
 def _latest(obs, item, as_of):
     """(record, why-not) for the latest visible record of an item inside its window."""
     codes, names, months = item
-    phrases = ITEM_WORDS.setdefault(names, [tuple(_WORD.findall(n)) for n in names])
+    phrases = ITEM_WORDS.setdefault(names, [_words(n) for n in names])
     best = None
     for o in obs:
-        if o.date <= as_of and (_coded(o, codes) or _named(o, phrases)):
+        if o.date <= as_of and (_coded(o, codes) or _named(o, phrases, observation=True)):
             if best is None or o.date >= best.date:
                 best = o
     if best is None:
@@ -270,7 +290,7 @@ def screen_by_hand(patient, as_of: date, complete=()) -> dict:
                                  ("ivig", "ivig", 3), ("cyc", "cyclophosphamide", 6), ("bcell", "anti_b_cell", 12)):
         met = _started(meds, concept, as_of, months, meds_complete)
         out[cid] = (FLIP[met[0]], met[1])
-    procs = [p for p in patient.procedures if p.date is None or p.date <= as_of]
+    procs = [p for p in patient.procedures if p.date is None or p.date <= as_of or p.status == "planned"]
     procs_complete = "procedures" in complete
     met = _procedure_within(procs, "plasmapheresis", as_of, 3, procs_complete)
     out["pp"] = (FLIP[met[0]], met[1])

@@ -8,7 +8,8 @@ which matches every code under it. Codes match exactly. Names match by words, so
 'cyclophosphamide' finds the charted 'Cyclophosphamide 500 mg IV', except where that
 would guess: facts (yes/no assertions) match only a whole name, and a charted name in a
 negated or other-person context (data/name_guards.txt: 'family history of', 'no', 'ruled
-out', 'planned') matches only a concept name equal to all of it.
+out', 'planned'), or an observation named with a qualifier that makes another quantity
+('ideal', 'target', 'pattern'), matches only a concept name equal to all of it.
 """
 
 from __future__ import annotations
@@ -26,8 +27,16 @@ _WORD = re.compile(r"[a-z0-9]+(?:[.\-][a-z0-9]+)*")
 
 
 def words(text: str) -> tuple[str, ...]:
-    """Lower-case word tokens used for name matching."""
-    return tuple(_WORD.findall(text.lower()))
+    """Lower-case word tokens used for name matching.
+
+    A hyphenated 'non-' is a word of its own, so 'Non-invasive ventilation' reads like 'Non
+    invasive ventilation' (and meets the same guards). Other hyphenated words stay whole:
+    'anti-dsDNA' is not 'dsDNA', 'pre-diabetes' is not diabetes.
+    """
+    toks = _WORD.findall(text.lower())
+    if any(t.startswith("non-") for t in toks):
+        toks = [part for t in toks for part in (("non", t[4:]) if t.startswith("non-") else (t,))]
+    return tuple(toks)
 
 
 # Code systems whose codes are hierarchical by prefix (C50.911 is under C50, under C): only
@@ -89,16 +98,43 @@ class Matcher:
 
 
 @lru_cache(maxsize=1)
-def _guards() -> tuple[tuple[str, ...], ...]:
+def _guards() -> tuple[tuple, tuple, tuple]:
+    """(guards for every name, exceptions, further guards for observation names) from data/name_guards.txt."""
     text = resources.files("screening.data").joinpath("name_guards.txt").read_text(encoding="utf-8")
-    return tuple(words(line) for line in text.splitlines() if line.strip() and not line.startswith("#"))
+    general: list = []
+    exceptions: list = []
+    observations: list = []
+    section = general
+    for line in text.splitlines():
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        if line == "[observations]":
+            section = observations
+        elif line.startswith("!"):
+            exceptions.append(words(line[1:]))
+        elif words(line):
+            section.append(words(line))
+    return tuple(general), tuple(exceptions), tuple(observations)
+
+
+def _occurs(toks: tuple[str, ...], phrase: tuple[str, ...], at: int) -> bool:
+    return toks[at:at + len(phrase)] == phrase
 
 
 @lru_cache(maxsize=65536)
-def name_tokens(name: str) -> tuple[tuple[str, ...], bool]:
-    """Word tokens of a charted name, and whether only a whole-name match is safe for it."""
+def name_tokens(name: str, observation: bool = False) -> tuple[tuple[str, ...], bool]:
+    """Word tokens of a charted name, and whether only a whole-name match is safe for it.
+
+    A name is guarded when a guard phrase occurs in it, unless an exception starts at the same
+    word ('Non-Hodgkin lymphoma' is a lymphoma). Observation names are also guarded by the
+    qualifiers that make a different quantity ('Ideal body weight' is not a body weight).
+    """
     toks = words(name)
-    guarded = any(toks[i:i + len(g)] == g for g in _guards() for i in range(len(toks) - len(g) + 1))
+    general, exceptions, qualifiers = _guards()
+    guards = general + qualifiers if observation else general
+    guarded = any(_occurs(toks, g, i) and not any(_occurs(toks, e, i) for e in exceptions)
+                  for g in guards for i in range(len(toks) - len(g) + 1))
     return toks, guarded
 
 
@@ -107,7 +143,7 @@ class _Index:
 
     __slots__ = ("by_code", "by_word", "by_name", "order", "_by_prefix")
 
-    def __init__(self, records: Iterable[Any], whole_names_only: bool = False):
+    def __init__(self, records: Iterable[Any], whole_names_only: bool = False, observation: bool = False):
         self._by_prefix: dict[str, list[Any]] | None = None  # built on the first class-prefix look-up
         self.by_code: dict[str, list[Any]] = {}
         self.by_word: dict[str, list[tuple[tuple[str, ...], Any]]] = {}
@@ -118,7 +154,7 @@ class _Index:
             for code in {c.strip().lower() for c in ((r.code,) if r.code else ()) + tuple(r.codes)}:
                 self.by_code.setdefault(code, []).append(r)
             if r.name:
-                toks, guarded = name_tokens(r.name)
+                toks, guarded = name_tokens(r.name, observation)
                 self.by_name.setdefault(toks, []).append(r)
                 if not (guarded or whole_names_only):
                     for i in range(1, len(toks)):  # position 0 is covered by by_name and by_word below
@@ -191,7 +227,7 @@ class PatientView:
             records = getattr(patient, category)
             self._indexes[category] = _Index(
                 (r for r in records if (d := r.__dict__[field]) is None or d <= as_of or _planned(r)),
-                whole_names_only=category == "facts")
+                whole_names_only=category == "facts", observation=category == "observations")
 
     def find(self, category: str, matcher: Matcher) -> list[Any]:
         """Visible records of ``category`` matching ``matcher``, oldest first (undated first)."""
