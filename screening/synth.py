@@ -72,9 +72,10 @@ OTHER_DRUGS = [("rxnorm:6809", "metformin"), ("rxnorm:29046", "lisinopril"), ("r
 VACCINES = [("cvx:141", "influenza vaccine"), ("cvx:88", "influenza vaccine"), ("cvx:33", "pneumococcal vaccine PPSV23"),
             ("cvx:133", "pneumococcal conjugate vaccine PCV13"), ("cvx:208", "COVID-19 vaccine")]
 PROCEDURES = {
-    "plasmapheresis": (("snomed:11140008", "snomed:127788007"), ("plasmapheresis", "plasma exchange")),
+    # names only: snomed:127788007 is apheresis in general, which the rule files do not count
+    "plasmapheresis": (None, ("plasmapheresis", "plasma exchange")),
     "renal_biopsy": ("snomed:281790008", "renal biopsy"),
-    "ventilation": ("snomed:40617009", "mechanical ventilation"),
+    "ventilation": ("snomed:1258985005", "invasive mechanical ventilation"),
     "intubation": ("snomed:112798008", "endotracheal intubation"),
     "ecmo": ("snomed:233573008", "extracorporeal membrane oxygenation"),
     "surgery": ("snomed:387713003", "surgery"),
@@ -146,6 +147,8 @@ class _Maker:
         if isinstance(name, tuple):
             name = self.r.choice(name)
         how = how or self.r.choice(["code", "code", "name", "both"])
+        if code is None:  # a thing with no code to chart it by
+            how = "name"
         out: dict = {}
         if how in ("code", "both"):
             out["code"] = code
