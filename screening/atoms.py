@@ -17,6 +17,7 @@ from .items import Env, change, evidence_of, resolve, source_suffix, unit_suffix
 from .logic import FAIL, PASS, UNKNOWN, Status
 from .models.criteria import DataType
 from .records import DATE_FIELD
+from .titers import Bounded
 from .units import format_number
 
 
@@ -68,6 +69,7 @@ def _compile_compare(trial: CompiledTrial, node: X.Compare) -> Program:
     words = "in" if op == "in" else op
     bound = f"{words} {_constant_text(trial, node)}"
     if isinstance(src, X.Change):
+        name = src.item
         get = lambda env: change(src.item, src.window, env)  # noqa: E731
     else:
         name = src.name
@@ -75,9 +77,13 @@ def _compile_compare(trial: CompiledTrial, node: X.Compare) -> Program:
 
     def run(env: Env) -> Outcome:
         r = get(env)
-        if r.value is None:
+        value = r.value
+        if value is None:
             return Outcome(UNKNOWN, (r.text,), r.evidence, r.missing)
-        if test(r.value, const):
+        holds = value.decide(op, const) if isinstance(value, Bounded) else test(value, const)
+        if holds is None:  # a bound such as '<1:40' that straddles the threshold
+            return Outcome(UNKNOWN, (f"{r.text}: cannot tell whether {bound}",), r.evidence, (name,))
+        if holds:
             return Outcome(PASS, ((r.text, bound),), r.evidence)
         return Outcome(FAIL, ((r.text, f"not {bound}"),), r.evidence)
 
@@ -109,7 +115,9 @@ def _condition_test(fn: str, w: Window | None):
     def test(r: Any, as_of: date) -> str:
         if r.status == "refuted":
             return NEG
-        active = r.status in _ACTIVE_CONDITION and (r.abatement is None or r.abatement > as_of)
+        # a condition that abated after the screening date was still present on it, whatever its status now
+        abated_later = r.abatement is not None and r.abatement > as_of
+        active = abated_later or (r.status in _ACTIVE_CONDITION and r.abatement is None)
         if fn == "has_condition":
             return YES if active else NEG
         if w is None:
@@ -120,8 +128,8 @@ def _condition_test(fn: str, w: Window | None):
 
 def _medication_test(fn: str, w: Window | None):
     def test(r: Any, as_of: date) -> str:
-        if r.status == "not-taken":
-            return NEG
+        if r.status == "not-taken":  # says it is not taken (now), not that it never was
+            return NEG if fn == "taking" and w is None else NO
         if r.status == "intended":
             return SKIP
         if fn == "ever_taken":
@@ -130,7 +138,11 @@ def _medication_test(fn: str, w: Window | None):
             if r.start is None:
                 return MAYBE
             return YES if w.contains(r.start, as_of) else NO
-        ongoing = r.status in ("active", "on-hold") and (r.stop is None or r.stop >= as_of)
+        # taken on the screening date: active and not stopped, or (whatever its status now) stopped after it;
+        # a paused (on-hold) drug is not known to be taken on any given day
+        stops_later = r.stop is not None and r.stop >= as_of and r.start is not None and r.start <= as_of
+        ongoing = r.status != "on-hold" and (stops_later or (r.status == "active" and (r.stop is None
+                                                                                     or r.stop >= as_of)))
         if w is None:  # taking now
             if r.stop is not None and r.stop < as_of:
                 return NO

@@ -19,7 +19,8 @@ from .errors import UnitError
 from .models.criteria import DataType, Pick
 from .models.result import Evidence, build
 from .records import PatientView
-from .units import conversion_factor, format_number, parse_titer
+from .titers import Bounded, read_titer
+from .units import conversion_factor, format_number
 
 
 class Resolved:
@@ -96,7 +97,10 @@ def _convert(spec: ItemSpec, r: Any) -> tuple[float | None, str]:
 
 def _preliminary(r: Any) -> str:
     """A result not yet final is used, and the reason says so."""
-    return " (preliminary)" if r.status == "preliminary" else ""
+    return _NOT_FINAL.get(r.status, "")
+
+
+_NOT_FINAL = {"preliminary": " (preliminary)", "registered": " (registered, not final)"}
 
 
 def unit_suffix(unit: str | None) -> str:
@@ -117,16 +121,6 @@ def _in_window(spec: ItemSpec, records: list, as_of: date, name: str, day=lambda
     return None, _unknown(f"{spec.label} {what}{source_suffix(last)} is outside the {spec.window} window "
                           f"(since {start})", name, (evidence_of(name, last, getattr(last, "value", None),
                                                                 getattr(last, "unit", None), day=when),))
-
-
-def _pick(spec: ItemSpec, values: list[tuple[Any, Any, str]]) -> tuple[Any, Any, str]:
-    """(value, record, text) chosen by the item's pick rule from oldest-first candidates."""
-    if spec.pick is Pick.LATEST:
-        return values[-1]
-    if spec.pick is Pick.EARLIEST:
-        return values[0]
-    chooser = max if spec.pick is Pick.MAX else min
-    return chooser(values, key=lambda v: v[0])
 
 
 def resolve(name: str, env: Env) -> Resolved:
@@ -166,31 +160,62 @@ def _resolve(name: str, env: Env) -> Resolved:
         if inside:
             return _resolve_observation(spec, inside, name)
     if spec.formula is not None:
-        return _derive(spec, env)
+        derived = _derive(spec, env)
+        if derived.value is not None and spec.window is not None and derived.date is not None:
+            start = spec.window.start(env.as_of)
+            if derived.date < start:
+                return Resolved(None, f"{derived.text}: newest value {derived.date} is outside the {spec.window} "
+                                f"window (since {start})", derived.evidence, (name,))
+        return derived
     return _unknown(f"no {spec.label} on record", name)
 
 
+def _read(spec: ItemSpec, r: Any, name: str) -> tuple[Any, str, Evidence]:
+    """One record's value in the item's terms (None if unusable), its description and evidence."""
+    if spec.dtype is DataType.QUANTITY:
+        value, text = _convert(spec, r)
+        return value, text, evidence_of(name, r, r.value, r.unit, value, spec.unit, r.date)
+    if spec.dtype is DataType.TITER:
+        value = read_titer(r.value)
+        shown = f"{r.value}" + (" (read as 1:" + format_number(value) + ")"
+                                if isinstance(r.value, (int, float)) and value is not None else "")
+        text = f"{spec.label} {shown} on {r.date}{source_suffix(r)}{_preliminary(r)}" + (
+            "" if value is not None else " is not a titer")
+        converted = value if isinstance(value, float) else None
+        return value, text, evidence_of(name, r, r.value, r.unit, converted, "dilution", r.date)
+    value = X.normalise_code(("positive" if r.value else "negative") if isinstance(r.value, bool) else r.value)
+    text = f"{spec.label} {r.value} on {r.date}{source_suffix(r)}{_preliminary(r)}"
+    return value, text, evidence_of(name, r, r.value, r.unit, None, None, r.date)
+
+
 def _resolve_observation(spec: ItemSpec, records: list, name: str) -> Resolved:
-    candidates = records if spec.pick in (Pick.MAX, Pick.MIN) else [_pick(spec, [(0, r, "") for r in records])[1]]
+    """The winning value among records in the window (oldest first), by the item's pick rule.
+
+    Latest and earliest are decided by date; two records on that date with different
+    values are a conflict (unknown), not a coin toss decided by their order in the file.
+    """
+    extreme = spec.pick in (Pick.MAX, Pick.MIN)
+    if extreme:
+        candidates = records
+    else:
+        day = records[-1].date if spec.pick is Pick.LATEST else records[0].date
+        candidates = [r for r in records if r.date == day]
     values = []
     for r in candidates:
-        if spec.dtype is DataType.QUANTITY:
-            value, text = _convert(spec, r)
-            ev = evidence_of(name, r, r.value, r.unit, value, spec.unit, r.date)
-        elif spec.dtype is DataType.TITER:
-            value = parse_titer(r.value)
-            text = f"{spec.label} {r.value} on {r.date}{source_suffix(r)}{_preliminary(r)}" + (
-                "" if value is not None else " is not a titer")
-            ev = evidence_of(name, r, r.value, r.unit, value, "dilution", r.date)
-        else:  # coded
-            value = X.normalise_code(("positive" if r.value else "negative") if isinstance(r.value, bool) else r.value)
-            text = f"{spec.label} {r.value} on {r.date}{source_suffix(r)}{_preliminary(r)}"
-            ev = evidence_of(name, r, r.value, r.unit, None, None, r.date)
+        value, text, ev = _read(spec, r, name)
         if value is None:
             return _unknown(text, name, (ev,))
         values.append((value, r, text, ev))
-    value, r, text = _pick(spec, [(v, rec, t) for v, rec, t, _ in values])
-    ev = next(e for _, rec, _, e in values if rec is r)
+    if extreme:
+        highest = spec.pick is Pick.MAX
+        key = (lambda v: v[0].sort_key(highest) if isinstance(v[0], Bounded) else v[0])
+        value, r, text, ev = (max if highest else min)(values, key=key)
+    else:
+        if len({v for v, _, _, _ in values}) > 1:
+            return Resolved(None, f"{spec.label}: {len(values)} different values on {day}, cannot tell which "
+                            "holds: " + "; ".join(t for _, _, t, _ in values),
+                            tuple(e for _, _, _, e in values), (name,))
+        value, r, text, ev = values[-1]
     if spec.window is not None:
         text += f" (within {spec.window})"
     return Resolved(value, text, (ev,), day=r.date)
@@ -207,7 +232,7 @@ def _resolve_fact(spec: ItemSpec, env: Env) -> Resolved:
         when = f" (recorded {r.date})" if r.date else ""
         text = f"{spec.label}: {'yes' if r.value else 'no'}{when}{source_suffix(r)}"
         return Resolved(bool(r.value), text, (evidence_of(name, r, r.value, None, day=r.date),), day=r.date)
-    if "facts" in env.complete:
+    if "facts" in env.complete and not name.startswith(X.CONFIRMATION):  # a person's word is never implied
         return Resolved(False, f"no record of {spec.label}; facts declared complete")
     return _unknown(f"no record of {spec.label}", name)
 
@@ -237,7 +262,7 @@ def _derive(spec: ItemSpec, env: Env) -> Resolved:
         return Resolved(None, f"{spec.label}: {f.text} gives no finite number from "
                         + "; ".join(p.text for p in parts), evidence, (spec.name,))
     text = f"{spec.label} {format_number(value)}{unit_suffix(spec.unit)} computed as {f.text} from " + "; ".join(p.text for p in parts)
-    return Resolved(value, text, evidence, day=min(days) if days else None)
+    return Resolved(value, text, evidence, day=max(days) if days else None)  # as recent as its newest operand
 
 
 _ARITH = {"add": operator.add, "sub": operator.sub, "mul": operator.mul, "tdiv": operator.truediv,

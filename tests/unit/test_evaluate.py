@@ -158,8 +158,37 @@ def test_refuted_condition_is_not_history():
     assert (c.status, c.reason) == (F, "lupus nephritis not history: lupus nephritis (refuted) (no onset date)")
 
 
-def test_medication_not_taken_is_an_explicit_negative():
-    c, _ = run(criterion("ever_taken(cyclophosphamide)"), {"medications": [{"code": "rxnorm:3002", "status": "not-taken"}]})
+def test_medication_not_taken_is_an_explicit_negative_for_now_only():
+    not_taken = {"medications": [{"code": "rxnorm:3002", "status": "not-taken", "start": "2026-11-01"}]}
+    c, _ = run(criterion("taking(cyclophosphamide)"), not_taken)
+    assert (c.status, c.reason) == (F, "cyclophosphamide not taking: rxnorm:3002 started 2026-11-01 (not-taken)")
+    # "not taking it" does not say it was never taken, nor not in the last 6 months
+    for rule in ("ever_taken(cyclophosphamide)", CYC_6M, "taking(cyclophosphamide, 'P6M')"):
+        c, _ = run(criterion(rule), not_taken)
+        assert c.status is U and "rxnorm:3002 started 2026-11-01 (not-taken)" in c.reason
+        c, _ = run(criterion(rule), not_taken, complete=["medications"])
+        assert c.status is F and c.reason.endswith("medications declared complete")
+
+
+@pytest.mark.parametrize("med, status", [
+    ({"status": "completed", "start": "2026-10-01", "stop": "2026-12-15"}, P),  # stopped after the screening date
+    ({"status": "stopped", "start": "2026-10-01", "stop": "2026-11-23"}, P),    # last dose on the screening date
+    ({"status": "completed", "start": "2026-10-01", "stop": "2026-11-22"}, F),  # stopped the day before
+    ({"status": "on-hold", "start": "2026-10-01"}, U),                          # paused: not known to be taken now
+    ({"status": "active", "start": "2026-10-01"}, P),
+])
+def test_taking_on_the_screening_date(med, status):
+    c, _ = run(criterion("taking(cyclophosphamide)"), {"medications": [{"name": "cyclophosphamide", **med}]},
+               complete=["medications"])
+    assert c.status is status
+
+
+@pytest.mark.parametrize("status", ["resolved", "inactive", "remission"])
+def test_condition_abated_after_the_screening_date_was_active_on_it(status):
+    cond = {"name": "breast cancer", "onset": "2026-01-01", "abatement": "2026-12-15", "status": status}
+    c, _ = run(criterion("has_condition(malignancy)"), {"conditions": [cond]})
+    assert (c.status, c.reason) == (P, f"malignancy active: breast cancer ({status}) onset 2026-01-01, abated 2026-12-15")
+    c, _ = run(criterion("has_condition(malignancy)"), {"conditions": [{**cond, "abatement": "2026-11-01"}]})
     assert c.status is F
 
 
@@ -274,8 +303,41 @@ def test_titer_comparison_and_evidence():
 
 
 def test_unreadable_titer_is_unknown():
-    c, _ = run(criterion("ana >= '1:80'"), {"observations": [obs("ANA", "<1:40")]})
-    assert (c.status, c.reason) == (U, "ANA <1:40 on 2026-11-01 is not a titer")
+    c, _ = run(criterion("ana >= '1:80'"), {"observations": [obs("ANA", "speckled")]})
+    assert (c.status, c.reason) == (U, "ANA speckled on 2026-11-01 is not a titer")
+    c, _ = run(criterion("ana >= '1:80'"), {"observations": [obs("ANA", 0.0125)]})  # 1/80 as a fraction: not read
+    assert (c.status, c.reason) == (U, "ANA 0.0125 on 2026-11-01 is not a titer")
+
+
+@pytest.mark.parametrize("recorded, rule, status, reason", [
+    ("<1:40", "ana >= '1:80'", F, "ANA <1:40 on 2026-11-01, not >= 1:80"),
+    ("<1:40", "ana >= '1:40'", F, "ANA <1:40 on 2026-11-01, not >= 1:40"),
+    ("<=1:40", "ana >= '1:40'", U, "ANA <=1:40 on 2026-11-01: cannot tell whether >= 1:40"),
+    ("<1:40", "ana >= '1:20'", U, "ANA <1:40 on 2026-11-01: cannot tell whether >= 1:20"),
+    ("<1:40", "ana < '1:80'", P, "ANA <1:40 on 2026-11-01 < 1:80"),
+    ("> 1:1280", "ana >= '1:80'", P, "ANA > 1:1280 on 2026-11-01 >= 1:80"),
+    (">1:1280", "ana >= '1:2560'", U, "ANA >1:1280 on 2026-11-01: cannot tell whether >= 1:2560"),
+    ("Negative", "ana >= '1:80'", F, "ANA Negative on 2026-11-01, not >= 1:80"),
+    (160, "ana >= '1:80'", P, "ANA 160 (read as 1:160) on 2026-11-01 >= 1:80"),
+])
+def test_titer_bounds_decide_only_when_every_dilution_agrees(recorded, rule, status, reason):
+    c, _ = run(criterion(rule), {"observations": [obs("ANA", recorded)]})
+    assert (c.status, c.reason) == (status, reason)
+    assert c.missing == (["ana"] if status is U else [])
+
+
+def test_same_day_values_that_disagree_are_a_conflict_not_a_coin_toss():
+    a, b = obs("UPCR", 2.0, "mg/mg", "2026-11-10"), obs("UPCR", 0.3, "mg/mg", "2026-11-10")
+    for records in ([a, b], [b, a]):
+        c, _ = run(criterion("upcr >= 1"), {"observations": records})
+        assert c.status is U and c.missing == ["upcr"]
+        assert c.reason.startswith("UPCR: 2 different values on 2026-11-10, cannot tell which holds: ")
+    same = obs("UPCR", 1768, "mg/g", "2026-11-10")  # 1.768 mg/mg written in another unit agrees with 1.768 mg/mg
+    c, _ = run(criterion("upcr >= 1"), {"observations": [obs("UPCR", 1.768, "mg/mg", "2026-11-10"), same]})
+    assert c.status is P
+    older = obs("UPCR", 0.3, "mg/mg", "2026-11-01")  # an older value is superseded, not a conflict
+    c, _ = run(criterion("upcr >= 1"), {"observations": [older, obs("UPCR", 2.0, "mg/mg", "2026-11-10")]})
+    assert c.status is P
 
 
 def test_change_over_a_window():
