@@ -110,11 +110,12 @@ class _Compiler:
         items = {n: (ItemSpec(**{**vars(s), "formula": formulas.get(n)}) if n in formulas else s)
                  for n, s in items.items()}
         criteria = self._criteria(parser)
-        for cc in criteria:  # confirmation-only criteria read a fact named after the criterion
-            if isinstance(cc.rule, X.FactIs) and cc.rule.item.startswith("confirm:"):
+        for cc in criteria:  # criteria a person confirms read a fact named after the criterion
+            if cc.criterion.confirm is not None:
                 cid = cc.criterion.id
                 own = f"{self.rules.trial.id}/{cid}"  # this trial's own confirmation beats a bare one
-                items[cc.rule.item] = ItemSpec(cc.rule.item, f"confirmation of {cid}", DataType.FACT,
+                item = _confirmation_item(self.rules, cid)
+                items[item] = ItemSpec(item, f"confirmation of {cid}", DataType.FACT,
                                                Matcher.build([cid, own], [], preferred=[own]),
                                                None, None, None, Pick.LATEST)
         if self.problems:
@@ -364,7 +365,7 @@ class _Compiler:
 
 
 def _confirmation_item(rules: RuleFile, criterion_id: str) -> str:
-    return "confirm:" + criterion_id
+    return X.CONFIRMATION + criterion_id
 
 
 def _reads(node: Any) -> tuple[str, ...]:

@@ -56,7 +56,7 @@ def coverage(trial: CompiledTrial) -> TrialCoverage:
                         builtins.append(name)
                     else:
                         items.append(name)
-                elif isinstance(n, X.FactIs) and not n.item.startswith("confirm:"):
+                elif isinstance(n, X.FactIs) and not n.item.startswith(X.CONFIRMATION):
                     items.append(n.item)
                 elif isinstance(n, X.Records):
                     concepts.append(n.concept)

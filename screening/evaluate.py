@@ -93,9 +93,17 @@ def _compile_criterion(trial: CompiledTrial, cc: CompiledCriterion):
     applies = compile_node(trial, cc.applies_if) if cc.applies_if is not None else None
     exclusion = c.kind is Kind.EXCLUSION
     note = f" [reading: {c.note}]" if c.note else ""
+    # a rule with confirm: the data decide until a person's confirmation is recorded, which then decides
+    # (the person has seen the chart); the reason keeps what the data said
+    confirmation = compile_node(trial, X.FactIs(X.CONFIRMATION + c.id)) if c.confirm and c.rule else None
 
     def run(env: Env) -> CriterionResult:
         r = rule(env)
+        if confirmation is not None:
+            f = confirmation(env)
+            if f.status is not UNKNOWN:
+                r = Outcome(f.status, (f"{format_reasons(f.reasons)}, which decides; the data: "
+                                       f"{format_reasons(r.reasons)}",), f.evidence + r.evidence)
         a = applies(env) if applies is not None else None
         a_status = a.status if a is not None else PASS
         if exclusion:
@@ -113,7 +121,7 @@ def _compile_criterion(trial: CompiledTrial, cc: CompiledCriterion):
             reason, evidence = format_reasons(r.reasons), r.evidence
             missing = r.missing if status is UNKNOWN else ()
         if c.confirm:
-            missing = tuple(m for m in missing if not m.startswith("confirm:"))
+            missing = tuple(m for m in missing if not m.startswith(X.CONFIRMATION))
         if status is UNKNOWN and c.confirm:
             reason = f"needs confirmation ({c.confirm}): {reason}"
         return build(CriterionResult,
@@ -188,7 +196,7 @@ def screen(patient: Patient | dict, trial: CompiledTrial, as_of: date | str,
     verdict = verdict_of(results)
     unknown = [r for r in results if r.status is UNKNOWN]
     missing = list(dict.fromkeys(m for r in unknown for m in r.missing))
-    pending = [r.id for r in unknown if r.needs_confirmation]
+    pending = [r.id for r in unknown if r.needs_confirmation and not r.missing]  # nothing but a person's word
     return build(ScreeningResult,
         trial=trial.id, patient=patient.id, as_of=as_of, verdict=verdict, criteria=results,
         failed=[r.id for r in results if r.status is FAIL], unknown=[r.id for r in unknown],

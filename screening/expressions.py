@@ -68,6 +68,9 @@ class FactIs:
     item: str
 
 
+CONFIRMATION = "confirm:"  # prefix of the fact items that record a person's confirmation of a criterion
+
+
 @dataclass(frozen=True)
 class Const:
     value: bool

@@ -24,7 +24,8 @@ def check_consistent(r) -> None:
         assert r.verdict is Verdict.UNDETERMINED
     else:
         assert r.verdict is Verdict.ELIGIBLE and r.summary.startswith("eligible: ")
-    assert r.pending_confirmation == [c.id for c in r.criteria if c.status is Status.UNKNOWN and c.needs_confirmation]
+    assert r.pending_confirmation == [c.id for c in r.criteria
+                                      if c.status is Status.UNKNOWN and c.needs_confirmation and not c.missing]
     if not r.unknown:
         assert r.missing == []
     for c in r.criteria:
