@@ -123,6 +123,7 @@ def test_format_number_of_huge_values_stays_short():
 @pytest.mark.parametrize("spelling, target, factor", [
     ("mm Hg", "mmHg", 1.0),
     ("mmhg", "mmHg", 1.0),
+    ("mm-Hg", "mmHg", 1.0),  # as the NCT04348461 record writes it
     ("mm Hg", "kPa", 0.133322387415),
     ("KG", "kg", 1.0),
     ("Kg", "kg", 1.0),
