@@ -18,7 +18,7 @@ from .durations import Window, age_in_years
 from .errors import UnitError
 from .models.criteria import DataType, Pick
 from .models.result import Evidence, build
-from .records import PatientView
+from .records import PatientView, words
 from .titers import Bounded, read_titer
 from .units import conversion_factor, format_number
 
@@ -48,6 +48,21 @@ def _unknown(text: str, name: str, evidence: tuple = ()) -> Resolved:
     return Resolved(None, text, evidence, (name,))
 
 
+def _label(spec: ItemSpec, r: Any) -> str:
+    """The item's label, and the record's own name when the record was found by a phrase inside a longer
+    name ('body weight (Weight, standing)'), so that the chart entry can be checked."""
+    name = getattr(r, "name", None)
+    if not name or _by_code(spec, r):
+        return spec.label
+    toks = words(name)
+    return spec.label if toks == words(spec.label) or toks in spec.matcher.phrases else f"{spec.label} ({name})"
+
+
+def _by_code(spec: ItemSpec, r: Any) -> bool:
+    codes = spec.matcher.codes
+    return (r.code is not None and r.code.strip().lower() in codes) or any(c.strip().lower() in codes for c in r.codes)
+
+
 def source_suffix(r: Any) -> str:
     return f" [{r.source}]" if getattr(r, "source", None) else ""
 
@@ -74,7 +89,7 @@ def _convert(spec: ItemSpec, r: Any) -> tuple[float | None, str]:
     """A quantity record in the item's unit, with its description, or None and why not."""
     raw = _number(r.value)
     shown = f"{r.value}" + (f" {r.unit}" if r.unit else "")
-    where = f"{spec.label} {shown} on {r.date}{source_suffix(r)}"
+    where = f"{_label(spec, r)} {shown} on {r.date}{source_suffix(r)}"
     if raw is None:
         return None, f"{where} is not a number"
     unit = r.unit if r.unit not in (None, "") else None
@@ -91,7 +106,7 @@ def _convert(spec: ItemSpec, r: Any) -> tuple[float | None, str]:
         return None, f"{where} is out of range in {spec.unit}"
     text = where
     if factor != 1.0:
-        text = f"{spec.label} {shown} ({format_number(value)}{unit_suffix(spec.unit)}) on {r.date}{source_suffix(r)}"
+        text = f"{_label(spec, r)} {shown} ({format_number(value)}{unit_suffix(spec.unit)}) on {r.date}{source_suffix(r)}"
     return value, text + _preliminary(r)
 
 
@@ -118,7 +133,7 @@ def _in_window(spec: ItemSpec, records: list, as_of: date, name: str, day=lambda
     last = records[-1]
     when = day(last)
     what = f"last on {when}" if when else "recorded with no date"
-    return None, _unknown(f"{spec.label} {what}{source_suffix(last)} is outside the {spec.window} window "
+    return None, _unknown(f"{_label(spec, last)} {what}{source_suffix(last)} is outside the {spec.window} window "
                           f"(since {start})", name, (evidence_of(name, last, getattr(last, "value", None),
                                                                 getattr(last, "unit", None), day=when),))
 
@@ -179,12 +194,12 @@ def _read(spec: ItemSpec, r: Any, name: str) -> tuple[Any, str, Evidence]:
         value = read_titer(r.value)
         shown = f"{r.value}" + (" (read as 1:" + format_number(value) + ")"
                                 if isinstance(r.value, (int, float)) and value is not None else "")
-        text = f"{spec.label} {shown} on {r.date}{source_suffix(r)}{_preliminary(r)}" + (
+        text = f"{_label(spec, r)} {shown} on {r.date}{source_suffix(r)}{_preliminary(r)}" + (
             "" if value is not None else " is not a titer")
         converted = value if isinstance(value, float) else None
         return value, text, evidence_of(name, r, r.value, r.unit, converted, "dilution", r.date)
     value = X.normalise_code(("positive" if r.value else "negative") if isinstance(r.value, bool) else r.value)
-    text = f"{spec.label} {r.value} on {r.date}{source_suffix(r)}{_preliminary(r)}"
+    text = f"{_label(spec, r)} {r.value} on {r.date}{source_suffix(r)}{_preliminary(r)}"
     return value, text, evidence_of(name, r, r.value, r.unit, None, None, r.date)
 
 
@@ -230,7 +245,7 @@ def _resolve_fact(spec: ItemSpec, env: Env) -> Resolved:
             return stale
         r = inside[-1]
         when = f" (recorded {r.date})" if r.date else ""
-        text = f"{spec.label}: {'yes' if r.value else 'no'}{when}{source_suffix(r)}"
+        text = f"{_label(spec, r)}: {'yes' if r.value else 'no'}{when}{source_suffix(r)}"
         return Resolved(bool(r.value), text, (evidence_of(name, r, r.value, None, day=r.date),), day=r.date)
     if "facts" in env.complete and not name.startswith(X.CONFIRMATION):  # a person's word is never implied
         return Resolved(False, f"no record of {spec.label}; facts declared complete")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from engine_helpers import AS_OF, criterion, obs, run
 
+from screening import Status
 from screening.records import name_tokens
 
 
@@ -147,3 +148,11 @@ def test_non_in_a_disease_name_is_not_a_negation(charted):
 def test_other_hyphenated_words_stay_whole():
     assert name_tokens("Anti-dsDNA antibodies")[0] == ("anti-dsdna", "antibodies")
     assert name_tokens("Pre-diabetes")[0] == ("pre-diabetes",)
+
+
+def test_a_record_found_by_a_phrase_in_a_longer_name_is_named_in_the_reason():
+    trial = criterion("weight >= 50")
+    c, _ = run(trial, {"observations": [obs("Body weight, standing", 80, "kg")]})
+    assert (c.status, c.reason) == (Status.PASS, "body weight (Body weight, standing) 80 kg on 2026-11-01 >= 50 kg")
+    c, _ = run(trial, {"observations": [obs("Body Weight", 176.4, "lb")]})  # a name the item lists: label only
+    assert c.reason == "body weight 176.4 lb (80 kg) on 2026-11-01 >= 50 kg"
