@@ -62,7 +62,11 @@ def load_criteria_cached(path: str | Path) -> CompiledTrial:
             return trial
     except Exception:  # missing, stale or corrupt: compile afresh
         pass
-    trial = compile_text(data.decode("utf-8", errors="replace"), str(path))
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return load_criteria(path)  # reports where the file stops being UTF-8
+    trial = compile_text(text, str(path))
     try:
         folder.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile(dir=folder, delete=False, suffix=".tmp") as tmp:

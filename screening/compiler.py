@@ -30,10 +30,16 @@ def load_criteria(path: str | Path) -> CompiledTrial:
     """Read, validate and compile a rule file. Raises RuleFileError listing every problem."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as err:
-        raise RuleFileError(Problem(f"cannot read rule file: {err.strerror if isinstance(err, OSError) else err}",
-                                    str(path))) from None
+        data = path.read_bytes()
+    except OSError as err:
+        raise RuleFileError(Problem(f"cannot read rule file: {err.strerror}", str(path))) from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        line = data.count(b"\n", 0, err.start) + 1
+        column = err.start - (data.rfind(b"\n", 0, err.start) + 1) + 1
+        raise RuleFileError(Problem(f"not UTF-8 text (byte 0x{data[err.start]:02x}); save the rule file as UTF-8",
+                                    str(path), line, column)) from None
     return compile_text(text, str(path))
 
 

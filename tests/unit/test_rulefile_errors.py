@@ -211,3 +211,15 @@ def test_schema_errors_in_some_criteria_do_not_hide_the_other_problems():
         "t.yaml:31:5: error: criteria.3.kind: missing required field 'kind'",
         "t.yaml:37:11: error: unknown name 'upcrr' (did you mean 'upcr'?)",
     ]  # and no complaint that parent 'c1' (a criterion with a schema error) does not exist
+
+
+def test_a_rule_file_that_is_not_utf8_is_located_by_load_and_by_the_cache(tmp_path, monkeypatch):
+    from screening.cache import load_criteria_cached
+
+    path = tmp_path / "latin.yaml"
+    path.write_bytes(b"format: 1\ntrial: {id: T, title: caf\xe9}\n")
+    monkeypatch.setenv("SCREENING_CACHE_DIR", str(tmp_path / "cache"))
+    for load in (load_criteria, load_criteria_cached):
+        with pytest.raises(RuleFileError) as err:
+            load(path)
+        assert str(err.value) == f"{path}:2:26: error: not UTF-8 text (byte 0xe9); save the rule file as UTF-8"
