@@ -293,7 +293,7 @@ def test_bad_complete():
 def test_rule_file_that_is_not_utf8(tmp_path):
     t = tmp_path / "r.yaml"
     t.write_bytes(b"\xff\xfe\x00")
-    one_error_line(invoke("screen", P1, "-t", t, *AS_OF), f"{t}: error: cannot read rule file")
+    one_error_line(invoke("screen", P1, "-t", t, *AS_OF), f"{t}:1:1: error: not UTF-8 text (byte 0xff); save the rule file as UTF-8")
 
 
 def test_patient_file_that_is_not_utf8(tmp_path):
