@@ -98,7 +98,8 @@ def _convert(spec: ItemSpec, r: Any) -> tuple[float | None, str]:
     factor = spec.factors.get(unit or "1")
     if factor is None:
         try:
-            factor = conversion_factor(unit or "dimensionless", spec.unit or "dimensionless", spec.context)
+            factor = conversion_factor(unit or "dimensionless", spec.unit or "dimensionless", spec.context,
+                                       spec.molar_mass)
         except UnitError as err:
             return None, f"{where}: {err}"
     value = float(f"{raw * factor:.12g}")
@@ -107,6 +108,9 @@ def _convert(spec: ItemSpec, r: Any) -> tuple[float | None, str]:
     text = where
     if factor != 1.0:
         text = f"{_label(spec, r)} {shown} ({format_number(value)}{unit_suffix(spec.unit)}) on {r.date}{source_suffix(r)}"
+    why = spec.implausible(value)  # a physiologically impossible value is a charting error, never compared
+    if why is not None:
+        return None, f"{text} {why}"
     return value, text + _preliminary(r)
 
 
@@ -276,7 +280,11 @@ def _derive(spec: ItemSpec, env: Env) -> Resolved:
     if not math.isfinite(value):
         return Resolved(None, f"{spec.label}: {f.text} gives no finite number from "
                         + "; ".join(p.text for p in parts), evidence, (spec.name,))
-    text = f"{spec.label} {format_number(value)}{unit_suffix(spec.unit)} computed as {f.text} from " + "; ".join(p.text for p in parts)
+    shown = f"{spec.label} {format_number(value)}{unit_suffix(spec.unit)} computed as {f.text}"
+    why = spec.implausible(value)
+    if why is not None:
+        return Resolved(None, f"{shown} {why} (from " + "; ".join(p.text for p in parts) + ")", evidence, (spec.name,))
+    text = f"{shown} from " + "; ".join(p.text for p in parts)
     return Resolved(value, text, evidence, day=max(days) if days else None)  # as recent as its newest operand
 
 
