@@ -281,3 +281,14 @@ def test_msv_sledai_of_exactly_10_qualifies(trials, score: int, status: str) -> 
     p["observations"] = [o for o in p["observations"] if o.get("code") != "local:sledai-2k"] + [
         {"code": "local:sledai-2k", "value": score, "date": "2026-11-20"}]
     assert _status(trials["MSV-allo-LN"], p, "inc-5") == status
+
+
+def test_covid_fio2_charted_as_40_without_a_unit_is_not_a_fraction(trials) -> None:
+    trial = trials["NCT04348461"]
+    p = _example("NCT04348461")
+    p["observations"] = [o for o in p["observations"] if o.get("code") not in ("loinc:2703-7", "loinc:3150-0", "loinc:19996-8")] + [
+        {"code": "loinc:2703-7", "value": 100, "unit": "mmHg", "date": "2026-11-23"},
+        {"code": "loinc:3150-0", "value": 40, "date": "2026-11-23"}]
+    c = next(c for c in screen(p, trial, as_of="2026-11-23").criteria if c.id == "inc-5c")
+    assert c.status.value == "unknown"   # read as a fraction it would give P/F 2.5 and pass
+    assert "FiO2 40 on 2026-11-23 is outside the plausible range 0.21 to 1" in c.reason
