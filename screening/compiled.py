@@ -47,6 +47,7 @@ class ItemSpec:
     factors: dict = field(default_factory=dict)  # common unit spelling -> factor to `unit`
     molar_mass: float | None = None  # g/mol, for mass <-> amount of substance
     plausible: tuple[float | None, float | None] | None = None  # inclusive bounds in `unit`
+    vocabulary: frozenset[str] | None = None  # coded items: the folded results a rule can read
 
     def implausible(self, value: float) -> str | None:
         """Why ``value`` (in the item's unit) cannot be a real measurement, or None when it can.

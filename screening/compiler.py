@@ -110,12 +110,15 @@ class _Compiler:
     def compile(self, digest: str) -> CompiledTrial:
         concepts = self._concepts()
         items = self._items()
-        symbols = X.Symbols({n: i.type for n, i in self.rules.data.items()}, frozenset(self.rules.concepts))
+        declared = {n: frozenset(X.normalise_code(v) for v in i.values)
+                    for n, i in self.rules.data.items() if i.values is not None}
+        symbols = X.Symbols({n: i.type for n, i in self.rules.data.items()}, frozenset(self.rules.concepts), declared)
         parser = X.Parser(symbols)
         formulas = {name: self._formula(name, item, parser) for name, item in self.rules.data.items() if item.derive}
         items = {n: (ItemSpec(**{**vars(s), "formula": formulas.get(n)}) if n in formulas else s)
                  for n, s in items.items()}
         criteria = self._criteria(parser)
+        items = _with_vocabularies(items, criteria, declared)
         for cc in criteria:  # criteria a person confirms read a fact named after the criterion
             if cc.criterion.confirm is not None:
                 cid = cc.criterion.id
@@ -396,3 +399,25 @@ def _eval_quantity(tree: Any, values: dict, ureg: Any) -> Any:
     if kind == "pow":
         return a ** b.magnitude
     return {"add": a.__add__, "sub": a.__sub__, "mul": a.__mul__, "tdiv": a.__truediv__}[kind](b)
+
+
+def _with_vocabularies(items: dict[str, ItemSpec], criteria: list, declared: dict[str, frozenset]) -> dict:
+    """Coded items learn which results their rules can read: the declared values, else the constants
+    compared with them (with positive and negative together, as a test reports either)."""
+    used: dict[str, set] = {}
+    for cc in criteria:
+        for root in (cc.rule, cc.applies_if):
+            for node in X.walk(root) if root is not None else ():
+                if isinstance(node, X.Compare) and isinstance(node.source, X.Item) and node.source.name in items:
+                    const = node.constant
+                    used.setdefault(node.source.name, set()).update(const if node.op == "in" else (const,))
+    out = {}
+    for name, spec in items.items():
+        if spec.dtype is DataType.CODED:
+            known = set(declared.get(name, ())) | used.get(name, set())
+            if known & {"positive", "negative"}:
+                known |= {"positive", "negative"}
+            spec = ItemSpec(**{**vars(spec), "vocabulary": frozenset(known)})
+        out[name] = spec
+    return out
+

@@ -127,6 +127,7 @@ class Symbols:
 
     items: dict[str, DataType]
     concepts: frozenset[str]
+    values: dict[str, frozenset[str]] = field(default_factory=dict)  # declared results of coded items (folded)
 
 
 def _type_resolver(symbols: Symbols):
@@ -326,7 +327,11 @@ class _Converter:
             raise self.fail(f"{name} is coded text: compare it with a string, not {_show(value)}", name)
         if op not in ("==", "!=", "in"):
             raise self.fail(f"{name} is coded text: use ==, != or in, not {op}", name)
-        return normalise_code(value)
+        code = normalise_code(value)
+        known = self.symbols.values.get(name)
+        if known is not None and code not in known:
+            raise self.fail(f"{value!r} is not one of the values of {name} ({', '.join(sorted(known))})", name)
+        return code
 
     # -- record functions
     def _record_call(self, node: Any) -> Records:
@@ -374,7 +379,8 @@ def _fname(node: Any) -> str:
 
 
 _POSITIVE = {"positive", "pos", "detected", "reactive", "present", "yes", "+"}
-_NEGATIVE = {"negative", "neg", "not detected", "undetected", "non-reactive", "nonreactive", "absent", "no", "-"}
+_NEGATIVE = {"negative", "neg", "not detected", "not-detected", "undetected", "non-reactive", "non reactive",
+             "nonreactive", "absent", "no", "-"}
 
 
 def normalise_code(value: Any) -> str:

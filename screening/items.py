@@ -88,7 +88,7 @@ def _number(value: Any) -> float | None:
 def _convert(spec: ItemSpec, r: Any) -> tuple[float | None, str]:
     """A quantity record in the item's unit, with its description, or None and why not."""
     raw = _number(r.value)
-    shown = f"{r.value}" + (f" {r.unit}" if r.unit else "")
+    shown = f"{r.value}{unit_suffix(r.unit)}"
     where = f"{_label(spec, r)} {shown} on {r.date}{source_suffix(r)}"
     if raw is None:
         return None, f"{where} is not a number"
@@ -204,6 +204,9 @@ def _read(spec: ItemSpec, r: Any, name: str) -> tuple[Any, str, Evidence]:
         return value, text, evidence_of(name, r, r.value, r.unit, converted, "dilution", r.date)
     value = X.normalise_code(("positive" if r.value else "negative") if isinstance(r.value, bool) else r.value)
     text = f"{_label(spec, r)} {r.value} on {r.date}{source_suffix(r)}{_preliminary(r)}"
+    if spec.vocabulary is not None and value not in spec.vocabulary:  # 'equivocal', 'Class IV': not a non-match
+        text += f" is not a result the rules read ({', '.join(sorted(spec.vocabulary))})"
+        value = None
     return value, text, evidence_of(name, r, r.value, r.unit, None, None, r.date)
 
 

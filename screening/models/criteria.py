@@ -79,6 +79,10 @@ class DataItem(_Strict):
     range: tuple[StrictFloat | None, StrictFloat | None] | None = Field(
         None, description="Plausible values [low, high] in the item's unit, both inclusive, null for no bound: "
                           "a value outside (recorded or computed) is unknown, never compared.")
+    values: list[StrictStr] | None = Field(
+        None, description="Coded items: every result the item can take ('III', 'IV', ...). A recorded value that is "
+                          "none of them (nor a constant a rule compares it with) is unknown, not a non-match; "
+                          "positive and negative with their synonyms are known whenever a rule uses either.")
     window: StrictStr | None = Field(None, description="Look-back before the reference date (P3M); older values are stale.")
     pick: Pick = Pick.LATEST
     derive: Derivation | None = None

@@ -8,10 +8,10 @@ from datetime import date
 
 import pytest
 
-from screening import Patient, Status, Verdict, screen
+from screening import Patient, RuleFileError, Status, Verdict, compile_text, screen
 from screening.models.criteria import Kind
 
-from engine_helpers import AS_OF, criterion, make_trial, obs, run
+from engine_helpers import AS_OF, DATA, criterion, make_trial, obs, run
 
 P, F, U = Status.PASS, Status.FAIL, Status.UNKNOWN
 CYC_6M = "started_within(cyclophosphamide, 'P6M')"
@@ -204,9 +204,49 @@ def test_negative_test_result_fails(value):
     assert c.reason == f"HIV test {value} on 2026-11-01, not == 'positive'"
 
 
-@pytest.mark.parametrize("value, status", [("Positive", P), ("detected", P), (True, P), (False, F), ("equivocal", F)])
-def test_coded_values_fold_synonyms(value, status):
-    assert run(criterion("hiv == 'positive'"), {"observations": [obs("HIV", value)]})[0].status is status
+@pytest.mark.parametrize("value, status", [("Positive", P), ("detected", P), (True, P), (False, F), ("Non Reactive", F),
+                                           ("not-detected", F), ("equivocal", U), ("Weakly reactive", U),
+                                           ("Indeterminate", U), ("positve", U), (3.2, U)])
+def test_coded_values_fold_synonyms_and_anything_else_is_unknown(value, status):
+    c, _ = run(criterion("hiv == 'positive'"), {"observations": [obs("HIV", value)]})
+    assert c.status is status
+    if status is U:  # neither a match nor a non-match: a person must read the result
+        assert c.reason == f"HIV test {value} on 2026-11-01 is not a result the rules read (negative, positive)"
+        assert c.missing == ["hiv"]
+
+
+CLASSES = """
+  - id: c
+    kind: inclusion
+    text: class III or IV
+    rule: ln_class in ['III', 'IV']
+"""
+
+
+def _classes(values: str | None):
+    items = (DATA / "items.yaml").read_text(encoding="utf-8") + "  ln_class:\n    type: coded\n    names: [ISN/RPS class]\n"
+    if values:
+        items += f"    values: {values}\n"
+    return compile_text(items + "criteria:\n" + CLASSES.strip("\n") + "\n", "classes.yaml")
+
+
+@pytest.mark.parametrize("recorded, status", [("IV", P), ("iii", P), ("II", F), ("V", F), ("Class IV", U), ("IV-G", U)])
+def test_declared_values_of_a_coded_item_decide_what_is_a_non_match(recorded, status):
+    trial = _classes("[I, II, III, IV, V, VI]")
+    c = screen({"id": "p", "observations": [obs("ISN/RPS class", recorded)]}, trial, AS_OF).criteria[0]
+    assert c.status is status, c.reason
+
+
+def test_without_declared_values_only_the_rules_constants_are_read():
+    c = screen({"id": "p", "observations": [obs("ISN/RPS class", "II")]}, _classes(None), AS_OF).criteria[0]
+    assert (c.status, c.reason) == (U, "ln_class II on 2026-11-01 is not a result the rules read (iii, iv)")
+
+
+def test_a_rule_constant_outside_the_declared_values_is_a_located_error():
+    with pytest.raises(RuleFileError) as err:
+        _classes("[I, II, III, V, VI]")
+    assert "'IV' is not one of the values of ln_class (i, ii, iii, v, vi)" in str(err.value)
+    assert str(err.value).startswith("classes.yaml:")
 
 
 def test_coded_in_list_is_case_insensitive():
