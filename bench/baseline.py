@@ -35,7 +35,10 @@ QUALIFIERS = [tuple(g.split()) for g in (
     "ideal", "predicted", "target", "goal", "usual", "dry", "birth weight", "weight loss", "weight gain", "change",
     "pattern")]
 POSITIVE = {"positive", "pos", "detected", "reactive", "present", "yes", "+"}
-NEGATIVE = {"negative", "neg", "not detected", "undetected", "non-reactive", "nonreactive", "absent", "no", "-"}
+NEGATIVE = {"negative", "neg", "not detected", "not-detected", "undetected", "non-reactive", "non reactive",
+            "nonreactive", "absent", "no", "-"}
+TITER_NEGATIVE = {"negative", "neg", "not detected", "non-reactive", "nonreactive"}
+CLASSES = ("i", "ii", "iii", "iv", "v", "vi", "iii+v", "iv+v", "iv-s", "iv-g")
 
 PER_HPF = {"/hpf": 1.0, "1/hpf": 1.0, "/[HPF]": 1.0}
 UPCR = {"mg/mg": 1.0, "g/g": 1.0, "mg/g": 0.001, "mg/mmol": 1 / 113.12}
@@ -118,21 +121,36 @@ def _window_start(as_of, months):
     return as_of - relativedelta(months=months) if months else None
 
 
-def _latest(obs, item, as_of):
-    """(record, why-not) for the latest visible record of an item inside its window."""
+def _latest_day(obs, item, as_of):
+    """(records of the latest date, why-not) for an item's visible records inside its window."""
     codes, names, months = item
     phrases = ITEM_WORDS.setdefault(names, [_words(n) for n in names])
-    best = None
+    best = []
     for o in obs:
         if o.date <= as_of and (_coded(o, codes) or _named(o, phrases, observation=True)):
-            if best is None or o.date >= best.date:
-                best = o
-    if best is None:
-        return None, "missing"
+            if not best or o.date > best[0].date:
+                best = [o]
+            elif o.date == best[0].date:
+                best.append(o)
+    if not best:
+        return [], "missing"
     start = _window_start(as_of, months)
-    if start is not None and best.date < start:
-        return None, f"stale ({best.date})"
+    if start is not None and best[0].date < start:
+        return [], f"stale ({best[0].date})"
     return best, ""
+
+
+def _latest(obs, item, as_of):
+    """(record, why-not) for the latest visible record of an item inside its window."""
+    day, why = _latest_day(obs, item, as_of)
+    return (day[-1] if day else None), why
+
+
+def _one(values, text):
+    """The value all same-day records agree on; unknown when any is unusable or they disagree."""
+    if any(v is None for v in values) or len(set(values)) > 1:
+        return None, text
+    return values[0], text
 
 
 def _number(v):
@@ -146,36 +164,48 @@ def _number(v):
 
 
 def _quantity(obs, item, as_of, factors):
-    o, why = _latest(obs, item, as_of)
-    if o is None:
+    day, why = _latest_day(obs, item, as_of)
+    if not day:
         return None, why
-    f = factors.get(o.unit or "1")
-    x = _number(o.value)
-    if f is None or x is None:
-        return None, f"unusable {o.value} {o.unit}"
-    return float(f"{x * f:.12g}"), f"{o.value} {o.unit} on {o.date}"
+    values = []
+    for o in day:
+        f, x = factors.get(o.unit or "1"), _number(o.value)
+        values.append(None if f is None or x is None else float(f"{x * f:.12g}"))
+    o = day[-1]
+    return _one(values, f"{o.value} {o.unit} on {o.date}")
 
 
-def _code(obs, item, as_of):
-    o, why = _latest(obs, item, as_of)
-    if o is None:
+def _code(obs, item, as_of, vocabulary=("positive", "negative")):
+    day, why = _latest_day(obs, item, as_of)
+    if not day:
         return None, why
-    v = o.value
-    s = ("positive" if v else "negative") if isinstance(v, bool) else " ".join(str(v).strip().lower().split())
-    s = "positive" if s in POSITIVE else ("negative" if s in NEGATIVE else s)
-    return s, f"{o.value} on {o.date}"
+    values = []
+    for o in day:
+        v = o.value
+        s = ("positive" if v else "negative") if isinstance(v, bool) else " ".join(str(v).strip().lower().split())
+        s = "positive" if s in POSITIVE else ("negative" if s in NEGATIVE else s)
+        values.append(s if s in vocabulary else None)  # a result the rule cannot read is unknown
+    return _one(values, f"{day[-1].value} on {day[-1].date}")
 
 
 def _titer(obs, item, as_of):
-    o, why = _latest(obs, item, as_of)
-    if o is None:
+    """Exact dilutions only ('negative' is 0); the benchmark's synthetic titers are never bounds."""
+    day, why = _latest_day(obs, item, as_of)
+    if not day:
         return None, why
-    v = o.value
-    if isinstance(v, (int, float)) and not isinstance(v, bool):
-        return (float(v) if v > 0 and math.isfinite(v) else None), f"{v} on {o.date}"
-    m = re.match(r"^\s*1\s*[:/]\s*(\d+(?:\.\d+)?)\s*$", str(v))
-    x = float(m.group(1)) if m else None
-    return (x if x and math.isfinite(x) else None), f"{v} on {o.date}"
+    values = []
+    for o in day:
+        v = o.value
+        if isinstance(v, (int, float)) and not isinstance(v, bool):
+            values.append(float(v) if v >= 1 and math.isfinite(v) else None)
+            continue
+        if " ".join(str(v).strip().lower().split()) in TITER_NEGATIVE:
+            values.append(0.0)
+            continue
+        m = re.match(r"^\s*1\s*[:/]\s*(\d+(?:\.\d+)?)\s*$", str(v))
+        x = float(m.group(1)) if m else None
+        values.append(x if x and math.isfinite(x) else None)
+    return _one(values, f"{day[-1].value} on {day[-1].date}")
 
 
 def _cmp(value, test, text):
@@ -210,9 +240,7 @@ def _started(meds, concept, as_of, months, complete):
     for m in meds:
         if not _matches(m, concept):
             continue
-        if m.status == "not-taken":
-            neg.append(m)
-        elif m.status == "intended":
+        if m.status in ("not-taken", "intended"):  # "not taking it" does not say when it was not
             continue
         elif m.start is None:
             maybe.append(m)
@@ -225,7 +253,8 @@ def _active(conds, concept, as_of, complete):
     yes, neg = [], []
     for c in conds:
         if _matches(c, concept):
-            active = c.status in ("active", "recurrence", "relapse") and (c.abatement is None or c.abatement > as_of)
+            active = (c.abatement is not None and c.abatement > as_of) or \
+                (c.status in ("active", "recurrence", "relapse") and c.abatement is None)
             (yes if active and c.status != "refuted" else neg).append(c)
     return _decide(yes, [], neg, complete, f"active {concept}")
 
@@ -273,7 +302,7 @@ def screen_by_hand(patient, as_of: date, complete=()) -> dict:
     ana, ana_t = _titer(obs, ANA, as_of)
     dna, dna_t = _code(obs, DSDNA, as_of)
     out["ana"] = _or(_cmp(ana, lambda v: v >= 80, f"ANA {ana_t}"), _cmp(dna, lambda v: v == "positive", f"dsDNA {dna_t}"))
-    cls, cls_t = _code(obs, BIOPSY, as_of)
+    cls, cls_t = _code(obs, BIOPSY, as_of, CLASSES)
     out["biopsy"] = _cmp(cls, lambda v: v in ("iii", "iv", "iii+v", "iv+v"), f"class {cls_t}")
     rbc, rbc_t = _quantity(obs, RBC, as_of, PER_HPF)
     wbc, wbc_t = _quantity(obs, WBC, as_of, PER_HPF)
