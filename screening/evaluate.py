@@ -59,8 +59,10 @@ def _compile_junction(programs: list[Program], is_and: bool) -> Program:
         status = combine(o.status for o in outs)
         if status is decisive:
             return _merge((o for o in outs if o.status is decisive), status)
-        if status is UNKNOWN:
+        if status is UNKNOWN and not is_and:  # the failed alternatives add nothing to what is open
             return _merge((o for o in outs if o.status is UNKNOWN), status)
+        # all parts: for an undecided 'and', what already holds shows why the open part matters
+        # ('methylprednisolone started ...; no record of whether it was a bolus')
         return _merge(outs, status)
 
     return run

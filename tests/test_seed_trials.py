@@ -209,6 +209,9 @@ def test_lupus_oral_methylprednisolone_is_not_read_as_a_bolus(trials) -> None:
     r = screen(p, trial, "2026-11-23")
     exc1a = next(c for c in r.criteria if c.id == "exc-1a")
     assert exc1a.status.value == "unknown" and exc1a.missing == ["methylprednisolone_bolus"]
+    # the reason names the record that raised the question, beside the question
+    assert "Metilprednisolona 16 mg comprimidos started 2026-10-01" in exc1a.reason
+    assert "; no record of methylprednisolone started within 3 months given as a bolus (pulse)" in exc1a.reason
     p["facts"].append({"code": "local:methylprednisolone-bolus", "value": False, "date": "2026-11-23"})
     assert _status(trial, p, "exc-1a") == "pass"
     p = _example("Phase-II-Lupus-MSC")
