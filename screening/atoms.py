@@ -17,7 +17,7 @@ from .items import Env, change, evidence_of, resolve, source_suffix, unit_suffix
 from .logic import FAIL, PASS, UNKNOWN, Status
 from .models.criteria import DataType
 from .records import DATE_FIELD
-from .titers import Bounded
+from .bounds import Bounded
 from .units import format_number
 
 

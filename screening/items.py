@@ -19,7 +19,8 @@ from .errors import UnitError
 from .models.criteria import DataType, Pick
 from .models.result import Evidence, build
 from .records import PatientView, words
-from .titers import Bounded, read_titer
+from .bounds import Bounded, split_bound
+from .titers import read_titer
 from .units import conversion_factor, format_number
 
 
@@ -85,9 +86,14 @@ def _number(value: Any) -> float | None:
     return x if math.isfinite(x) else None
 
 
-def _convert(spec: ItemSpec, r: Any) -> tuple[float | None, str]:
-    """A quantity record in the item's unit, with its description, or None and why not."""
-    raw = _number(r.value)
+def _convert(spec: ItemSpec, r: Any) -> tuple[float | Bounded | None, str]:
+    """A quantity record in the item's unit, with its description, or None and why not.
+
+    A value recorded as a bound ('<0.5', as labs report below a detection limit) converts
+    to a ``Bounded`` interval: comparisons decide only when the whole interval agrees.
+    """
+    bound = split_bound(r.value)
+    raw = _number(r.value if bound is None else bound[1])
     shown = f"{r.value}{unit_suffix(r.unit)}"
     where = f"{_label(spec, r)} {shown} on {r.date}{source_suffix(r)}"
     if raw is None:
@@ -107,10 +113,13 @@ def _convert(spec: ItemSpec, r: Any) -> tuple[float | None, str]:
         return None, f"{where} is out of range in {spec.unit}"
     text = where
     if factor != 1.0:
-        text = f"{_label(spec, r)} {shown} ({format_number(value)}{unit_suffix(spec.unit)}) on {r.date}{source_suffix(r)}"
+        converted = f"{bound[0] if bound else ''}{format_number(value)}{unit_suffix(spec.unit)}"
+        text = f"{_label(spec, r)} {shown} ({converted}) on {r.date}{source_suffix(r)}"
     why = spec.implausible(value)  # a physiologically impossible value is a charting error, never compared
     if why is not None:
         return None, f"{text} {why}"
+    if bound is not None:
+        return Bounded.of(bound[0], value), text + _preliminary(r)
     return value, text + _preliminary(r)
 
 
@@ -193,7 +202,8 @@ def _read(spec: ItemSpec, r: Any, name: str) -> tuple[Any, str, Evidence]:
     """One record's value in the item's terms (None if unusable), its description and evidence."""
     if spec.dtype is DataType.QUANTITY:
         value, text = _convert(spec, r)
-        return value, text, evidence_of(name, r, r.value, r.unit, value, spec.unit, r.date)
+        converted = value if isinstance(value, float) else None
+        return value, text, evidence_of(name, r, r.value, r.unit, converted, spec.unit, r.date)
     if spec.dtype is DataType.TITER:
         value = read_titer(r.value)
         shown = f"{r.value}" + (" (read as 1:" + format_number(value) + ")"
@@ -270,6 +280,10 @@ def _derive(spec: ItemSpec, env: Env) -> Resolved:
                         tuple(dict.fromkeys(missing)))
     days = [p.date for p in parts if p.date is not None]
     evidence = tuple(e for p in parts for e in p.evidence)
+    bounds = [p for p in parts if isinstance(p.value, Bounded)]
+    if bounds:  # '<0.5' has no single value to compute with
+        return Resolved(None, f"no {spec.label} on record, and to compute it ({f.text}): "
+                        + "; ".join(f"{p.text} is a bound, not a value" for p in bounds), evidence, (spec.name,))
     if days and f.max_spread.start(max(days)) > min(days):
         return Resolved(None, f"{spec.label}: the values to compute it are more than {f.max_spread} apart ("
                         + "; ".join(p.text for p in parts) + ")", evidence, (spec.name,))
@@ -309,7 +323,8 @@ def change(item: str, window: Window, env: Env) -> Resolved:
     start = window.start(env.as_of)
     records = [r for r in env.view.find("observations", spec.matcher) if r.date >= start]
     converted = [(_convert(spec, r), r) for r in records]
-    bad = [text for (value, text), _ in converted if value is None]
+    bad = [text + ("" if value is None else " is a bound, not a value to compute a change from")
+           for (value, text), _ in converted if not isinstance(value, float)]
     if bad:
         return _unknown("; ".join(bad), item)
     if len(converted) < 2:

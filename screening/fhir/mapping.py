@@ -242,7 +242,7 @@ class Mapper:
                 unit = "1"  # in UCUM a bare annotation ({score}, {titer}) is the unit one
             number = _num(q.value)
             if q.comparator:
-                return f"{q.comparator}{number}", unit  # a censored value is not a number: unknown, not a guess
+                return f"{q.comparator}{number}", unit  # a bound: decides only where the whole interval agrees
             return number, unit
         if o.valueString is not None:
             return o.valueString, None

@@ -50,6 +50,24 @@ def test_upcr_in_mg_per_mmol_below_threshold_is_ineligible(trial):
                         "(within 3 months), not >= 1 mg/mg")
 
 
+def _bound(value: float, comparator: str) -> dict:
+    q = B.quantity(value, "mg/mmol{creat}", "mg/mmol")
+    return {"valueQuantity": {**q["valueQuantity"], "comparator": comparator}}
+
+
+def test_a_quantity_with_a_comparator_is_a_bound_that_decides_when_beyond_the_threshold(trial):
+    below = B.lab("upcr", (B.LOINC, "2890-5", "Protein/Creatinine [Mass Ratio] in Urine"),
+                  _bound(50, "<"), "2026-10-20")
+    c = next(c for c in screen(trial, B.replace(B.lupus_eligible(), "upcr", below)).criteria if c.id == "inc-upcr")
+    assert (c.status.value, c.reason) == ("fail", "UPC ratio <50 mg/mmol{creat} (<0.442 mg/mg) on 2026-10-20 "
+                                                  "[Observation/upcr] (within 3 months), not >= 1 mg/mg")
+    above = B.lab("upcr", (B.LOINC, "2890-5", "Protein/Creatinine [Mass Ratio] in Urine"),
+                  _bound(100, ">"), "2026-10-20")
+    c = next(c for c in screen(trial, B.replace(B.lupus_eligible(), "upcr", above)).criteria if c.id == "inc-upcr")
+    assert c.status.value == "unknown"  # above 0.884 mg/mg: may or may not reach 1
+    assert c.reason.endswith(": cannot tell whether >= 1 mg/mg")
+
+
 def test_refuted_diagnosis_is_an_explicit_negative(trial):
     refuted = B.condition("sle", (B.SNOMED, "55464009", "Systemic lupus erythematosus"), clinical=None,
                           verification="refuted")

@@ -699,3 +699,24 @@ def test_records_in_year_one_do_not_break_windows():
          "medications": [cyc("0001-01-01")]}
     c, _ = run(t, p, as_of=date(1, 3, 1))
     assert c.status is P
+
+
+@pytest.mark.parametrize("recorded, unit, rule, status, reason", [
+    ("<0.5", "mg/mg", "upcr >= 1", F, "UPCR <0.5 mg/mg on 2026-11-01 (within 3 months), not >= 1 mg/mg"),
+    ("<0.5", "mg/mg", "upcr >= 0.3", U, "UPCR <0.5 mg/mg on 2026-11-01 (within 3 months): cannot tell whether >= 0.3 mg/mg"),
+    (">300", "mg/mmol", "upcr >= 1", P, "UPCR >300 mg/mmol (>2.65 mg/mg) on 2026-11-01 (within 3 months) >= 1 mg/mg"),
+    ("<= 100", "mg/mmol", "upcr < 1", P, "UPCR <= 100 mg/mmol (<=0.884 mg/mg) on 2026-11-01 (within 3 months) < 1 mg/mg"),
+])
+def test_quantities_recorded_as_bounds_decide_only_when_the_whole_interval_agrees(recorded, unit, rule, status, reason):
+    c, _ = run(criterion(rule), {"observations": [obs("UPCR", recorded, unit)]})
+    assert (c.status, c.reason) == (status, reason)
+    assert c.evidence[0].converted is None and c.evidence[0].value == recorded
+
+
+def test_a_bound_is_no_value_to_compute_with():
+    c, _ = run(criterion("pf < 200"), {"observations": [obs("PaO2", "<60", "mmHg"), obs("FiO2", 0.5)]})
+    assert c.status is U
+    assert "PaO2 <60 mmHg on 2026-11-01 is a bound, not a value" in c.reason
+    c, _ = run(criterion("change(edss, 'P12M') >= 0.5"), {"observations": [
+        obs("EDSS", "<2", None, "2026-01-01"), obs("EDSS", 4, None, "2026-11-01")]})
+    assert c.status is U and "EDSS <2 on 2026-01-01 is a bound, not a value to compute a change from" in c.reason

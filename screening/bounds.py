@@ -1,0 +1,66 @@
+"""Values known only as a bound: a lab's '<0.5 mg/dL' or '>1:1280' is an interval, not a number.
+
+A comparison with a bound is decided only when every value in the interval agrees:
+'<0.5' is not >= 1 (fail), but cannot tell whether it is >= 0.2 (unknown).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from typing import Any
+
+_BOUND = re.compile(r"^\s*(<=|≤|<|>=|≥|>)\s*(.+?)\s*$")
+
+
+@dataclass(frozen=True)
+class Bounded:
+    """Values between ``low`` and ``high``; ``*_open`` means the bound itself is excluded."""
+
+    low: float
+    high: float
+    low_open: bool
+    high_open: bool
+
+    @classmethod
+    def of(cls, op: str, x: float, floor: float = -math.inf) -> "Bounded":
+        """The values ``op x`` ('<', '<=', '>', '>=' or their symbols), not below ``floor``."""
+        if op in ("<", "<=", "≤"):
+            return cls(floor, x, False, op == "<")
+        return cls(x, math.inf, op == ">", True)
+
+    def scaled(self, factor: float) -> "Bounded":
+        """The same interval in another unit (``factor`` > 0)."""
+        return Bounded(self.low * factor, self.high * factor, self.low_open, self.high_open)
+
+    def sort_key(self, highest: bool) -> float:
+        """The bound a max (``highest``) or min pick can rely on."""
+        return self.low if highest else self.high
+
+    def decide(self, op: str, c: Any) -> bool | None:
+        """True if ``x op c`` holds for every x here, False if for none, else None."""
+        lo, hi, lo_open, hi_open = self.low, self.high, self.low_open, self.high_open
+        above = lambda v: lo > v or (lo == v and lo_open)  # noqa: E731  every x > v
+        below = lambda v: hi < v or (hi == v and hi_open)  # noqa: E731  every x < v
+        if op == ">=":
+            return True if lo >= c else False if below(c) else None
+        if op == ">":
+            return True if above(c) else False if hi <= c else None
+        if op == "<=":
+            return True if hi <= c else False if above(c) else None
+        if op == "<":
+            return True if below(c) else False if lo >= c else None
+        values = [c] if op in ("==", "!=") else list(c)
+        outside = all(above(v) or below(v) for v in values)
+        if op == "!=":
+            return True if outside else None
+        return False if outside else None
+
+
+def split_bound(value: Any) -> tuple[str, str] | None:
+    """('<', '0.5') from '< 0.5'; None when the value does not start with a comparison."""
+    if not isinstance(value, str):
+        return None
+    m = _BOUND.match(value)
+    return (m.group(1), m.group(2)) if m else None
