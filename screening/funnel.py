@@ -102,7 +102,7 @@ class Funnel:
         table = Table(title=f"{escape(self.trial)}: attrition over {self.screened} patients",
                       caption=f"eligible {v['eligible']}, ineligible {v['ineligible']}, "
                               f"undetermined {v['undetermined']} ({self.pending} of them awaiting only a "
-                              f"person's confirmation)")
+                              f"person's confirmation)", caption_justify="left")
         for name, justify in [("#", "right"), ("criterion", "left"), ("kind", "left"), ("pass", "right"),
                               ("fail", "right"), ("unknown", "right"), ("remaining", "right"),
                               ("all passed", "right")]:
