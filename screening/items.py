@@ -18,7 +18,7 @@ from .durations import Window, age_in_years
 from .errors import UnitError
 from .models.criteria import DataType, Pick
 from .models.result import Evidence, build
-from .records import PatientView, words
+from .records import PatientView, code_key, words
 from .bounds import Bounded, split_bound
 from .titers import read_titer
 from .units import conversion_factor, format_number
@@ -61,7 +61,7 @@ def _label(spec: ItemSpec, r: Any) -> str:
 
 def _by_code(spec: ItemSpec, r: Any) -> bool:
     codes = spec.matcher.codes
-    return (r.code is not None and r.code.strip().lower() in codes) or any(c.strip().lower() in codes for c in r.codes)
+    return (r.code is not None and code_key(r.code) in codes) or any(code_key(c) in codes for c in r.codes)
 
 
 def source_suffix(r: Any) -> str:

@@ -23,7 +23,7 @@ from typing import Any, Iterable
 
 from .models.patient import Patient
 
-_WORD = re.compile(r"[a-z0-9]+(?:[.\-][a-z0-9]+)*")
+_WORD = re.compile(r"[a-z0-9]+(?:[.\-][a-z0-9]+)*|/")  # '/' is a token: 'PaO2/FiO2' is a ratio, not a PaO2
 
 
 def words(text: str) -> tuple[str, ...]:
@@ -56,6 +56,11 @@ HIERARCHICAL = {
 def _prefix_key(code: str) -> str:
     """A code or class prefix ('icd10:C50.9') as compared for prefixes: lower case, no ICD-10 dot."""
     return code.replace(".", "") if code.startswith("icd10:") else code
+
+
+def code_key(code: str) -> str:
+    """A code as matched: trimmed, lower case, and without the ICD-10 dot (C80.1 and C801 are one code)."""
+    return _prefix_key(code.strip().lower())
 
 
 def class_prefix_problem(code: str) -> str | None:
@@ -91,7 +96,7 @@ class Matcher:
     def build(cls, codes: Iterable[str], names: Iterable[str], preferred: Iterable[str] = ()) -> "Matcher":
         """``codes`` ending in '*' are class prefixes (checked by the compiler: class_prefix_problem)."""
         codes = [c.strip().lower() for c in codes]
-        return cls(frozenset(c for c in codes if not c.endswith("*")),
+        return cls(frozenset(code_key(c) for c in codes if not c.endswith("*")),
                    tuple(sorted({words(n) for n in names if words(n)})),
                    frozenset(c.strip().lower() for c in preferred),
                    tuple(sorted({_prefix_key(c[:-1]) for c in codes if c.endswith("*")})))
@@ -122,17 +127,23 @@ def _occurs(toks: tuple[str, ...], phrase: tuple[str, ...], at: int) -> bool:
     return toks[at:at + len(phrase)] == phrase
 
 
+_PLAN_WORDS = {("planned",), ("plan",), ("intended",)}
+
+
 @lru_cache(maxsize=65536)
-def name_tokens(name: str, observation: bool = False) -> tuple[tuple[str, ...], bool]:
+def name_tokens(name: str, observation: bool = False, planned: bool = False) -> tuple[tuple[str, ...], bool]:
     """Word tokens of a charted name, and whether only a whole-name match is safe for it.
 
     A name is guarded when a guard phrase occurs in it, unless an exception starts at the same
     word ('Non-Hodgkin lymphoma' is a lymphoma). Observation names are also guarded by the
     qualifiers that make a different quantity ('Ideal body weight' is not a body weight).
+    For a record whose status is planned, 'planned' in its name says nothing more ('ECMO planned').
     """
     toks = words(name)
     general, exceptions, qualifiers = _guards()
     guards = general + qualifiers if observation else general
+    if planned:
+        guards = tuple(g for g in guards if g not in _PLAN_WORDS)
     guarded = any(_occurs(toks, g, i) and not any(_occurs(toks, e, i) for e in exceptions)
                   for g in guards for i in range(len(toks) - len(g) + 1))
     return toks, guarded
@@ -141,7 +152,7 @@ def name_tokens(name: str, observation: bool = False) -> tuple[tuple[str, ...], 
 class _Index:
     """Records of one category, indexed by code and by the words of their names."""
 
-    __slots__ = ("by_code", "by_word", "by_name", "order", "_by_prefix")
+    __slots__ = ("by_code", "by_word", "by_name", "order", "_by_prefix", "_ratios")
 
     def __init__(self, records: Iterable[Any], whole_names_only: bool = False, observation: bool = False):
         self._by_prefix: dict[str, list[Any]] | None = None  # built on the first class-prefix look-up
@@ -149,18 +160,19 @@ class _Index:
         self.by_word: dict[str, list[tuple[tuple[str, ...], Any]]] = {}
         self.by_name: dict[tuple[str, ...], list[Any]] = {}
         self.order: dict[int, int] = {}  # chart position of each record
+        self._ratios = observation  # an observation's name part beside a '/' is one side of a ratio
         for r in records:
             self.order[id(r)] = len(self.order)
-            for code in {c.strip().lower() for c in ((r.code,) if r.code else ()) + tuple(r.codes)}:
+            for code in {code_key(c) for c in ((r.code,) if r.code else ()) + tuple(r.codes)}:
                 self.by_code.setdefault(code, []).append(r)
             if r.name:
-                toks, guarded = name_tokens(r.name, observation)
+                toks, guarded = name_tokens(r.name, observation, getattr(r, "status", None) == "planned")
                 self.by_name.setdefault(toks, []).append(r)
                 if not (guarded or whole_names_only):
                     for i in range(1, len(toks)):  # position 0 is covered by by_name and by_word below
-                        self.by_word.setdefault(toks[i], []).append((toks[i:], r))
+                        self.by_word.setdefault(toks[i], []).append((toks[i:], r, toks[i - 1] == "/"))
                     if toks:
-                        self.by_word.setdefault(toks[0], []).append((toks, r))
+                        self.by_word.setdefault(toks[0], []).append((toks, r, False))
 
     def find(self, m: Matcher) -> list[Any]:
         seen: dict[int, Any] = {}
@@ -181,8 +193,9 @@ class _Index:
         for phrase in m.phrases:
             for r in self.by_name.get(phrase, ()):
                 seen[id(r)] = r
-            for tail, r in self.by_word.get(phrase[0], ()):
-                if tail[: len(phrase)] == phrase:
+            n = len(phrase)
+            for tail, r, after_slash in self.by_word.get(phrase[0], ()):
+                if tail[:n] == phrase and not (self._ratios and (after_slash or tail[n:n + 1] == ("/",))):
                     seen[id(r)] = r
         if len(seen) < 2:
             return list(seen.values())

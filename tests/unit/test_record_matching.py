@@ -224,3 +224,40 @@ def test_benign_neoplasm_codes_are_not_neoplastic_disease():
         {"code": "icd10:D22.5", "onset": "2025-03-01", "status": "active"}])  # melanocytic naevus of trunk
     result = screen(patient, trial, AS_OF)
     assert result.verdict.value == "eligible"
+
+
+@pytest.mark.parametrize("trial, name, criterion_id", [
+    ("NCT04348461", "ECMO planned", "exc-4a"),
+    ("Phase-II-Lupus-MSC", "Planned surgery: cholecystectomy", "exc-4f"),
+])
+def test_planned_in_the_name_of_a_planned_procedure_does_not_hide_it(trial, name, criterion_id):
+    t, patient = _seed(trial, "eligible.json", procedures=[{"name": name, "status": "planned", "date": "2026-11-25"}])
+    c = next(c for c in screen(patient, t, AS_OF, complete=["procedures"]).criteria if c.id == criterion_id)
+    assert (c.status.value, c.met) == ("fail", True), c.reason
+    # while 'planned' still guards a completed record's name: "surgery planned" is not surgery done
+    t, patient = _seed(trial, "eligible.json", procedures=[{"name": name, "status": "completed", "date": "2026-11-20"}])
+    c = next(c for c in screen(patient, t, AS_OF, complete=["procedures"]).criteria if c.id == criterion_id)
+    assert c.status.value == "pass"
+
+
+def test_one_side_of_a_ratio_is_not_the_measurement():
+    trial = criterion("pao2 < 60")
+    c, _ = run(trial, {"observations": [{"name": "PaO2/FiO2", "value": 250, "unit": "mmHg", "date": "2026-11-23"}]})
+    assert (c.status.value, c.reason) == ("unknown", "no PaO2 on record")
+    c, _ = run(trial, {"observations": [{"name": "PaO2 / FiO2 ratio", "value": 250, "unit": "mmHg", "date": "2026-11-23"}]})
+    assert c.status.value == "unknown"
+    c, _ = run(trial, {"observations": [{"name": "Arterial PaO2", "value": 55, "unit": "mmHg", "date": "2026-11-23"}]})
+    assert c.status.value == "pass"
+    # the ratio itself is found by its whole name, and a phrase containing the '/' still matches inside a longer name
+    names = ["PaO2/FiO2", "Arterial PaO2 / FiO2 ratio", "PaO2", "FiO2/PaO2"]
+    patient = Patient(id="p", observations=[{"name": n, "value": 1, "date": "2026-11-01"} for n in names])
+    found = PatientView(patient, AS_OF, frozenset()).find("observations", Matcher.build([], ["PaO2/FiO2"]))
+    assert [r.name for r in found] == names[:2]
+
+
+def test_exact_icd10_codes_match_with_or_without_the_dot():
+    trial, patient = _seed("NCT04348461", "eligible.json")
+    patient["conditions"] = [c for c in patient["conditions"] if "U07" not in (c.get("code") or "")] + [
+        {"code": "icd10:U071", "onset": "2026-11-15", "status": "active"}]
+    c = next(c for c in screen(patient, trial, AS_OF, complete=["conditions"]).criteria if c.id == "inc-4b")
+    assert c.status.value == "pass", c.reason
