@@ -146,11 +146,16 @@ def _latest(obs, item, as_of):
     return (day[-1] if day else None), why
 
 
+class _Several(tuple):
+    """Different values on the same date: a test decides only where they all agree."""
+
+
 def _one(values, text):
-    """The value all same-day records agree on; unknown when any is unusable or they disagree."""
-    if any(v is None for v in values) or len(set(values)) > 1:
+    """The value of the same-day records; unknown when any is unusable, several when they differ."""
+    if any(v is None for v in values):
         return None, text
-    return values[0], text
+    distinct = tuple(dict.fromkeys(values))
+    return (distinct[0] if len(distinct) == 1 else _Several(distinct)), text
 
 
 def _number(v):
@@ -211,6 +216,9 @@ def _titer(obs, item, as_of):
 def _cmp(value, test, text):
     if value is None:
         return U, text
+    if isinstance(value, _Several):
+        answers = {bool(test(v)) for v in value}
+        return (U if len(answers) > 1 else (P if answers.pop() else F)), text
     return (P if test(value) else F), text
 
 
@@ -355,7 +363,7 @@ def screen_by_hand(patient, as_of: date, complete=()) -> dict:
         wo, _ = _latest(obs, WEIGHT, as_of)
         ho, _ = _latest(obs, HEIGHT, as_of)
         bmi = None
-        if w is not None and h is not None and h != 0 and \
+        if isinstance(w, float) and isinstance(h, float) and h != 0 and \
                 max(wo.date, ho.date) - relativedelta(years=10) <= min(wo.date, ho.date):
             x = w / (h * h)
             bmi = float(f"{x:.12g}") if math.isfinite(x) else None

@@ -17,7 +17,7 @@ from .items import Env, change, evidence_of, resolve, source_suffix, unit_suffix
 from .logic import FAIL, PASS, UNKNOWN, Status
 from .models.criteria import DataType
 from .records import DATE_FIELD
-from .bounds import Bounded
+from .bounds import Bounded, Several
 from .units import format_number
 
 
@@ -80,7 +80,12 @@ def _compile_compare(trial: CompiledTrial, node: X.Compare) -> Program:
         value = r.value
         if value is None:
             return Outcome(UNKNOWN, (r.text,), r.evidence, r.missing)
-        holds = value.decide(op, const) if isinstance(value, Bounded) else test(value, const)
+        if isinstance(value, Bounded):
+            holds = value.decide(op, const)
+        elif isinstance(value, Several):
+            holds = value.decide(op, const, test)
+        else:
+            holds = test(value, const)
         if holds is None:  # a bound such as '<1:40' that straddles the threshold
             return Outcome(UNKNOWN, (f"{r.text}: cannot tell whether {bound}",), r.evidence, (name,))
         if holds:

@@ -64,3 +64,30 @@ def split_bound(value: Any) -> tuple[str, str] | None:
         return None
     m = _BOUND.match(value)
     return (m.group(1), m.group(2)) if m else None
+
+
+@dataclass(frozen=True)
+class Several:
+    """Different values recorded for one item on the same date (two blood gases in a day):
+    a comparison decides only when every one of them gives the same answer."""
+
+    values: tuple  # floats, strings or Bounded, in chart order
+
+    def decide(self, op: str, c: Any, test) -> bool | None:
+        answers = {v.decide(op, c) if isinstance(v, Bounded) else bool(test(v, c)) for v in self.values}
+        return answers.pop() if len(answers) == 1 else None
+
+
+def extreme(values: list, highest: bool) -> float | Bounded:
+    """The maximum (``highest``) or minimum of exact values and bounds, as an exact value when the
+    data pin it down, else as the interval it must lie in: max(1:40, <1:160) is in [1:40, 1:160)."""
+    spans = [(v.low, v.low_open, v.high, v.high_open) if isinstance(v, Bounded) else (v, False, v, False)
+             for v in values]
+    pick = max if highest else min
+    lo = pick(s[0] for s in spans)
+    hi = pick(s[2] for s in spans)
+    lo_open = all(s[1] for s in spans if s[0] == lo)
+    hi_open = all(s[3] for s in spans if s[2] == hi)
+    if lo == hi and not (lo_open or hi_open):
+        return lo
+    return Bounded(lo, hi, lo_open, hi_open)

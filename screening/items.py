@@ -19,7 +19,7 @@ from .errors import UnitError
 from .models.criteria import DataType, Pick
 from .models.result import Evidence, build
 from .records import PatientView, code_key, words
-from .bounds import Bounded, split_bound
+from .bounds import Bounded, Several, extreme, split_bound
 from .titers import read_titer
 from .units import conversion_factor, format_number
 
@@ -239,18 +239,35 @@ def _resolve_observation(spec: ItemSpec, records: list, name: str) -> Resolved:
             return _unknown(text, name, (ev,))
         values.append((value, r, text, ev))
     if extreme:
-        highest = spec.pick is Pick.MAX
-        key = (lambda v: v[0].sort_key(highest) if isinstance(v[0], Bounded) else v[0])
-        value, r, text, ev = (max if highest else min)(values, key=key)
-    else:
-        if len({v for v, _, _, _ in values}) > 1:
-            return Resolved(None, f"{spec.label}: {len(values)} different values on {day}, cannot tell which "
-                            "holds: " + "; ".join(t for _, _, t, _ in values),
-                            tuple(e for _, _, _, e in values), (name,))
-        value, r, text, ev = values[-1]
+        return _extreme(spec, values, name)
+    distinct = tuple(dict.fromkeys(v for v, _, _, _ in values))
+    if len(distinct) > 1:  # same date, different values: decided only where they all agree
+        text = f"{spec.label}: {len(values)} values on {day}: " + "; ".join(t for _, _, t, _ in values)
+        if spec.window is not None:
+            text += f" (within {spec.window})"
+        return Resolved(Several(distinct), text, tuple(e for _, _, _, e in values), day=day)
+    value, r, text, ev = values[-1]
     if spec.window is not None:
         text += f" (within {spec.window})"
     return Resolved(value, text, (ev,), day=r.date)
+
+
+def _extreme(spec: ItemSpec, values: list, name: str) -> Resolved:
+    """The highest or lowest value; with bounds among them, the interval the extreme must lie in."""
+    highest = spec.pick is Pick.MAX
+    within = f" (within {spec.window})" if spec.window is not None else ""
+    if not any(isinstance(v, Bounded) for v, _, _, _ in values):
+        value, r, text, ev = (max if highest else min)(values, key=lambda v: v[0])
+        return Resolved(value, text + within, (ev,), day=r.date)
+    value = extreme([v for v, _, _, _ in values], highest)
+    if not isinstance(value, Bounded):  # an exact value beyond every bound
+        value, r, text, ev = next(v for v in values if v[0] == value and not isinstance(v[0], Bounded))
+        return Resolved(value, text + within, (ev,), day=r.date)
+    # the records that could hold the extreme: those whose values meet its interval
+    could = [v for v in values if (v[0].high if isinstance(v[0], Bounded) else v[0]) >= value.low] if highest else \
+            [v for v in values if (v[0].low if isinstance(v[0], Bounded) else v[0]) <= value.high]
+    text = f"{'highest' if highest else 'lowest'} {spec.label} of: " + "; ".join(t for _, _, t, _ in could) + within
+    return Resolved(value, text, tuple(e for _, _, _, e in could), day=max(r.date for _, r, _, _ in could))
 
 
 def _resolve_fact(spec: ItemSpec, env: Env) -> Resolved:
@@ -261,6 +278,11 @@ def _resolve_fact(spec: ItemSpec, env: Env) -> Resolved:
         if stale is not None:
             return stale
         r = inside[-1]
+        same_day = [f for f in inside if f.date == r.date]
+        if len({bool(f.value) for f in same_day}) > 1:  # a yes and a no recorded on one date: not a coin toss
+            return _unknown(f"{spec.label}: records disagree on {r.date or 'an undated record'}: "
+                            + "; ".join(f"{'yes' if f.value else 'no'}{source_suffix(f)}" for f in same_day), name,
+                            tuple(evidence_of(name, f, f.value, None, day=f.date) for f in same_day))
         when = f" (recorded {r.date})" if r.date else ""
         text = f"{_label(spec, r)}: {'yes' if r.value else 'no'}{when}{source_suffix(r)}"
         return Resolved(bool(r.value), text, (evidence_of(name, r, r.value, None, day=r.date),), day=r.date)
@@ -280,10 +302,11 @@ def _derive(spec: ItemSpec, env: Env) -> Resolved:
                         tuple(dict.fromkeys(missing)))
     days = [p.date for p in parts if p.date is not None]
     evidence = tuple(e for p in parts for e in p.evidence)
-    bounds = [p for p in parts if isinstance(p.value, Bounded)]
-    if bounds:  # '<0.5' has no single value to compute with
+    vague = [p for p in parts if isinstance(p.value, (Bounded, Several))]
+    if vague:  # '<0.5', or two values on one day: no single value to compute with
         return Resolved(None, f"no {spec.label} on record, and to compute it ({f.text}): "
-                        + "; ".join(f"{p.text} is a bound, not a value" for p in bounds), evidence, (spec.name,))
+                        + "; ".join(f"{p.text} is " + ("a bound" if isinstance(p.value, Bounded) else "not one value")
+                                    + ", not a value to compute with" for p in vague), evidence, (spec.name,))
     if days and f.max_spread.start(max(days)) > min(days):
         return Resolved(None, f"{spec.label}: the values to compute it are more than {f.max_spread} apart ("
                         + "; ".join(p.text for p in parts) + ")", evidence, (spec.name,))

@@ -366,18 +366,61 @@ def test_titer_bounds_decide_only_when_every_dilution_agrees(recorded, rule, sta
     assert c.missing == (["ana"] if status is U else [])
 
 
-def test_same_day_values_that_disagree_are_a_conflict_not_a_coin_toss():
+def test_same_day_values_decide_only_where_they_all_agree_whatever_their_order():
     a, b = obs("UPCR", 2.0, "mg/mg", "2026-11-10"), obs("UPCR", 0.3, "mg/mg", "2026-11-10")
     for records in ([a, b], [b, a]):
         c, _ = run(criterion("upcr >= 1"), {"observations": records})
         assert c.status is U and c.missing == ["upcr"]
-        assert c.reason.startswith("UPCR: 2 different values on 2026-11-10, cannot tell which holds: ")
+        assert c.reason.startswith("UPCR: 2 values on 2026-11-10: ")
+        assert c.reason.endswith(" (within 3 months): cannot tell whether >= 1 mg/mg")
+        c, _ = run(criterion("upcr >= 0.2"), {"observations": records})  # both reach 0.2
+        assert c.status is P
+        c, _ = run(criterion("upcr >= 5"), {"observations": records})    # neither reaches 5
+        assert c.status is F
+    bound = obs("UPCR", "<0.5", "mg/mg", "2026-11-10")                   # 0.3 and '<0.5' both fail >= 1
+    c, _ = run(criterion("upcr >= 1"), {"observations": [b, bound]})
+    assert c.status is F
     same = obs("UPCR", 1768, "mg/g", "2026-11-10")  # 1.768 mg/mg written in another unit agrees with 1.768 mg/mg
     c, _ = run(criterion("upcr >= 1"), {"observations": [obs("UPCR", 1.768, "mg/mg", "2026-11-10"), same]})
-    assert c.status is P
+    assert c.status is P and c.reason.startswith("UPCR 1768 mg/g (1.77 mg/mg) on 2026-11-10")
     older = obs("UPCR", 0.3, "mg/mg", "2026-11-01")  # an older value is superseded, not a conflict
     c, _ = run(criterion("upcr >= 1"), {"observations": [older, obs("UPCR", 2.0, "mg/mg", "2026-11-10")]})
     assert c.status is P
+
+
+def test_two_values_on_one_day_are_no_value_to_compute_with():
+    day = "2026-11-10"
+    c, _ = run(criterion("pf < 200"), {"observations": [obs("PaO2", 60, "mmHg", day), obs("PaO2", 90, "mmHg", day),
+                                                        obs("FiO2", 0.5, None, day)]})
+    assert c.status is U and "is not one value, not a value to compute with" in c.reason
+
+
+@pytest.mark.parametrize("records, rule, status", [
+    (["1:40", "<1:160"], "ana >= '1:80'", U),     # the highest lies in [1:40, 1:160)
+    (["1:40", "<1:160"], "ana >= '1:160'", F),
+    (["1:320", "<1:160"], "ana >= '1:80'", P),    # 1:320 is beyond every bound
+    (["<1:40", "<1:80"], "ana >= '1:80'", F),
+    (["<1:40", "<1:80"], "ana >= '1:40'", U),
+    ([">1:80", "1:40"], "ana >= '1:80'", P),
+])
+def test_the_highest_of_exact_titers_and_bounds(records, rule, status):
+    text = (DATA / "items.yaml").read_text(encoding="utf-8").replace("    type: titer\n", "    type: titer\n    pick: max\n", 1)
+    trial = compile_text(text + "criteria:\n  - {id: c, kind: inclusion, text: ANA, rule: \"" + rule + "\"}\n", "max.yaml")
+    patient = {"id": "p", "observations": [obs("ANA", v, None, f"2026-0{i + 1}-01") for i, v in enumerate(records)]}
+    c = screen(patient, trial, AS_OF).criteria[0]
+    assert c.status is status, c.reason
+    if status is U:
+        assert c.reason.startswith("highest ANA of: ")
+
+
+def test_same_day_facts_that_disagree_are_unknown_whatever_their_order():
+    yes = {"name": "pregnant", "value": True, "date": "2026-11-20"}
+    no = {"name": "pregnant", "value": False, "date": "2026-11-20"}
+    for facts in ([yes, no], [no, yes]):
+        c, _ = run(criterion("pregnant", kind="exclusion"), {"facts": facts})
+        assert (c.status, c.met) == (U, None)
+        assert c.reason.startswith("pregnancy: records disagree on 2026-11-20: ")
+
 
 
 def test_change_over_a_window():
