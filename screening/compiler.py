@@ -202,6 +202,8 @@ class _Compiler:
                         self.error(path + ("context",), str(err))
             elif item.unit is not None and item.type is not DataType.TITER:
                 self.error(path + ("unit",), f"{item.type.value} items have no unit")
+            if item.values is not None and item.type is not DataType.CODED:
+                self.error(path + ("values",), f"{item.type.value} items have no list of values (only coded items)")
             molar_mass = self._molar_mass(name, item, path)
             plausible = self._range(item, path)
             if not (item.codes or item.names or item.derive):

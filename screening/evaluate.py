@@ -95,8 +95,8 @@ def _compile_criterion(trial: CompiledTrial, cc: CompiledCriterion):
     applies = compile_node(trial, cc.applies_if) if cc.applies_if is not None else None
     exclusion = c.kind is Kind.EXCLUSION
     note = f" [reading: {c.note}]" if c.note else ""
-    # a rule with confirm: the data decide until a person's confirmation is recorded, which then decides
-    # (the person has seen the chart); the reason keeps what the data said
+    # a rule with confirm: a person's recorded confirmation decides when the data cannot, or when it is
+    # dated no earlier than the newest data (the person has seen them); the reason keeps what the data said
     confirmation = compile_node(trial, X.FactIs(X.CONFIRMATION + c.id)) if c.confirm and c.rule else None
 
     def run(env: Env) -> CriterionResult:
@@ -104,8 +104,14 @@ def _compile_criterion(trial: CompiledTrial, cc: CompiledCriterion):
         if confirmation is not None:
             f = confirmation(env)
             if f.status is not UNKNOWN:
-                r = Outcome(f.status, (f"{format_reasons(f.reasons)}, which decides; the data: "
-                                       f"{format_reasons(r.reasons)}",), f.evidence + r.evidence)
+                said = format_reasons(f.reasons)
+                if r.status is UNKNOWN or _not_older(f, r):
+                    r = Outcome(f.status, (f"{said}, which decides; the data: {format_reasons(r.reasons)}",),
+                                f.evidence + r.evidence)
+                else:
+                    why = "older than the data" if f.evidence and f.evidence[0].date else "undated"
+                    r = Outcome(r.status, r.reasons + (f"{said}: {why}, not used over the data",),
+                                r.evidence + f.evidence)
         a = applies(env) if applies is not None else None
         a_status = a.status if a is not None else PASS
         if exclusion:
@@ -133,6 +139,13 @@ def _compile_criterion(trial: CompiledTrial, cc: CompiledCriterion):
         )
 
     return run
+
+
+def _not_older(confirmation: Outcome, data: Outcome) -> bool:
+    """Is a dated confirmation no older than the newest dated evidence the data decided on?"""
+    when = confirmation.evidence[0].date if confirmation.evidence else None
+    days = [e.date for e in data.evidence if e.date is not None]
+    return when is not None and (not days or when >= max(days))
 
 
 def build_program(trial: CompiledTrial) -> tuple:

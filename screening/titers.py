@@ -26,9 +26,16 @@ def read_titer(value: Any) -> float | Bounded | None:
     if " ".join(str(value).strip().lower().split()) in _NEGATIVE:
         return 0.0
     bound = split_bound(value)
-    if bound is not None:
+    if bound is not None:  # '<1:40', or '>1280' as a FHIR comparator writes a reciprocal titer
         dilution = parse_titer(bound[1])
-        return None if dilution is None else Bounded.of(bound[0], dilution, floor=0.0)
+        if dilution is None:
+            try:
+                dilution = float(bound[1])
+            except ValueError:
+                return None
+            if not 1 <= dilution < float("inf"):
+                return None
+        return Bounded.of(bound[0], dilution, floor=0.0)
     dilution = parse_titer(value)
     if dilution is None or (dilution < 1 and not isinstance(value, str)):
         return None

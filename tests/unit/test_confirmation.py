@@ -64,6 +64,20 @@ def test_a_recorded_confirmation_outweighs_the_data_and_the_reason_keeps_both():
                         "the data: haemoglobin 11 g/dL on 2026-11-01 >= 9 g/dL")
 
 
+@pytest.mark.parametrize("fact", [{"code": "inc-marrow", "value": True, "date": "2024-01-01"},
+                                  {"code": "inc-marrow", "value": True}])
+def test_a_confirmation_older_than_the_data_or_undated_does_not_override_them(fact):
+    patient = {"observations": [obs("haemoglobin", 7, "g/dL", "2026-11-20")], "facts": [fact]}
+    c = screen_it(patient).criteria[0]
+    assert c.status is F
+    when = f" (recorded {fact['date']}): older than the data" if "date" in fact else ": undated"
+    assert c.reason == (f"haemoglobin 7 g/dL on 2026-11-20, not >= 9 g/dL; "
+                        f"confirmation of inc-marrow: yes{when}, not used over the data")
+    # with no data to decide, the same confirmation decides
+    c = screen_it({"facts": [fact]}).criteria[0]
+    assert c.status is P
+
+
 def test_facts_declared_complete_never_stand_in_for_a_persons_confirmation():
     r = screen_it({"observations": [obs("haemoglobin", 11, "g/dL")]}, complete=["facts"])
     consent = r.criteria[1]

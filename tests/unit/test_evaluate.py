@@ -242,6 +242,13 @@ def test_without_declared_values_only_the_rules_constants_are_read():
     assert (c.status, c.reason) == (U, "ln_class II on 2026-11-01 is not a result the rules read (iii, iv)")
 
 
+def test_values_belong_to_coded_items_only():
+    text = (DATA / "items.yaml").read_text(encoding="utf-8").replace("    pick: min\n", "    pick: min\n    values: [low]\n", 1)
+    with pytest.raises(RuleFileError) as err:
+        compile_text(text + "criteria:\n  - {id: c, kind: inclusion, text: t, rule: hb >= 9}\n", "v.yaml")
+    assert "error: quantity items have no list of values (only coded items)" in str(err.value)
+
+
 def test_a_rule_constant_outside_the_declared_values_is_a_located_error():
     with pytest.raises(RuleFileError) as err:
         _classes("[I, II, III, V, VI]")
@@ -359,6 +366,7 @@ def test_unreadable_titer_is_unknown():
     (">1:1280", "ana >= '1:2560'", U, "ANA >1:1280 on 2026-11-01: cannot tell whether >= 1:2560"),
     ("Negative", "ana >= '1:80'", F, "ANA Negative on 2026-11-01, not >= 1:80"),
     (160, "ana >= '1:80'", P, "ANA 160 (read as 1:160) on 2026-11-01 >= 1:80"),
+    (">1280", "ana >= '1:80'", P, "ANA >1280 on 2026-11-01 >= 1:80"),  # a FHIR comparator on a reciprocal titer
 ])
 def test_titer_bounds_decide_only_when_every_dilution_agrees(recorded, rule, status, reason):
     c, _ = run(criterion(rule), {"observations": [obs("ANA", recorded)]})

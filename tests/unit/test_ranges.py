@@ -138,3 +138,21 @@ def test_change_over_a_window_refuses_an_implausible_value():
     c = results(obs("body weight", 70, "kg", "2026-01-10"), obs("body weight", -72, "kg"))["weight-gain"]
     assert c.status.value == "unknown"
     assert "outside the plausible range" in c.reason
+
+
+def test_a_bound_wholly_outside_the_plausible_range_is_unknown():
+    from screening import compile_text, screen
+
+    from engine_helpers import DATA
+
+    text = (DATA / "items.yaml").read_text(encoding="utf-8").replace(
+        '  fio2:\n    label: FiO2\n    names: [FiO2]\n    unit: "1"\n',
+        '  fio2:\n    label: FiO2\n    names: [FiO2]\n    unit: "1"\n    range: [0.21, 1]\n')
+    trial = compile_text(text + "criteria:\n  - {id: c, kind: inclusion, text: FiO2, rule: fio2 >= 0.5}\n", "r.yaml")
+    for recorded, unit, status in ((">1", None, "unknown"), (">100", "%", "unknown"), ("<0.21", None, "unknown"),
+                                   (">0.6", None, "pass"), ("<0.4", None, "fail")):
+        o = {"name": "FiO2", "value": recorded, "date": "2026-11-20", **({"unit": unit} if unit else {})}
+        c = screen({"id": "p", "observations": [o]}, trial, "2026-11-23").criteria[0]
+        assert c.status.value == status, (recorded, c.reason)
+        if status == "unknown":
+            assert "lies wholly outside the plausible range 0.21 to 1" in c.reason
