@@ -133,8 +133,9 @@ def _condition_test(fn: str, w: Window | None):
 
 def _medication_test(fn: str, w: Window | None):
     def test(r: Any, as_of: date) -> str:
-        if r.status == "not-taken":  # says it is not taken (now), not that it never was
-            return NEG if fn == "taking" and w is None else NO
+        if r.status == "not-taken":  # says it is not taken over its period, not that it never was
+            current = r.stop is None or r.stop >= as_of
+            return NEG if fn == "taking" and w is None and current else NO
         if r.status == "intended":
             return SKIP
         if fn == "ever_taken":

@@ -162,6 +162,9 @@ def test_medication_not_taken_is_an_explicit_negative_for_now_only():
     not_taken = {"medications": [{"code": "rxnorm:3002", "status": "not-taken", "start": "2026-11-01"}]}
     c, _ = run(criterion("taking(cyclophosphamide)"), not_taken)
     assert (c.status, c.reason) == (F, "cyclophosphamide not taking: rxnorm:3002 started 2026-11-01 (not-taken)")
+    ended = {"medications": [{"code": "rxnorm:3002", "status": "not-taken", "start": "2019-01-01", "stop": "2019-06-01"}]}
+    c, _ = run(criterion("taking(cyclophosphamide)"), ended)  # not taken in 2019 says nothing of today
+    assert c.status is U
     # "not taking it" does not say it was never taken, nor not in the last 6 months
     for rule in ("ever_taken(cyclophosphamide)", CYC_6M, "taking(cyclophosphamide, 'P6M')"):
         c, _ = run(criterion(rule), not_taken)
