@@ -233,11 +233,12 @@ def _read(spec: ItemSpec, r: Any, name: str) -> tuple[Any, str, Evidence]:
 def _resolve_observation(spec: ItemSpec, records: list, name: str) -> Resolved:
     """The winning value among records in the window (oldest first), by the item's pick rule.
 
-    Latest and earliest are decided by date; two records on that date with different
-    values are a conflict (unknown), not a coin toss decided by their order in the file.
+    Latest and earliest are decided by date, never by the order of records in the file:
+    different values on that date are kept together (``Several``) and decide a comparison
+    only where they all agree.
     """
-    extreme = spec.pick in (Pick.MAX, Pick.MIN)
-    if extreme:
+    by_value = spec.pick in (Pick.MAX, Pick.MIN)
+    if by_value:
         candidates = records
     else:
         day = records[-1].date if spec.pick is Pick.LATEST else records[0].date
@@ -248,8 +249,8 @@ def _resolve_observation(spec: ItemSpec, records: list, name: str) -> Resolved:
         if value is None:
             return _unknown(text, name, (ev,))
         values.append((value, r, text, ev))
-    if extreme:
-        return _extreme(spec, values, name)
+    if by_value:
+        return _extreme(spec, values)
     distinct = tuple(dict.fromkeys(v for v, _, _, _ in values))
     if len(distinct) > 1:  # same date, different values: decided only where they all agree
         text = f"{spec.label}: {len(values)} values on {day}: " + "; ".join(t for _, _, t, _ in values)
@@ -262,7 +263,7 @@ def _resolve_observation(spec: ItemSpec, records: list, name: str) -> Resolved:
     return Resolved(value, text, (ev,), day=r.date)
 
 
-def _extreme(spec: ItemSpec, values: list, name: str) -> Resolved:
+def _extreme(spec: ItemSpec, values: list) -> Resolved:
     """The highest or lowest value; with bounds among them, the interval the extreme must lie in."""
     highest = spec.pick is Pick.MAX
     within = f" (within {spec.window})" if spec.window is not None else ""
