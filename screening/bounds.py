@@ -86,8 +86,11 @@ def extreme(values: list, highest: bool) -> float | Bounded:
     pick = max if highest else min
     lo = pick(s[0] for s in spans)
     hi = pick(s[2] for s in spans)
-    lo_open = all(s[1] for s in spans if s[0] == lo)
-    hi_open = all(s[3] for s in spans if s[2] == hi)
+    # max: one value strictly above lo lifts the max above it, while one that can reach hi lets
+    # the max reach it; min the other way round
+    at_lo, at_hi = [s[1] for s in spans if s[0] == lo], [s[3] for s in spans if s[2] == hi]
+    lo_open = any(at_lo) if highest else all(at_lo)
+    hi_open = all(at_hi) if highest else any(at_hi)
     if lo == hi and not (lo_open or hi_open):
         return lo
     return Bounded(lo, hi, lo_open, hi_open)

@@ -105,7 +105,7 @@ def _compile_criterion(trial: CompiledTrial, cc: CompiledCriterion):
             f = confirmation(env)
             if f.status is not UNKNOWN:
                 said = format_reasons(f.reasons)
-                if r.status is UNKNOWN or _not_older(f, r):
+                if r.status is UNKNOWN or _not_older(f, r, env.as_of):
                     r = Outcome(f.status, (f"{said}, which decides; the data: {format_reasons(r.reasons)}",),
                                 f.evidence + r.evidence)
                 else:
@@ -141,10 +141,11 @@ def _compile_criterion(trial: CompiledTrial, cc: CompiledCriterion):
     return run
 
 
-def _not_older(confirmation: Outcome, data: Outcome) -> bool:
-    """Is a dated confirmation no older than the newest dated evidence the data decided on?"""
+def _not_older(confirmation: Outcome, data: Outcome, as_of: date) -> bool:
+    """Is a dated confirmation no older than the newest dated evidence the data decided on?
+    (A plan is dated when it is to happen, after the screening date: it counts as of that date.)"""
     when = confirmation.evidence[0].date if confirmation.evidence else None
-    days = [e.date for e in data.evidence if e.date is not None]
+    days = [min(e.date, as_of) for e in data.evidence if e.date is not None]
     return when is not None and (not days or when >= max(days))
 
 

@@ -361,6 +361,12 @@ def change(item: str, window: Window, env: Env) -> Resolved:
            for (value, text), _ in converted if not isinstance(value, float)]
     if bad:
         return _unknown("; ".join(bad), item)
+    for end in (converted[:1], converted[-1:]):  # the first and the last date must each give one value
+        day = end[0][1].date if end else None
+        same = [(v, t) for (v, t), r in converted if r.date == day]
+        if len({v for v, _ in same}) > 1:
+            return _unknown(f"{len(same)} values of {spec.label} on {day}, not a value to compute a change from: "
+                            + "; ".join(t for _, t in same), item)
     if len(converted) < 2:
         return _unknown(f"change in {spec.label} needs two values within {window} (since {start}); "
                         f"found {len(converted)}", item)

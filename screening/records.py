@@ -23,7 +23,23 @@ from typing import Any, Iterable
 
 from .models.patient import Patient
 
-_WORD = re.compile(r"[a-z0-9]+(?:[.\-][a-z0-9]+)*|/")  # '/' is a token: 'PaO2/FiO2' is a ratio, not a PaO2
+_WORD = re.compile(r"[a-z0-9]+(?:[.\-][a-z0-9]+)*")
+
+
+def ratio_joins(name: str) -> frozenset[int]:
+    """Word positions where a ratio joins two words ('PaO2/FiO2', 'PaO2:FiO2'): position i means
+    between words i-1 and i of ``words(name)``. A '/' before a unit ('Weight/kg', 'RBC /hpf') or
+    between numbers ('HIV 1/2') is not a ratio."""
+    text = name.lower()
+    joins, position, previous = set(), 0, None
+    for m in _WORD.finditer(text):
+        token = m.group()
+        if previous is not None and text[previous.end():m.start()].strip() in ("/", ":") \
+                and not (token in _unit_words() or (token.isdigit() and previous.group().isdigit())):
+            joins.add(position)
+        position += 2 if token.startswith("non-") else 1
+        previous = m
+    return frozenset(joins)
 
 
 def words(text: str) -> tuple[str, ...]:
@@ -114,6 +130,8 @@ def _guards() -> tuple[tuple, tuple, tuple]:
         line = line.strip()
         if not line or line.startswith("#"):
             continue
+        if line == "[units after /]":  # read by _unit_words
+            break
         if line == "[observations]":
             section = observations
         elif line.startswith("!"):
@@ -121,6 +139,14 @@ def _guards() -> tuple[tuple, tuple, tuple]:
         elif words(line):
             section.append(words(line))
     return tuple(general), tuple(exceptions), tuple(observations)
+
+
+@lru_cache(maxsize=1)
+def _unit_words() -> frozenset[str]:
+    """Words that after a '/' in an observation's name are its unit, not a ratio's other side."""
+    text = resources.files("screening.data").joinpath("name_guards.txt").read_text(encoding="utf-8")
+    section = text.split("[units after /]", 1)[1] if "[units after /]" in text else ""
+    return frozenset(w for line in section.splitlines() for w in words(line) if not line.strip().startswith("#"))
 
 
 def _occurs(toks: tuple[str, ...], phrase: tuple[str, ...], at: int) -> bool:
@@ -152,7 +178,7 @@ def name_tokens(name: str, observation: bool = False, planned: bool = False) -> 
 class _Index:
     """Records of one category, indexed by code and by the words of their names."""
 
-    __slots__ = ("by_code", "by_word", "by_name", "order", "_by_prefix", "_ratios")
+    __slots__ = ("by_code", "by_word", "by_name", "order", "_by_prefix")
 
     def __init__(self, records: Iterable[Any], whole_names_only: bool = False, observation: bool = False):
         self._by_prefix: dict[str, list[Any]] | None = None  # built on the first class-prefix look-up
@@ -160,7 +186,6 @@ class _Index:
         self.by_word: dict[str, list[tuple[tuple[str, ...], Any]]] = {}
         self.by_name: dict[tuple[str, ...], list[Any]] = {}
         self.order: dict[int, int] = {}  # chart position of each record
-        self._ratios = observation  # an observation's name part beside a '/' is one side of a ratio
         for r in records:
             self.order[id(r)] = len(self.order)
             for code in {code_key(c) for c in ((r.code,) if r.code else ()) + tuple(r.codes)}:
@@ -169,10 +194,9 @@ class _Index:
                 toks, guarded = name_tokens(r.name, observation, getattr(r, "status", None) == "planned")
                 self.by_name.setdefault(toks, []).append(r)
                 if not (guarded or whole_names_only):
-                    for i in range(1, len(toks)):  # position 0 is covered by by_name and by_word below
-                        self.by_word.setdefault(toks[i], []).append((toks[i:], r, toks[i - 1] == "/"))
-                    if toks:
-                        self.by_word.setdefault(toks[0], []).append((toks, r, False))
+                    joins = ratio_joins(r.name) if observation else frozenset()
+                    for i in range(len(toks)):
+                        self.by_word.setdefault(toks[i], []).append((toks[i:], r, i, joins))
 
     def find(self, m: Matcher) -> list[Any]:
         seen: dict[int, Any] = {}
@@ -194,8 +218,8 @@ class _Index:
             for r in self.by_name.get(phrase, ()):
                 seen[id(r)] = r
             n = len(phrase)
-            for tail, r, after_slash in self.by_word.get(phrase[0], ()):
-                if tail[:n] == phrase and not (self._ratios and (after_slash or tail[n:n + 1] == ("/",))):
+            for tail, r, at, joins in self.by_word.get(phrase[0], ()):
+                if tail[:n] == phrase and not (at in joins or at + n in joins):  # not one side of a ratio
                     seen[id(r)] = r
         if len(seen) < 2:
             return list(seen.values())

@@ -126,3 +126,14 @@ def test_registered_results_are_flagged_as_not_final():
     c, _ = run(trial("  - {id: c, kind: inclusion, text: UPCR, rule: upcr >= 1}"),
                {"observations": [obs("UPCR", 2, "mg/mg", status="registered")]})
     assert (c.status, c.reason) == (P, "UPCR 2 mg/mg on 2026-11-01 (registered, not final) (within 3 months) >= 1 mg/mg")
+
+
+def test_a_confirmation_on_the_screening_date_decides_over_a_plan_dated_later():
+    text = (DATA / "items.yaml").read_text(encoding="utf-8")
+    text = text.replace("concepts:\n", "concepts:\n  ecmo: {label: ECMO, names: [ECMO]}\n", 1)
+    t = compile_text(text + "criteria:\n  - {id: exc-ecmo, kind: exclusion, text: ECMO planned, "
+                     "rule: procedure_planned(ecmo), confirm: the site checks}\n", "plan.yaml")
+    patient = {"id": "p", "procedures": [{"name": "ECMO", "date": "2026-12-10", "status": "planned"}],
+               "facts": [{"code": "exc-ecmo", "value": False, "date": "2026-11-23"}]}
+    c = screen(patient, t, AS_OF).criteria[0]
+    assert (c.status, c.met) == (P, False), c.reason

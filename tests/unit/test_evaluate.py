@@ -774,3 +774,30 @@ def test_a_bound_is_no_value_to_compute_with():
     c, _ = run(criterion("change(edss, 'P12M') >= 0.5"), {"observations": [
         obs("EDSS", "<2", None, "2026-01-01"), obs("EDSS", 4, None, "2026-11-01")]})
     assert c.status is U and "EDSS <2 on 2026-01-01 is a bound, not a value to compute a change from" in c.reason
+
+
+def test_change_with_two_values_on_its_first_or_last_date_is_unknown_whatever_their_order():
+    a, b = obs("EDSS", 3.0, None, "2026-01-10"), obs("EDSS", 4.0, None, "2026-01-10")
+    last = obs("EDSS", 4.0, None, "2026-10-01")
+    for records in ([a, b, last], [b, a, last]):
+        c, _ = run(criterion("change(edss, 'P12M') >= 0.5"), {"observations": records})
+        assert c.status is U
+        assert c.reason.startswith("2 values of EDSS on 2026-01-10, not a value to compute a change from: ")
+
+
+@pytest.mark.parametrize("pick, records, rule, status", [
+    ("min", [40, "<40"], "hb >= 40", F),      # the lowest is below 40
+    ("min", [40, "<=40"], "hb > 40", F),
+    ("min", [40, "<=40"], "hb >= 40", U),     # it may be exactly 40
+    ("max", [40, ">40"], "hb > 40", P),       # the highest is above 40
+    ("max", [40, ">=40"], "hb >= 40", P),
+    ("max", [40, ">=40"], "hb > 40", U),
+])
+def test_open_and_closed_ends_of_an_extreme(pick, records, rule, status):
+    text = (DATA / "items.yaml").read_text(encoding="utf-8").replace("    unit: g/dL\n    pick: min\n",
+                                                                      f"    unit: g/dL\n    pick: {pick}\n", 1)
+    trial = compile_text(text + f"criteria:\n  - {{id: c, kind: inclusion, text: t, rule: '{rule}'}}\n", "x.yaml")
+    patient = {"id": "p", "observations": [obs("haemoglobin", v, "g/dL", f"2026-11-0{i + 1}")
+                                           for i, v in enumerate(records)]}
+    c = screen(patient, trial, AS_OF).criteria[0]
+    assert c.status is status, c.reason

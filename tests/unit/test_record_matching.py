@@ -261,3 +261,18 @@ def test_exact_icd10_codes_match_with_or_without_the_dot():
         {"code": "icd10:U071", "onset": "2026-11-15", "status": "active"}]
     c = next(c for c in screen(patient, trial, AS_OF, complete=["conditions"]).criteria if c.id == "inc-4b")
     assert c.status.value == "pass", c.reason
+
+
+@pytest.mark.parametrize("charted, item_names, found", [
+    ("HIV 1/2 antibody", ["HIV 1+2 antibody"], True),          # numbers either side of '/' are no ratio
+    ("Protein/Creatinine Ratio", ["protein creatinine ratio"], True),
+    ("Urine RBC /hpf", ["urine RBC"], True),                   # a unit after '/' is the measurement's
+    ("Weight/kg", ["weight"], True),
+    ("PaO2:FiO2 ratio", ["PaO2/FiO2"], True),
+    ("PaO2:FiO2 ratio", ["FiO2"], False),                      # one side of a ratio
+    ("BUN/Creatinine ratio", ["creatinine"], False),
+])
+def test_ratios_in_names(charted, item_names, found):
+    patient = Patient(id="p", observations=[{"name": charted, "value": 1, "date": "2026-11-01"}])
+    hits = PatientView(patient, AS_OF, frozenset()).find("observations", Matcher.build([], item_names))
+    assert bool(hits) is found
