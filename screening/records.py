@@ -27,14 +27,16 @@ _WORD = re.compile(r"[a-z0-9]+(?:[.\-][a-z0-9]+)*")
 
 
 def ratio_joins(name: str) -> frozenset[int]:
-    """Word positions where a ratio joins two words ('PaO2/FiO2', 'PaO2:FiO2'): position i means
-    between words i-1 and i of ``words(name)``. A '/' before a unit ('Weight/kg', 'RBC /hpf') or
-    between numbers ('HIV 1/2') is not a ratio."""
+    """Word positions where a ratio joins two words ('PaO2/FiO2', 'PaO2 / FiO2', 'PaO2:FiO2'):
+    position i means between words i-1 and i of ``words(name)``. A '/' before a unit
+    ('Weight/kg', 'RBC /hpf') or between numbers ('HIV 1/2') is no ratio, nor is a label's
+    colon ('EDSS: total score')."""
     text = name.lower()
     joins, position, previous = set(), 0, None
     for m in _WORD.finditer(text):
         token = m.group()
-        if previous is not None and text[previous.end():m.start()].strip() in ("/", ":") \
+        between = text[previous.end():m.start()] if previous is not None else ""
+        if (between.strip() == "/" or between == ":") \
                 and not (token in _unit_words() or (token.isdigit() and previous.group().isdigit())):
             joins.add(position)
         position += 2 if token.startswith("non-") else 1
@@ -107,46 +109,55 @@ class Matcher:
     preferred: frozenset[str] = frozenset()
     # Class prefixes of hierarchical systems ('icd10:c50' from 'icd10:C50*'), compared by _prefix_key.
     prefixes: tuple[str, ...] = ()
+    # For each phrase, the ratio joins a charted name must have where the phrase has them
+    # ('PaO2/FiO2' finds "PaO2/FiO2 ratio", not "PaO2 (FiO2 0.4)").
+    joins: tuple[frozenset[int], ...] = ()
 
     @classmethod
     def build(cls, codes: Iterable[str], names: Iterable[str], preferred: Iterable[str] = ()) -> "Matcher":
         """``codes`` ending in '*' are class prefixes (checked by the compiler: class_prefix_problem)."""
         codes = [c.strip().lower() for c in codes]
-        return cls(frozenset(code_key(c) for c in codes if not c.endswith("*")),
-                   tuple(sorted({words(n) for n in names if words(n)})),
+        need: dict[tuple[str, ...], frozenset[int]] = {}
+        for n in names:
+            toks = words(n)
+            if toks:  # two spellings of one phrase: a join is required only if both have it
+                need[toks] = need[toks] & ratio_joins(n) if toks in need else ratio_joins(n)
+        phrases = tuple(sorted(need))
+        return cls(frozenset(code_key(c) for c in codes if not c.endswith("*")), phrases,
                    frozenset(c.strip().lower() for c in preferred),
-                   tuple(sorted({_prefix_key(c[:-1]) for c in codes if c.endswith("*")})))
+                   tuple(sorted({_prefix_key(c[:-1]) for c in codes if c.endswith("*")})),
+                   tuple(need[p] for p in phrases))
+
+
+@lru_cache(maxsize=1)
+def _guard_file() -> dict[str, list[str]]:
+    """data/name_guards.txt by section ('' for the first): its lines, without comments and blanks."""
+    text = resources.files("screening.data").joinpath("name_guards.txt").read_text(encoding="utf-8")
+    sections: dict[str, list[str]] = {"": []}
+    current = sections[""]
+    for line in text.splitlines():
+        line = line.split("#", 1)[0].strip()
+        if line.startswith("[") and line.endswith("]"):
+            current = sections.setdefault(line[1:-1], [])
+        elif line:
+            current.append(line)
+    return sections
 
 
 @lru_cache(maxsize=1)
 def _guards() -> tuple[tuple, tuple, tuple]:
     """(guards for every name, exceptions, further guards for observation names) from data/name_guards.txt."""
-    text = resources.files("screening.data").joinpath("name_guards.txt").read_text(encoding="utf-8")
-    general: list = []
-    exceptions: list = []
-    observations: list = []
-    section = general
-    for line in text.splitlines():
-        line = line.strip()
-        if not line or line.startswith("#"):
-            continue
-        if line == "[units after /]":  # read by _unit_words
-            break
-        if line == "[observations]":
-            section = observations
-        elif line.startswith("!"):
-            exceptions.append(words(line[1:]))
-        elif words(line):
-            section.append(words(line))
-    return tuple(general), tuple(exceptions), tuple(observations)
+    sections = _guard_file()
+    general = tuple(words(g) for g in sections[""] if not g.startswith("!") and words(g))
+    exceptions = tuple(words(g[1:]) for g in sections[""] + sections.get("observations", []) if g.startswith("!"))
+    observations = tuple(words(g) for g in sections.get("observations", []) if not g.startswith("!") and words(g))
+    return general, exceptions, observations
 
 
 @lru_cache(maxsize=1)
 def _unit_words() -> frozenset[str]:
     """Words that after a '/' in an observation's name are its unit, not a ratio's other side."""
-    text = resources.files("screening.data").joinpath("name_guards.txt").read_text(encoding="utf-8")
-    section = text.split("[units after /]", 1)[1] if "[units after /]" in text else ""
-    return frozenset(w for line in section.splitlines() for w in words(line) if not line.strip().startswith("#"))
+    return frozenset(w for line in _guard_file().get("units after /", []) for w in words(line))
 
 
 def _occurs(toks: tuple[str, ...], phrase: tuple[str, ...], at: int) -> bool:
@@ -184,7 +195,7 @@ class _Index:
         self._by_prefix: dict[str, list[Any]] | None = None  # built on the first class-prefix look-up
         self.by_code: dict[str, list[Any]] = {}
         self.by_word: dict[str, list[tuple[tuple[str, ...], Any]]] = {}
-        self.by_name: dict[tuple[str, ...], list[Any]] = {}
+        self.by_name: dict[tuple[str, ...], list[tuple[Any, frozenset[int]]]] = {}
         self.order: dict[int, int] = {}  # chart position of each record
         for r in records:
             self.order[id(r)] = len(self.order)
@@ -192,11 +203,12 @@ class _Index:
                 self.by_code.setdefault(code, []).append(r)
             if r.name:
                 toks, guarded = name_tokens(r.name, observation, getattr(r, "status", None) == "planned")
-                self.by_name.setdefault(toks, []).append(r)
+                joins = ratio_joins(r.name)
+                self.by_name.setdefault(toks, []).append((r, joins))
                 if not (guarded or whole_names_only):
-                    joins = ratio_joins(r.name) if observation else frozenset()
+                    sides = joins if observation else frozenset()  # one side of a ratio is not the measurement
                     for i in range(len(toks)):
-                        self.by_word.setdefault(toks[i], []).append((toks[i:], r, i, joins))
+                        self.by_word.setdefault(toks[i], []).append((toks[i:], r, i, joins, sides))
 
     def find(self, m: Matcher) -> list[Any]:
         seen: dict[int, Any] = {}
@@ -214,12 +226,14 @@ class _Index:
             for prefix in m.prefixes:
                 for r in by_prefix.get(prefix, ()):
                     seen[id(r)] = r
-        for phrase in m.phrases:
-            for r in self.by_name.get(phrase, ()):
-                seen[id(r)] = r
+        for phrase, need in zip(m.phrases, m.joins or ((frozenset(),) * len(m.phrases))):
+            for r, joins in self.by_name.get(phrase, ()):
+                if need <= joins:
+                    seen[id(r)] = r
             n = len(phrase)
-            for tail, r, at, joins in self.by_word.get(phrase[0], ()):
-                if tail[:n] == phrase and not (at in joins or at + n in joins):  # not one side of a ratio
+            for tail, r, at, joins, sides in self.by_word.get(phrase[0], ()):
+                if tail[:n] == phrase and not (at in sides or at + n in sides) \
+                        and (not need or all(at + j in joins for j in need)):
                     seen[id(r)] = r
         if len(seen) < 2:
             return list(seen.values())

@@ -271,6 +271,11 @@ def test_exact_icd10_codes_match_with_or_without_the_dot():
     ("PaO2:FiO2 ratio", ["PaO2/FiO2"], True),
     ("PaO2:FiO2 ratio", ["FiO2"], False),                      # one side of a ratio
     ("BUN/Creatinine ratio", ["creatinine"], False),
+    ("PaO2 (FiO2 0.4)", ["PaO2/FiO2"], False),                 # a ratio's name needs the ratio in the chart
+    ("PaO2 FiO2 corrected", ["PaO2/FiO2"], False),
+    ("Horowitz index (PaO2 / FiO2)", ["PaO2/FiO2"], True),
+    ("EDSS: total score", ["EDSS"], True),                     # a label's colon is no ratio
+    ("Weight: measured", ["weight"], True),
 ])
 def test_ratios_in_names(charted, item_names, found):
     patient = Patient(id="p", observations=[{"name": charted, "value": 1, "date": "2026-11-01"}])
