@@ -26,6 +26,7 @@ from .models.patient import Patient
 _WORD = re.compile(r"[a-z0-9]+(?:[.\-][a-z0-9]+)*")
 
 
+@lru_cache(maxsize=65536)
 def ratio_joins(name: str) -> frozenset[int]:
     """Word positions where a ratio joins two words ('PaO2/FiO2', 'PaO2 / FiO2', 'PaO2:FiO2'):
     position i means between words i-1 and i of ``words(name)``. A '/' before a unit
