@@ -27,23 +27,19 @@ def _seed(trial: str, example: str, **more: list) -> tuple:
 
 # ---------------------------------------------------------------- planned procedures
 
-def test_surgery_planned_after_the_screening_date_excludes():
-    trial, patient = _seed("Phase-II-Lupus-MSC", "eligible.json", procedures=[
-        {"code": "snomed:387713003", "name": "surgery", "status": "planned", "date": "2026-12-05"}])
-    result = screen(patient, trial, AS_OF)
-    exc = next(c for c in result.criteria if c.id == "exc-4f")
+@pytest.mark.parametrize("trial, plan, criterion_id, shown", [
+    ("Phase-II-Lupus-MSC", {"code": "snomed:387713003", "name": "surgery", "status": "planned", "date": "2026-12-05"},
+     "exc-4f", "surgery on 2026-12-05 (planned)"),
+    ("NCT04348461", {"name": "ECMO", "status": "planned", "date": "2026-11-25", "source": "ServiceRequest/ecmo"},
+     "exc-4a", "ECMO on 2026-11-25 (planned) [ServiceRequest/ecmo]"),
+])
+def test_a_procedure_planned_after_the_screening_date_excludes(trial, plan, criterion_id, shown):
+    t, patient = _seed(trial, "eligible.json", procedures=[plan])
+    result = screen(patient, t, AS_OF)
+    exc = next(c for c in result.criteria if c.id == criterion_id)
     assert (exc.status.value, exc.met) == ("fail", True)
-    assert "surgery on 2026-12-05 (planned)" in exc.reason
+    assert shown in exc.reason
     assert result.verdict.value == "ineligible"
-
-
-def test_ecmo_planned_after_the_screening_date_excludes():
-    trial, patient = _seed("NCT04348461", "eligible.json", procedures=[
-        {"name": "ECMO", "status": "planned", "date": "2026-11-25", "source": "ServiceRequest/ecmo"}])
-    result = screen(patient, trial, AS_OF)
-    exc = next(c for c in result.criteria if c.id == "exc-4a")
-    assert (exc.status.value, exc.met) == ("fail", True)
-    assert "ECMO on 2026-11-25 (planned) [ServiceRequest/ecmo]" in exc.reason
 
 
 def test_done_procedures_after_the_screening_date_stay_invisible():
