@@ -10,6 +10,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from .bounds import Bounded
 from .durations import Window
 from .models.criteria import Criterion, DataType, Pick, RuleFile, TrialInfo
 from .records import Matcher
@@ -49,8 +50,9 @@ class ItemSpec:
     plausible: tuple[float | None, float | None] | None = None  # inclusive bounds in `unit`
     vocabulary: frozenset[str] | None = None  # coded items: the folded results a rule can read
 
-    def implausible(self, value: float) -> str | None:
-        """Why ``value`` (in the item's unit) cannot be a real measurement, or None when it can.
+    def implausible(self, value: "float | Bounded") -> str | None:
+        """Why ``value`` (in the item's unit; a bound such as '<0.21' too) cannot be a real
+        measurement, or None when it can.
 
         Pure; the words continue a sentence naming the value: "FiO2 40 on 2026-11-02" +
         " " + "is outside the plausible range 0.21 to 1".
@@ -60,20 +62,29 @@ class ItemSpec:
         return outside_range(value, *self.plausible, self.unit)
 
 
-def outside_range(value: float, low: float | None, high: float | None, unit: str | None = None) -> str | None:
-    """Why ``value`` is outside the inclusive bounds [low, high] (None: no bound), or None when inside."""
+def outside_range(value: "float | Bounded", low: float | None, high: float | None,
+                  unit: str | None = None) -> str | None:
+    """Why ``value`` is outside the inclusive bounds [low, high] (None: no bound), or None when inside.
+    A bound is outside only when every value it allows is ('>1' for a fraction, '<0' for a weight)."""
     from .units import format_number
 
     suffix = "" if unit in (None, "", "1", "dimensionless") else f" {unit}"
-    if not math.isfinite(value):
-        return "is not a finite number"
-    if (low is None or value >= low) and (high is None or value <= high):
+    if isinstance(value, Bounded):
+        below = low is not None and value.decide("<", low) is True
+        above = high is not None and value.decide(">", high) is True
+        verb = "lies wholly"
+    else:
+        if not math.isfinite(value):
+            return "is not a finite number"
+        below, above = low is not None and value < low, high is not None and value > high
+        verb = "is"
+    if not (below or above):
         return None
     if low is not None and high is not None:
-        return f"is outside the plausible range {format_number(low)} to {format_number(high)}{suffix}"
+        return f"{verb} outside the plausible range {format_number(low)} to {format_number(high)}{suffix}"
     if low is not None:
-        return f"is below the plausible minimum of {format_number(low)}{suffix}"
-    return f"is above the plausible maximum of {format_number(high)}{suffix}"
+        return f"{verb} below the plausible minimum of {format_number(low)}{suffix}"
+    return f"{verb} above the plausible maximum of {format_number(high)}{suffix}"
 
 
 @dataclass(frozen=True)

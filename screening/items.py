@@ -115,22 +115,11 @@ def _convert(spec: ItemSpec, r: Any) -> tuple[float | Bounded | None, str]:
     if factor != 1.0:
         converted = f"{bound[0] if bound else ''}{format_number(value)}{unit_suffix(spec.unit)}"
         text = f"{_label(spec, r)} {shown} ({converted}) on {r.date}{source_suffix(r)}"
-    if bound is not None:
-        interval = Bounded.of(bound[0], value)
-        if spec.plausible is not None and _beyond(interval, *spec.plausible):
-            low, high = (format_number(x) if x is not None else "-" for x in spec.plausible)
-            return None, f"{text} lies wholly outside the plausible range {low} to {high}{unit_suffix(spec.unit)}"
-        return interval, text + _preliminary(r)
-    why = spec.implausible(value)  # a physiologically impossible value is a charting error, never compared
+    result = value if bound is None else Bounded.of(bound[0], value)
+    why = spec.implausible(result)  # a physiologically impossible value is a charting error, never compared
     if why is not None:
         return None, f"{text} {why}"
-    return value, text + _preliminary(r)
-
-
-def _beyond(interval: Bounded, low: float | None, high: float | None) -> bool:
-    """Does every value of ``interval`` lie outside the plausible [low, high]?"""
-    return (low is not None and interval.decide("<", low) is True) or \
-        (high is not None and interval.decide(">", high) is True)
+    return result, text + _preliminary(r)
 
 
 def _preliminary(r: Any) -> str:
