@@ -11,13 +11,13 @@ from datetime import date
 from typing import Any, Callable
 
 from . import expressions as X
+from .bounds import Bounded, Several
 from .compiled import CompiledTrial
 from .durations import Window
 from .items import Env, change, evidence_of, resolve, source_suffix, unit_suffix
 from .logic import FAIL, PASS, UNKNOWN, Status
 from .models.criteria import DataType
 from .records import DATE_FIELD
-from .bounds import Bounded, Several
 from .units import format_number
 
 
@@ -28,7 +28,6 @@ class Outcome:
 
     def __init__(self, status: Status, reasons: tuple = (), evidence: tuple = (), missing: tuple = ()):
         self.status, self.reasons, self.evidence, self.missing = status, reasons, evidence, missing
-
 
 
 Program = Callable[[Env], Outcome]
@@ -195,8 +194,6 @@ def _record_text(category: str, r: Any) -> str:
     return f"{label}{when}{'' if r.status == 'completed' else f' ({r.status})'}{source_suffix(r)}"
 
 
-
-
 def _compile_records(trial: CompiledTrial, node: X.Records) -> Program:
     category, _ = X.RECORD_FUNCTIONS[node.function]
     concept = trial.concepts[node.concept]
@@ -251,7 +248,6 @@ def _compile_fact(trial: CompiledTrial, node: X.FactIs) -> Program:
         return Outcome(PASS if r.value else FAIL, (r.text,), r.evidence)
 
     return run
-
 
 
 def compile_atom(trial: CompiledTrial, node: Any) -> Program:

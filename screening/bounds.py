@@ -30,14 +30,6 @@ class Bounded:
             return cls(floor, x, False, op == "<")
         return cls(x, math.inf, op == ">", True)
 
-    def scaled(self, factor: float) -> "Bounded":
-        """The same interval in another unit (``factor`` > 0)."""
-        return Bounded(self.low * factor, self.high * factor, self.low_open, self.high_open)
-
-    def sort_key(self, highest: bool) -> float:
-        """The bound a max (``highest``) or min pick can rely on."""
-        return self.low if highest else self.high
-
     def decide(self, op: str, c: Any) -> bool | None:
         """True if ``x op c`` holds for every x here, False if for none, else None."""
         lo, hi, lo_open, hi_open = self.low, self.high, self.low_open, self.high_open

@@ -45,6 +45,7 @@ def ratio_joins(name: str) -> frozenset[int]:
     return frozenset(joins)
 
 
+@lru_cache(maxsize=65536)
 def words(text: str) -> tuple[str, ...]:
     """Lower-case word tokens used for name matching.
 
