@@ -227,15 +227,21 @@ class _Compiler:
                                  molar_mass=molar_mass, plausible=plausible)
         return out
 
+    def _quantity_field(self, item: Any, value: Any, where: tuple, other_types_have: str) -> bool:
+        """Is a quantity-only field given, and on a quantity item? (an error if on another type)"""
+        if value is None:
+            return False
+        if item.type is not DataType.QUANTITY:
+            self.error(where, f"{item.type.value} items have {other_types_have}")
+            return False
+        return True
+
     def _molar_mass(self, name: str, item: Any, path: tuple) -> float | None:
         """The item's molar mass in g/mol (validated: a mass per amount of substance), or None."""
         from . import units
 
-        if item.molar_mass is None:
-            return None
         where = path + ("molar_mass",)
-        if item.type is not DataType.QUANTITY:
-            self.error(where, f"{item.type.value} items have no molar mass (only quantities are converted)")
+        if not self._quantity_field(item, item.molar_mass, where, "no molar mass (only quantities are converted)"):
             return None
         if item.context is not None:
             self.error(where, f"data item {name!r} has both a context and a molar mass: give one of them")
@@ -255,11 +261,8 @@ class _Compiler:
 
         from . import units
 
-        if item.range is None:
-            return None
         where = path + ("range",)
-        if item.type is not DataType.QUANTITY:
-            self.error(where, f"{item.type.value} items have no plausible range (only quantities do)")
+        if not self._quantity_field(item, item.range, where, "no plausible range (only quantities do)"):
             return None
         low, high = item.range
         if low is None and high is None:
