@@ -196,7 +196,8 @@ class _Index:
     def __init__(self, records: Iterable[Any], whole_names_only: bool = False, observation: bool = False):
         self._by_prefix: dict[str, list[Any]] | None = None  # built on the first class-prefix look-up
         self.by_code: dict[str, list[Any]] = {}
-        self.by_word: dict[str, list[tuple[tuple[str, ...], Any]]] = {}
+        # word -> (the name's words from it on, record, position, ratio joins, joins that end a phrase)
+        self.by_word: dict[str, list[tuple[tuple[str, ...], Any, int, frozenset[int], frozenset[int]]]] = {}
         self.by_name: dict[tuple[str, ...], list[tuple[Any, frozenset[int]]]] = {}
         self.order: dict[int, int] = {}  # chart position of each record
         for r in records:
@@ -241,7 +242,6 @@ class _Index:
             return list(seen.values())
         order = self.order  # chart order: iterating m.codes (a frozenset) follows the per-process string hash
         return [seen[k] for k in sorted(seen, key=order.__getitem__)]
-
 
     def _index_prefixes(self) -> dict[str, list[Any]]:
         """Records of hierarchical systems under every prefix of their codes: a class look-up is a dict hit."""
