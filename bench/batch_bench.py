@@ -3,7 +3,7 @@
     python bench/batch_bench.py                       # 100,000 patients; memory at 100,000 and 1,000,000
     python bench/batch_bench.py --n 5000 --mem 5000,20000 --base-n 2000    # a quick run
 
-1. Synthetic patients (``screening.synth``, seed 1) are written to an NDJSON file first
+1. Synthetic patients (``screening.tools.synth``, seed 1) are written to an NDJSON file first
    (generated in parallel, streamed to disk).
 2. Throughput: ``run_batch`` over all of them against the seed rule files in criteria/
    (four trials) on every core; patient-trial screens per second, and per core.
@@ -41,7 +41,7 @@ SEED = 1
 
 
 def _gen_part(args) -> str:
-    from screening.synth import synth_patients
+    from screening.tools.synth import synth_patients
 
     path, start, n = args
     with open(path, "w", encoding="utf-8") as fh:
@@ -97,7 +97,7 @@ def child(argv: list[str]) -> None:
     trials = [screening.load_criteria(t) for t in a.trial]
     t = time.perf_counter()
     if a.mode == "batch":
-        from screening.batch import run_batch
+        from screening.batch.run import run_batch
 
         s = run_batch(source, trials, os.path.join(a.out, "batch"), AS_OF, workers=a.workers)
         records, results = s.records, s.results
@@ -105,7 +105,7 @@ def child(argv: list[str]) -> None:
         sys.path.insert(0, str(HERE))
         from baseline import screen_by_hand
 
-        from screening.models.patient import Patient
+        from screening.model.patient import Patient
 
         records = results = 0
         with open(source, "rb") as fh, open(os.path.join(a.out, "handwritten.ndjson"), "w", buffering=1 << 20) as out:

@@ -102,7 +102,7 @@ def build_bundle(target: int = 200) -> dict:
 def cold_import() -> float:
     """Seconds to import the FHIR models and read the bundle once, in a new process (median of 3)."""
     code = ("import time, json, sys; sys.path.insert(0, %r); from fhir_bench import build_bundle; b = build_bundle();"
-            "t = time.perf_counter(); from screening.fhir import bundle_to_patient; bundle_to_patient(b);"
+            "t = time.perf_counter(); from screening.sources.fhir import bundle_to_patient; bundle_to_patient(b);"
             "print(time.perf_counter() - t)") % str(Path(__file__).resolve().parent)
     runs = [float(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout)
             for _ in range(3)]
@@ -117,7 +117,7 @@ def main() -> None:
     args = ap.parse_args()
 
     import screening
-    from screening.fhir import map_bundle, parse_bundle
+    from screening.sources.fhir import map_bundle, parse_bundle
 
     bundle = build_bundle()
     resources = len(bundle["entry"])

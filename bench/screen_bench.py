@@ -23,7 +23,7 @@ sys.path.insert(0, str(HERE))
 import screening  # noqa: E402
 from baseline import screen_by_hand  # noqa: E402
 from timing import per_call, wall  # noqa: E402
-from screening.synth import synth_patients  # noqa: E402
+from screening.tools.synth import synth_patients  # noqa: E402
 
 AS_OF = date(2026, 11, 23)
 

@@ -8,23 +8,25 @@ Every criterion comes out pass, fail or unknown (Kleene logic) with a reason nam
 values, units, dates, thresholds and windows used. Nothing reads the clock or prints.
 """
 
-from .compiled import CompiledTrial
-from .compiler import compile_text, load_criteria
+from .engine.evaluate import screen
 from .errors import InputError, PatientError, Problem, RuleFileError, ScreeningError, UnitError
-from .evaluate import screen
-from .logic import Status
-from .models import (
+from .model import (
     Category, Condition, CriterionResult, Evidence, Fact, Immunization, Medication, Observation, Patient,
     Procedure, RuleFile, ScreeningResult, Verdict,
 )
-from .models.patient import UnmappedRecord
-from .patients import load_patient, parse_patient
-
-__version__ = "0.1.0"
+from .model.patient import UnmappedRecord
+from .rules.compiled import CompiledTrial
+from .rules.compiler import compile_text, load_criteria
+from .sources.files import load_patient
+from .sources.native import parse_patient
+from .values.logic import Status
+from .version import __version__
 
 # Batch screening and synthetic patients are imported on first use: `screening screen`
 # should not pay for multiprocessing and the generator at start-up.
-_LAZY = {"run_batch": ".batch", "BatchSummary": ".batch", "BatchError": ".batch", "synth_patients": ".synth"}
+# The generator lives in tools/, outside the library's layers (it knows the seed trials).
+_LAZY = {"run_batch": ".batch.run", "BatchSummary": ".batch.run", "BatchError": ".batch.run",
+         "synth_patients": ".tools.synth"}
 
 
 def __getattr__(name: str):

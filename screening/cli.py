@@ -52,7 +52,7 @@ def _parse_date(text: Optional[str]) -> tuple[date, bool]:
 
 
 def _parse_complete(text: Optional[str]) -> list[str]:
-    from .models.patient import Category
+    from .model.patient import Category
 
     if not text:
         return []
@@ -94,14 +94,14 @@ def screen(
         payload = [r.model_dump(mode="json") for r in results]
         typer.echo(json.dumps(payload[0] if len(payload) == 1 else payload, indent=2, ensure_ascii=False))
         return
-    from .report import print_results
+    from .report.table import print_results
 
     print_results(results)
 
 
 def _read_patient(path: Path):
     """A patient file, or standard input for '-' (as batch reads it)."""
-    from .patients import load_patient, patient_from_text
+    from .sources.files import load_patient, patient_from_text
 
     if str(path) == "-":
         return patient_from_text(sys.stdin.read().lstrip("\ufeff"), "<stdin>")
@@ -109,7 +109,7 @@ def _read_patient(path: Path):
 
 
 def _load_trial(path: Path):
-    from .cache import load_criteria_cached
+    from .rules.cache import load_criteria_cached
 
     return load_criteria_cached(path)
 
@@ -117,7 +117,7 @@ def _load_trial(path: Path):
 @app.command(short_help="Validate rule files.")
 def check(files: List[Path] = typer.Argument(..., metavar="RULES.yaml", help="Rule files to validate.")) -> None:
     """Validate rule files: schema, expression syntax, names, windows and units."""
-    from .compiler import load_criteria
+    from .rules.compiler import load_criteria
     from .errors import InputError
 
     bad = 0
@@ -138,7 +138,7 @@ def check(files: List[Path] = typer.Argument(..., metavar="RULES.yaml", help="Ru
 @app.command(short_help="JSON Schema of the patient profile, rule file or result.")
 def schema(which: str = typer.Argument(..., metavar="patient|criteria|result", help="Which schema to print.")) -> None:
     """Print the JSON Schema of the patient profile, the rule file or the result."""
-    from .models import Patient, RuleFile, ScreeningResult
+    from .model import Patient, RuleFile, ScreeningResult
 
     models = {"patient": Patient, "criteria": RuleFile, "result": ScreeningResult}
     if which not in models:
@@ -165,8 +165,9 @@ def batch(
     """Screen many patients against one or more trials on every core, with a funnel per trial."""
     from concurrent.futures import BrokenExecutor
 
-    from .batch import BatchError, journal_as_of, run_batch
-    from .batchview import BatchProgress, print_funnels
+    from .batch.run import BatchError, journal_as_of, run_batch
+    from .batch.progress import BatchProgress
+    from .report.funnel import print_funnels
     from .errors import InputError
 
     parts = _parse_complete(complete)
@@ -206,7 +207,7 @@ def batch(
 
 def _check_distinct_ids(paths: List[Path], trials) -> None:
     """Outputs are keyed by trial id: two rule files with one id (or ids that clash as file names) are bad input."""
-    from .batch import funnel_name
+    from .batch.run import funnel_name
 
     seen: dict[str, Path] = {}
     for path, t in zip(paths, trials):
@@ -226,7 +227,7 @@ def synth(
                                         help="Date the records lead up to (default: today)."),
 ) -> None:
     """Generate synthetic patient profiles (NDJSON) for tests and benchmarks."""
-    from .synth import synth_patients, write_synth
+    from .tools.synth import synth_patients, write_synth
 
     day, today = _parse_date(as_of)
     if today:
@@ -247,8 +248,8 @@ def coverage(
     as_json: bool = typer.Option(False, "--json", help="Print the coverage as JSON."),
 ) -> None:
     """How many criteria each rule file decides by machine, and the data it needs."""
-    from .compiler import load_criteria
-    from .coverage import coverage as cover, print_coverage
+    from .rules.compiler import load_criteria
+    from .report.coverage import coverage as cover, print_coverage
     from .errors import InputError
 
     try:

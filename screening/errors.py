@@ -3,7 +3,8 @@
 ScreeningError                 root of everything this package raises on purpose
 ├── InputError (ValueError)    bad input; carries the problems with file, line and column
 │   ├── PatientError           a patient file or profile that cannot be read or validated
-│   └── RuleFileError          a rule file with schema, expression or unit problems
+│   ├── RuleFileError          a rule file with schema, expression or unit problems
+│   └── BatchError             a batch that cannot start or resume (input, output folder, checkpoint)
 └── UnitError (ValueError)     a unit string pint cannot parse or convert
 
 Missing or unusable patient *data* is never an exception: it makes a criterion unknown.
@@ -64,3 +65,7 @@ class RuleFileError(InputError):
 
 class UnitError(ScreeningError, ValueError):
     """A unit string that pint cannot parse, or two units that cannot be converted."""
+
+
+class BatchError(InputError):
+    """A batch that cannot start or resume: missing input, mismatched checkpoint, clashing trials."""

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from screening import load_criteria, load_patient, screen
-from screening.coverage import coverage
+from screening.report.coverage import coverage
 
 ROOT = Path(__file__).resolve().parents[1]
 CRITERIA = ROOT / "criteria"

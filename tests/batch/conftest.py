@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 import screening
-from screening.synth import synth_patients
+from screening.tools.synth import synth_patients
 
 HERE = Path(__file__).resolve().parent
 AS_OF = date(2026, 11, 23)

@@ -8,8 +8,8 @@ import json
 import pytest
 
 import screening
-from screening.batch import BatchError, run_batch
-from screening.synth import synth_patients
+from screening.batch.run import BatchError, run_batch
+from screening.tools.synth import synth_patients
 
 from .conftest import AS_OF, outputs, read_lines, write_ndjson
 
@@ -136,7 +136,7 @@ def _fhir_bundle(pid: str, ana: str) -> dict:
 
 
 def test_fhir_bundles_among_native_profiles(tmp_path, trials):
-    pytest.importorskip("screening.fhir")
+    pytest.importorskip("screening.sources.fhir")
     native = list(synth_patients(2, seed=6, as_of=AS_OF))
     folder = tmp_path / "in"
     folder.mkdir()

@@ -7,7 +7,7 @@ import json
 from typer.testing import CliRunner
 
 from screening.cli import app
-from screening.synth import synth_patients
+from screening.tools.synth import synth_patients
 
 from .conftest import HERE, read_lines
 

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 import screening
-from screening.batch import run_batch
-from screening.funnel import Funnel
-from screening.synth import synth_patient, synth_patients, write_synth
+from screening.batch.run import run_batch
+from screening.report.funnel import Funnel
+from screening.tools.synth import synth_patient, synth_patients, write_synth
 
 from .conftest import AS_OF, read_lines
 

@@ -8,9 +8,9 @@ from datetime import date
 
 import pytest
 
-from screening.atomic import atomic_write
-from screening.batch import JOURNAL, BatchError, run_batch
-from screening.synth import synth_patients
+from screening.batch.outputs import atomic_write
+from screening.batch.run import JOURNAL, BatchError, run_batch
+from screening.tools.synth import synth_patients
 
 from .conftest import AS_OF, outputs, read_lines
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import builders as B
 
-from screening.patients import parse_patient
+from screening.sources.native import parse_patient
 
 RULES = Path(__file__).parent / "rules" / "lupus-fhir-test.yaml"
 
@@ -79,7 +79,7 @@ def test_convert_prints_a_native_profile_that_reads_back(tmp_path):
     assert native["conditions"] == [{"code": "snomed:55464009", "codes": ["icd10:M32.9"],
                                      "name": "Systemic lupus erythematosus", "source": "Condition/sle",
                                      "onset": "2019-06-01"}]
-    from screening.fhir import bundle_to_patient
+    from screening.sources.fhir import bundle_to_patient
 
     assert parse_patient(native) == bundle_to_patient(json.loads(path.read_text()))
 
@@ -89,6 +89,6 @@ def test_native_profiles_do_not_import_the_fhir_models(tmp_path):
     code = ("import sys\nfrom screening.cli import app\n"
             f"try:\n    app([{'screen'!r}, {str(native)!r}, '-t', {str(RULES)!r}, '--as-of', '2026-11-23', '--json'])\n"
             "except SystemExit:\n    pass\n"
-            "print('FHIR-LOADED' if any(m.startswith(('fhir.resources', 'screening.fhir')) for m in sys.modules) else 'NO-FHIR')")
+            "print('FHIR-LOADED' if any(m.startswith(('fhir.resources', 'screening.sources.fhir')) for m in sys.modules) else 'NO-FHIR')")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.stdout.strip().splitlines()[-1] == "NO-FHIR", out.stderr

@@ -8,7 +8,7 @@ import builders as B
 import pytest
 
 from screening.errors import PatientError
-from screening.fhir import bundle_to_patient
+from screening.sources.fhir import bundle_to_patient
 
 
 def problems(data) -> list[str]:

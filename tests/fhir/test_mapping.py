@@ -7,7 +7,7 @@ import datetime as dt
 import builders as B
 import pytest
 
-from screening.fhir import bundle_to_patient
+from screening.sources.fhir import bundle_to_patient
 
 
 def mapped(*resources):

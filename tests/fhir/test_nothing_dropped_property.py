@@ -6,7 +6,7 @@ import builders as B
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from screening.fhir import bundle_to_patient
+from screening.sources.fhir import bundle_to_patient
 
 ids = st.integers(0, 10**6).map(lambda i: f"r{i}")
 days = st.sampled_from(["2026-10-01", "2026-10-01T08:00:00+02:00", "2026-10", "2019"])

@@ -9,8 +9,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import screening
-from screening.fhir import bundle_to_patient, patient_to_bundle
-from screening.models.patient import Condition, Fact, Immunization, Medication, Observation, Patient, Procedure
+from screening.sources.fhir import bundle_to_patient
+from screening.tools.fhir_export import patient_to_bundle
+from screening.model.patient import Condition, Fact, Immunization, Medication, Observation, Patient, Procedure
 
 TRIAL = screening.load_criteria(Path(__file__).parent / "rules" / "lupus-fhir-test.yaml")
 AS_OF = dt.date(2026, 11, 23)

@@ -8,7 +8,7 @@ import builders as B
 import pytest
 
 import screening
-from screening.fhir import bundle_to_patient
+from screening.sources.fhir import bundle_to_patient
 
 RULES = Path(__file__).parent / "rules" / "lupus-fhir-test.yaml"
 AS_OF = "2026-11-23"

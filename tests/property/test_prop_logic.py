@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from screening.logic import UNKNOWN, Status, and_, not_, or_
+from screening.values.logic import UNKNOWN, Status, and_, not_, or_
 
 s = st.sampled_from(list(Status))
 SETTINGS = settings(max_examples=100, deadline=None)

@@ -6,8 +6,9 @@ import os
 from datetime import date
 from pathlib import Path
 
-from screening import cache, screen
-from screening.compiled import CompiledTrial
+from screening.rules import cache
+from screening import screen
+from screening.rules.compiled import CompiledTrial
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 

@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from screening.durations import Window, age_in_years, parse_window
+from screening.values.durations import Window, age_in_years, parse_window
 
 
 @pytest.mark.parametrize("text, window", [

@@ -9,7 +9,7 @@ from datetime import date
 import pytest
 
 from screening import Patient, RuleFileError, Status, Verdict, compile_text, screen
-from screening.models.criteria import Kind
+from screening.model.rulefile import Kind
 
 from engine_helpers import AS_OF, DATA, criterion, make_trial, obs, run
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from screening import expressions as X
-from screening.durations import Window
-from screening.models.criteria import DataType
+from screening.rules import expressions as X
+from screening.values.durations import Window
+from screening.model.rulefile import DataType
 
 SYMBOLS = X.Symbols(
     {"upcr": DataType.QUANTITY, "ana": DataType.TITER, "dsdna": DataType.CODED, "pregnant": DataType.FACT},

@@ -9,7 +9,7 @@ from datetime import date
 import pytest
 
 from screening import RuleFileError, compile_text, screen
-from screening.compiled import outside_range
+from screening.rules.compiled import outside_range
 
 AS_OF = date(2026, 11, 23)
 

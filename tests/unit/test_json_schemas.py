@@ -11,7 +11,7 @@ import jsonschema
 import pytest
 
 from screening import Patient, RuleFile, ScreeningResult, load_criteria, load_patient, screen
-from screening.yamlsource import load as load_yaml
+from screening.rules.yamlsource import load as load_yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 PATIENTS = sorted(p for p in ROOT.glob("examples/*/*.json")

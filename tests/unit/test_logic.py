@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from screening.logic import FAIL, PASS, UNKNOWN, Status, and_, not_, or_
+from screening.values.logic import FAIL, PASS, UNKNOWN, Status, and_, not_, or_
 
 P, F, U = PASS, FAIL, UNKNOWN
 

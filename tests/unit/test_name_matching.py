@@ -7,7 +7,7 @@ import pytest
 from engine_helpers import AS_OF, criterion, obs, run
 
 from screening import Status
-from screening.records import name_tokens
+from screening.terms.names import name_tokens
 
 
 def test_drug_name_matches_inside_a_product_string():

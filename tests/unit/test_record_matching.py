@@ -12,8 +12,9 @@ import pytest
 from engine_helpers import AS_OF, criterion, make_trial, run
 
 from screening import RuleFileError, compile_text, load_criteria, load_patient, screen
-from screening.records import Matcher, PatientView
-from screening.models.patient import Patient
+from screening.engine.records import PatientView
+from screening.terms.matcher import Matcher
+from screening.model.patient import Patient
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -214,7 +214,7 @@ def test_schema_errors_in_some_criteria_do_not_hide_the_other_problems():
 
 
 def test_a_rule_file_that_is_not_utf8_is_located_by_load_and_by_the_cache(tmp_path, monkeypatch):
-    from screening.cache import load_criteria_cached
+    from screening.rules.cache import load_criteria_cached
 
     path = tmp_path / "latin.yaml"
     path.write_bytes(b"format: 1\ntrial: {id: T, title: caf\xe9}\n")

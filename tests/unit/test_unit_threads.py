@@ -15,7 +15,7 @@ from datetime import date
 import pytest
 
 from screening import compile_text, screen
-from screening import ucum, units
+from screening.values import ucum, units
 from screening.errors import UnitError
 
 AS_OF = date(2026, 11, 23)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from screening.errors import UnitError
-from screening.units import conversion_factor, format_number, parse_titer, parse_unit
+from screening.values.units import conversion_factor, format_number, parse_titer, parse_unit
 
 CREATININE_G_PER_MOL = 113.12
 
@@ -118,7 +118,7 @@ def test_format_number_of_huge_values_stays_short():
     assert format_number(float("inf")) == "inf"
 
 
-# -- chart spellings: whole-string aliases in screening/data/common_units.txt
+# -- chart spellings: whole-string aliases in screening/values/data/common_units.txt
 
 @pytest.mark.parametrize("spelling, target, factor", [
     ("mm Hg", "mmHg", 1.0),
@@ -160,7 +160,7 @@ def test_aliases_match_whole_strings_only(spelling, target):
 
 
 def test_alias_spellings_are_precomputed():
-    from screening.units import precomputed_factors
+    from screening.values.units import precomputed_factors
 
     factors = precomputed_factors("mmHg")
     assert factors["mm Hg"] == 1.0 and factors["mmhg"] == 1.0
@@ -211,7 +211,7 @@ def test_a_molar_mass_does_not_make_other_dimensions_compatible(unit, target):
     ("113.12 g/mol", 113.12), ("0.11312 kg/mol", 113.12), ("180.16 g/mol", 180.16), ("113.12 mg/mmol", 113.12),
 ])
 def test_molar_mass_is_read_in_g_per_mol(text, grams_per_mol):
-    from screening.units import molar_mass
+    from screening.values.units import molar_mass
 
     assert molar_mass(text) == pytest.approx(grams_per_mol)
 
@@ -225,7 +225,7 @@ def test_molar_mass_is_read_in_g_per_mol(text, grams_per_mol):
     ("lots g/mol", "cannot be read|not a mass"),
 ])
 def test_bad_molar_masses_are_unit_errors(text, message):
-    from screening.units import molar_mass
+    from screening.values.units import molar_mass
 
     with pytest.raises(UnitError, match=message):
         molar_mass(text)

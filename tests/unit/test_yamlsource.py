@@ -6,7 +6,7 @@ import pytest
 import yaml
 
 from screening.errors import RuleFileError
-from screening.yamlsource import load, yaml_error_problem
+from screening.rules.yamlsource import load, yaml_error_problem
 
 DOC = """\
 trial:

@@ -1,0 +1,121 @@
+"""The worker side of a batch: each process holds the compiled trials, decodes its records,
+screens them and sends back what the parent writes (result lines, summary rows, funnel letters)
+or a located error record. One bad record, even an engine fault, never stops the batch.
+"""
+
+from __future__ import annotations
+
+import sys
+from datetime import date
+from typing import Any, Sequence
+
+from ..engine.evaluate import screen
+from ..errors import InputError, PatientError, Problem
+from ..report.funnel import LETTER, verdict_key
+from ..rules.compiled import CompiledTrial
+from ..sources.files import decode_json, patient_from_document, read_text
+from .inputs import decode_line
+
+_WORKER: dict[str, Any] = {}
+
+
+def init_worker(trials: Sequence[CompiledTrial], as_of: date, complete: Sequence[str], source: str,
+                 ignore_sigint: bool = True) -> None:
+    """Per-process setup: the compiled trials (unpickled once per worker), the date and record parts."""
+    if ignore_sigint:
+        import signal
+
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides what an interrupt means
+    _WORKER.update(trials=list(trials), as_of=as_of, complete=list(complete), source=source)
+
+
+def _to_patient(data: Any, file: str, line: int | None, text: str | None = None):
+    """A validated patient; ``line`` is the NDJSON line (problems then carry it, and their column in it)."""
+    try:
+        return patient_from_document(data, file, text)
+    except InputError as err:
+        if line is None:
+            raise
+        # an NDJSON record is one line: a position found in it is a column of that line
+        raise PatientError([Problem(p.message, p.file or file, line, p.column if p.line == 1 else None)
+                            for p in err.problems]) from None
+
+
+def screen_record(kind: str, position: int, payload: Any, trials: Sequence[CompiledTrial], as_of: date,
+                  complete: Sequence[str], source: str) -> tuple:
+    """Screen one input record against every trial.
+
+    Returns ("ok", position, [result JSON lines], [summary rows], [status letters per trial],
+    [verdict per trial]) or ("error", position, error record).
+    """
+    file = payload if kind == "file" else source
+    line = position if kind == "line" else None
+    try:
+        if kind == "file":
+            text = read_text(payload)
+            data = decode_json(text, payload)
+        else:
+            data, text = decode_line(payload, source, position)
+        patient = _to_patient(data, file, line, text)
+        lines, rows, letters, verdicts = [], [], [], []
+        for trial in trials:
+            r = screen(patient, trial, as_of, complete)
+            lines.append(r.model_dump_json())
+            verdict = r.verdict.value
+            rows.append((r.patient, r.trial, verdict, ";".join(r.failed), ";".join(r.unknown)))
+            letters.append("".join(LETTER[c.status.value] for c in r.criteria))
+            verdicts.append(verdict_key(r))
+        return ("ok", position, lines, rows, letters, verdicts)
+    except InputError as err:
+        return ("error", position, _error_record(err.problems, file, line))
+    except Exception as err:  # an engine fault on one record must not stop the batch
+        problem = Problem(f"internal error while screening: {type(err).__name__}: {err}", file, line)
+        return ("error", position, _error_record([problem], file, line))
+
+
+def _error_record(problems: list[Problem], file: str, line: int | None) -> dict:
+    first = problems[0] if problems else Problem("invalid record", file, line)
+    return {"file": first.file or file, "line": first.line if first.line is not None else line,
+            "column": first.column, "message": first.message, "problems": [str(p) for p in problems]}
+
+
+def screen_chunk(chunk: list[tuple[int, str, Any]]) -> list[tuple]:
+    w = _WORKER
+    return [screen_record(kind, pos, payload, w["trials"], w["as_of"], w["complete"], w["source"])
+            for pos, kind, payload in chunk]
+
+
+class Inline:
+    """Stand-in for a process pool when running in-process (--workers 1)."""
+
+    class _Done:
+        def __init__(self, value):
+            self._value = value
+
+        def result(self):
+            return self._value
+
+        def cancel(self):
+            return False
+
+    def submit(self, fn, *args):
+        return self._Done(fn(*args))
+
+    def shutdown(self, wait=True, cancel_futures=False):
+        pass
+
+
+def make_pool(workers: int, trials, as_of: date, complete, source: str):
+    """A process pool whose workers hold the trials (or, for one worker, this process itself)."""
+    args = (trials, as_of, complete, source)
+    if workers == 1:
+        init_worker(*args, ignore_sigint=False)
+        return Inline()
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    method = "fork" if sys.platform.startswith("linux") else None  # workers inherit the loaded modules
+    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context(method),
+                               initializer=init_worker, initargs=args)
+    pool.submit(int).result()  # start the workers now, before any progress-bar thread exists in this process
+    return pool

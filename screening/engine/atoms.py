@@ -1,0 +1,261 @@
+"""Atoms of a rule compiled to closures: comparisons of data items, record functions, facts.
+
+Each closure takes the per-screen ``Env`` and gives an ``Outcome``: a Kleene status with the
+reasons, evidence and missing items behind it.
+"""
+
+from __future__ import annotations
+
+import operator
+from datetime import date
+from typing import Any, Callable
+
+from ..rules import ir as X
+from ..values.bounds import Bounded, Several
+from ..rules.compiled import CompiledTrial
+from ..values.durations import Window
+from .items import Env, change, evidence_of, resolve, source_suffix, unit_suffix
+from ..values.logic import FAIL, PASS, UNKNOWN, Status
+from ..model.rulefile import DataType
+from .records import DATE_FIELD
+from ..values.units import format_number
+
+
+class Outcome:
+    """Status of an expression with the reasons, evidence and missing items behind it."""
+
+    __slots__ = ("status", "reasons", "evidence", "missing")
+
+    def __init__(self, status: Status, reasons: tuple = (), evidence: tuple = (), missing: tuple = ()):
+        self.status, self.reasons, self.evidence, self.missing = status, reasons, evidence, missing
+
+
+Program = Callable[[Env], Outcome]
+
+
+# ---------------------------------------------------------------- comparisons
+
+_CMP = {"==": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator.le, ">": operator.gt,
+        ">=": operator.ge, "in": lambda a, b: a in b}
+
+
+def _constant_text(trial: CompiledTrial, node: X.Compare) -> str:
+    src = node.source
+    name = src.name if isinstance(src, X.Item) else src.item
+    if name == "age":
+        return f"{format_number(node.constant)} years"
+    if name == "sex":
+        return repr(node.constant) if node.op != "in" else "[" + ", ".join(node.constant) + "]"
+    spec = trial.items[name]
+    if spec.dtype is DataType.TITER:
+        show = lambda c: f"1:{format_number(c)}"  # noqa: E731
+    elif spec.dtype is DataType.QUANTITY or isinstance(src, X.Change):
+        unit = unit_suffix(spec.unit)
+        show = lambda c: f"{format_number(c)}{unit}"  # noqa: E731
+    else:
+        show = lambda c: f"'{c}'"  # noqa: E731
+    written = node.written if node.written is not None else node.constant
+    if spec.dtype is DataType.TITER:
+        written = node.constant  # titers read back as 1:<dilution>
+    if node.op == "in":
+        return "[" + ", ".join(show(c) for c in written) + "]"
+    return show(written)
+
+
+def _compile_compare(trial: CompiledTrial, node: X.Compare) -> Program:
+    src, op, const = node.source, node.op, node.constant
+    test = _CMP[op]
+    words = "in" if op == "in" else op
+    bound = f"{words} {_constant_text(trial, node)}"
+    if isinstance(src, X.Change):
+        name = src.item
+        get = lambda env: change(src.item, src.window, env)  # noqa: E731
+    else:
+        name = src.name
+        get = lambda env: resolve(name, env)  # noqa: E731
+
+    def run(env: Env) -> Outcome:
+        r = get(env)
+        value = r.value
+        if value is None:
+            return Outcome(UNKNOWN, (r.text,), r.evidence, r.missing)
+        if isinstance(value, Bounded):
+            holds = value.decide(op, const)
+        elif isinstance(value, Several):
+            holds = value.decide(op, const, test)
+        else:
+            holds = test(value, const)
+        if holds is None:  # a bound such as '<1:40' that straddles the threshold
+            return Outcome(UNKNOWN, (f"{r.text}: cannot tell whether {bound}",), r.evidence, (name,))
+        if holds:
+            return Outcome(PASS, ((r.text, bound),), r.evidence)
+        return Outcome(FAIL, ((r.text, f"not {bound}"),), r.evidence)
+
+    return run
+
+
+# ---------------------------------------------------------------- record functions
+
+YES, NO, NEG, MAYBE, SKIP = "yes", "no", "neg", "maybe", "skip"
+_ACTIVE_CONDITION = {"active", "recurrence", "relapse"}
+
+
+def _overlaps(first: date | None, last: date | None, ongoing: bool, start: date, as_of: date) -> str:
+    """Does an episode [first, last] (last None: ongoing if `ongoing`, else unknown) meet [start, as_of]?"""
+    if first is not None and first > as_of:
+        return SKIP
+    if last is not None:
+        if last < start:
+            return NO
+        return YES if first is not None or ongoing else MAYBE
+    if ongoing:
+        return YES
+    if first is not None and first >= start:
+        return YES
+    return MAYBE
+
+
+def _condition_test(fn: str, w: Window | None):
+    def test(r: Any, as_of: date) -> str:
+        if r.status == "refuted":
+            return NEG
+        # a condition that abated after the screening date was still present on it, whatever its status now
+        abated_later = r.abatement is not None and r.abatement > as_of
+        active = abated_later or (r.status in _ACTIVE_CONDITION and r.abatement is None)
+        if fn == "has_condition":
+            return YES if active else NEG
+        if w is None:
+            return YES
+        return _overlaps(r.onset, r.abatement, active, w.start(as_of), as_of)
+    return test
+
+
+def _medication_test(fn: str, w: Window | None):
+    def test(r: Any, as_of: date) -> str:
+        if r.status == "not-taken":  # says it is not taken over its period, not that it never was
+            current = r.stop is None or r.stop >= as_of
+            return NEG if fn == "taking" and w is None and current else NO
+        if r.status == "intended":
+            return SKIP
+        if fn == "ever_taken":
+            return YES
+        if fn == "started_within":
+            if r.start is None:
+                return MAYBE
+            return YES if w.contains(r.start, as_of) else NO
+        # taken on the screening date: active and not stopped, or (whatever its status now) stopped after it;
+        # a paused (on-hold) drug is not known to be taken on any given day
+        stops_later = r.stop is not None and r.stop >= as_of and r.start is not None and r.start <= as_of
+        ongoing = r.status != "on-hold" and (stops_later or (r.status == "active" and (r.stop is None
+                                                                                     or r.stop >= as_of)))
+        if w is None:  # taking now
+            if r.stop is not None and r.stop < as_of:
+                return NO
+            return YES if ongoing else MAYBE
+        return _overlaps(r.start, r.stop, ongoing, w.start(as_of), as_of)
+    return test
+
+
+def _dated_test(fn: str, w: Window | None):
+    def test(r: Any, as_of: date) -> str:
+        if r.status == "not-done":
+            return NEG
+        if fn == "procedure_planned":
+            return YES if r.status == "planned" else SKIP
+        if r.status == "planned":
+            return SKIP
+        if w is None:
+            return YES
+        if r.date is None:
+            return MAYBE
+        end = getattr(r, "end", None)
+        if end is not None or r.status == "in-progress":  # an episode (ventilation, trial participation)
+            ongoing = r.status == "in-progress" and (end is None or end >= as_of)
+            return _overlaps(r.date, end, ongoing, w.start(as_of), as_of)
+        return YES if w.contains(r.date, as_of) else NO
+    return test
+
+
+def _record_text(category: str, r: Any) -> str:
+    label = r.name or r.code
+    if category == "conditions":
+        when = f" onset {r.onset}" if r.onset else " (no onset date)"
+        if r.abatement:
+            when += f", abated {r.abatement}"
+        return f"{label} ({r.status}){when}{source_suffix(r)}"
+    if category == "medications":
+        when = f" started {r.start}" if r.start else " (no start date)"
+        if r.stop:
+            when += f", stopped {r.stop}"
+        return f"{label}{when}{'' if r.status == 'active' else f' ({r.status})'}{source_suffix(r)}"
+    when = f" on {r.date}" if r.date else " (no date)"
+    if getattr(r, "end", None):
+        when += f", ended {r.end}"
+    return f"{label}{when}{'' if r.status == 'completed' else f' ({r.status})'}{source_suffix(r)}"
+
+
+def _compile_records(trial: CompiledTrial, node: X.Records) -> Program:
+    category, _ = X.RECORD_FUNCTIONS[node.function]
+    concept = trial.concepts[node.concept]
+    w = node.window
+    test = {"conditions": _condition_test, "medications": _medication_test}.get(category, _dated_test)(
+        node.function, w)
+    phrase = {
+        "has_condition": "active", "history_of": "history", "taking": "taking",
+        "ever_taken": "ever taken", "started_within": "started", "had_procedure": "done",
+        "procedure_planned": "planned", "vaccinated": "vaccinated",
+    }[node.function]
+    name = node.concept
+    day_field = DATE_FIELD[category]
+
+    def run(env: Env) -> Outcome:
+        as_of = env.as_of
+        span = f" within {w} before {as_of} (since {w.start(as_of)})" if w else ""
+        verdicts: dict[str, list] = {YES: [], NO: [], NEG: [], MAYBE: []}
+        for r in env.view.find(category, concept.matcher):
+            v = test(r, as_of)
+            if v != SKIP:
+                verdicts[v].append(r)
+        def ev(rs):
+            return tuple(evidence_of(name, r, r.status, None, day=r.__dict__[day_field]) for r in rs)
+        if verdicts[YES]:
+            rs = verdicts[YES]
+            return Outcome(PASS, (f"{concept.label} {phrase}{span}: " + "; ".join(_record_text(category, r) for r in rs),), ev(rs))
+        if verdicts[MAYBE]:
+            rs = verdicts[MAYBE]
+            return Outcome(UNKNOWN, (f"{concept.label}: cannot tell if {phrase}{span}: "
+                                     + "; ".join(_record_text(category, r) for r in rs),), ev(rs), (name,))
+        if verdicts[NEG]:
+            rs = verdicts[NEG]
+            return Outcome(FAIL, (f"{concept.label} not {phrase}: " + "; ".join(_record_text(category, r) for r in rs),), ev(rs))
+        others = verdicts[NO]
+        seen = ("; records outside it: " + "; ".join(_record_text(category, r) for r in others)) if others else ""
+        if category in env.complete:
+            return Outcome(FAIL, (f"no record of {concept.label} {phrase}{span}{seen}; {category} declared complete",), ev(others))
+        return Outcome(UNKNOWN, (f"no record of {concept.label} {phrase}{span}{seen} ({category} not declared complete)",),
+                       ev(others), (name,))
+
+    return run
+
+
+def _compile_fact(trial: CompiledTrial, node: X.FactIs) -> Program:
+    name = node.item
+
+    def run(env: Env) -> Outcome:
+        r = resolve(name, env)
+        if r.value is None:
+            return Outcome(UNKNOWN, (r.text,), r.evidence, r.missing)
+        return Outcome(PASS if r.value else FAIL, (r.text,), r.evidence)
+
+    return run
+
+
+def compile_atom(trial: CompiledTrial, node: Any) -> Program:
+    """A closure for one leaf of the IR: a comparison, a record function or a fact."""
+    if isinstance(node, X.Compare):
+        return _compile_compare(trial, node)
+    if isinstance(node, X.Records):
+        return _compile_records(trial, node)
+    if isinstance(node, X.FactIs):
+        return _compile_fact(trial, node)
+    raise TypeError(f"unknown IR node {node!r}")  # pragma: no cover - the converter emits only these

@@ -1,0 +1,372 @@
+"""Data items: a patient's value for each named item of a trial, or why there is none.
+
+Resolution applies the item's definition (codes, canonical unit, look-back window, which
+value wins, formula) to the patient's records as of the screening date, and says in words
+what it used: the value and unit as recorded and as converted, its date and the window.
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+from datetime import date
+from typing import Any
+
+from ..rules import ir as X
+from ..rules.compiled import CompiledTrial, ItemSpec
+from ..values.durations import Window, age_in_years
+from ..errors import UnitError
+from ..model.rulefile import DataType, Pick
+from ..model.result import Evidence, build
+from ..terms.codes import code_key
+from ..terms.names import words
+from ..terms.results import is_negative, normalise_code
+from .records import PatientView
+from ..values.bounds import Bounded, Several, extreme, split_bound
+from ..values.titers import read_titer
+from ..values.units import conversion_factor, format_number
+
+
+class Resolved:
+    """A data item's value for one patient, or why there is none (value None)."""
+
+    __slots__ = ("value", "text", "evidence", "missing", "date")
+
+    def __init__(self, value: Any, text: str, evidence: tuple = (), missing: tuple = (), day: date | None = None):
+        self.value, self.text, self.evidence, self.missing, self.date = value, text, evidence, missing, day
+
+
+class Env:
+    """Per-screen state: the patient's view and a memo of resolved items."""
+
+    __slots__ = ("view", "as_of", "complete", "memo", "trial")
+
+    def __init__(self, trial: CompiledTrial, view: PatientView):
+        self.trial, self.view, self.as_of, self.complete = trial, view, view.as_of, view.complete
+        self.memo: dict[str, Resolved] = {}
+
+
+
+
+def _unknown(text: str, name: str, evidence: tuple = ()) -> Resolved:
+    return Resolved(None, text, evidence, (name,))
+
+
+def _label(spec: ItemSpec, r: Any) -> str:
+    """The item's label, and the record's own name when the record was found by a phrase inside a longer
+    name ('body weight (Weight, standing)'), so that the chart entry can be checked."""
+    name = getattr(r, "name", None)
+    if not name or _by_code(spec, r):
+        return spec.label
+    toks = words(name)
+    return spec.label if toks == words(spec.label) or toks in spec.matcher.phrases else f"{spec.label} ({name})"
+
+
+def _by_code(spec: ItemSpec, r: Any) -> bool:
+    codes = spec.matcher.codes
+    return (r.code is not None and code_key(r.code) in codes) or any(code_key(c) in codes for c in r.codes)
+
+
+def source_suffix(r: Any) -> str:
+    return f" [{r.source}]" if getattr(r, "source", None) else ""
+
+
+def evidence_of(name: str, r: Any, value: Any = None, unit: str | None = None,
+              converted: float | None = None, converted_unit: str | None = None, day: date | None = None) -> Evidence:
+    return build(Evidence, item=name, value=value, unit=unit, converted=converted,
+                                    converted_unit=converted_unit, date=day, source=getattr(r, "source", None),
+                                    record=getattr(r, "name", None) or getattr(r, "code", None))
+
+
+def _number(value: Any) -> float | None:
+    """A finite number from a recorded value; None for text, booleans, NaN and infinities."""
+    if isinstance(value, bool):
+        return None
+    try:
+        x = float(value) if isinstance(value, (int, float)) else float(str(value).strip())
+    except (ValueError, OverflowError):
+        return None
+    return x if math.isfinite(x) else None
+
+
+def _convert(spec: ItemSpec, r: Any) -> tuple[float | Bounded | None, str]:
+    """A quantity record in the item's unit, with its description, or None and why not.
+
+    A value recorded as a bound ('<0.5', as labs report below a detection limit) converts
+    to a ``Bounded`` interval: comparisons decide only when the whole interval agrees.
+    """
+    bound = split_bound(r.value)
+    raw = _number(r.value if bound is None else bound[1])
+    shown = f"{r.value}{unit_suffix(r.unit)}"
+    where = f"{_label(spec, r)} {shown} on {r.date}{source_suffix(r)}"
+    if raw is None:
+        return None, f"{where} is not a number"
+    unit = r.unit if r.unit not in (None, "") else None
+    if unit is None and spec.unit not in (None, "", "1", "dimensionless"):
+        return None, f"{where} has no unit (expected {spec.unit})"
+    factor = spec.factors.get(unit or "1")
+    if factor is None:
+        try:
+            factor = conversion_factor(unit or "dimensionless", spec.unit or "dimensionless", spec.context,
+                                       spec.molar_mass)
+        except UnitError as err:
+            return None, f"{where}: {err}"
+    value = float(f"{raw * factor:.12g}")
+    if not math.isfinite(value):
+        return None, f"{where} is out of range in {spec.unit}"
+    text = where
+    if factor != 1.0:
+        converted = f"{bound[0] if bound else ''}{format_number(value)}{unit_suffix(spec.unit)}"
+        text = f"{_label(spec, r)} {shown} ({converted}) on {r.date}{source_suffix(r)}"
+    result = value if bound is None else Bounded.of(bound[0], value)
+    why = spec.implausible(result)  # a physiologically impossible value is a charting error, never compared
+    if why is not None:
+        return None, f"{text} {why}"
+    return result, text + _preliminary(r)
+
+
+def _preliminary(r: Any) -> str:
+    """A result not yet final is used, and the reason says so."""
+    return _NOT_FINAL.get(r.status, "")
+
+
+_NOT_FINAL = {"preliminary": " (preliminary)", "registered": " (registered, not final)"}
+
+
+def unit_suffix(unit: str | None) -> str:
+    return "" if unit in (None, "", "1", "dimensionless") else f" {unit}"
+
+
+def _in_window(spec: ItemSpec, records: list, as_of: date, name: str, day=lambda r: r.date):
+    """Records inside the item's window, or a Resolved explaining that they are stale."""
+    if spec.window is None:
+        return records, None
+    start = spec.window.start(as_of)
+    inside = [r for r in records if day(r) is not None and day(r) >= start]
+    if inside:
+        return inside, None
+    last = records[-1]
+    when = day(last)
+    what = f"last on {when}" if when else "recorded with no date"
+    return None, _unknown(f"{_label(spec, last)} {what}{source_suffix(last)} is outside the {spec.window} window "
+                          f"(since {start})", name, (evidence_of(name, last, getattr(last, "value", None),
+                                                                getattr(last, "unit", None), day=when),))
+
+
+def resolve(name: str, env: Env) -> Resolved:
+    """The value of data item ``name`` for this patient (memoised per screen)."""
+    hit = env.memo.get(name)
+    if hit is None:
+        hit = env.memo[name] = _resolve(name, env)
+    return hit
+
+
+def _resolve(name: str, env: Env) -> Resolved:
+    if name == "age":
+        birth = env.view.patient.birth_date
+        if birth is None:
+            return _unknown("no birth date on record", "birth_date")
+        if birth > env.as_of:  # not born yet on the screening date: the data or the date is wrong
+            return _unknown(f"birth date {birth} is after the screening date {env.as_of}", "birth_date")
+        age = age_in_years(birth, env.as_of)
+        ev = build(Evidence, item="age", value=age, unit="years", date=birth, source=None,
+                                      converted=None, converted_unit=None, record="birth_date")
+        return Resolved(float(age), f"age {age} (born {birth})", (ev,), day=birth)
+    if name == "sex":
+        sex = env.view.patient.sex
+        if sex in (None, "unknown"):
+            return _unknown("sex not recorded", "sex")
+        ev = build(Evidence, item="sex", value=sex, unit=None, date=None, source=None,
+                                      converted=None, converted_unit=None, record="sex")
+        return Resolved(sex, f"sex {sex}", (ev,))
+    spec = env.trial.items[name]
+    if spec.dtype is DataType.FACT:
+        return _resolve_fact(spec, env)
+    records = env.view.find("observations", spec.matcher)
+    if records:
+        inside, stale = _in_window(spec, records, env.as_of, name)
+        if stale is not None and spec.formula is None:
+            return stale
+        if inside:
+            return _resolve_observation(spec, inside, name)
+    if spec.formula is not None:
+        derived = _derive(spec, env)
+        if derived.value is not None and spec.window is not None and derived.date is not None:
+            start = spec.window.start(env.as_of)
+            if derived.date < start:
+                return Resolved(None, f"{derived.text}: newest value {derived.date} is outside the {spec.window} "
+                                f"window (since {start})", derived.evidence, (name,))
+        return derived
+    return _unknown(f"no {spec.label} on record", name)
+
+
+def _read(spec: ItemSpec, r: Any, name: str) -> tuple[Any, str, Evidence]:
+    """One record's value in the item's terms (None if unusable), its description and evidence."""
+    if spec.dtype is DataType.QUANTITY:
+        value, text = _convert(spec, r)
+        converted = value if isinstance(value, float) else None
+        return value, text, evidence_of(name, r, r.value, r.unit, converted, spec.unit, r.date)
+    if spec.dtype is DataType.TITER:
+        value = 0.0 if is_negative(r.value) else read_titer(r.value)  # a negative titer is below every titer
+        shown = f"{r.value}" + (" (read as 1:" + format_number(value) + ")"
+                                if isinstance(r.value, (int, float)) and value is not None else "")
+        text = f"{_label(spec, r)} {shown} on {r.date}{source_suffix(r)}{_preliminary(r)}" + (
+            "" if value is not None else " is not a titer")
+        converted = value if isinstance(value, float) else None
+        return value, text, evidence_of(name, r, r.value, r.unit, converted, "dilution", r.date)
+    value = normalise_code(("positive" if r.value else "negative") if isinstance(r.value, bool) else r.value)
+    text = f"{_label(spec, r)} {r.value} on {r.date}{source_suffix(r)}{_preliminary(r)}"
+    if spec.vocabulary is not None and value not in spec.vocabulary:  # 'equivocal', 'Class IV': not a non-match
+        text += f" is not a result the rules read ({', '.join(sorted(spec.vocabulary))})"
+        value = None
+    return value, text, evidence_of(name, r, r.value, r.unit, None, None, r.date)
+
+
+def _resolve_observation(spec: ItemSpec, records: list, name: str) -> Resolved:
+    """The winning value among records in the window (oldest first), by the item's pick rule.
+
+    Latest and earliest are decided by date, never by the order of records in the file:
+    different values on that date are kept together (``Several``) and decide a comparison
+    only where they all agree.
+    """
+    by_value = spec.pick in (Pick.MAX, Pick.MIN)
+    if by_value:
+        candidates = records
+    else:
+        day = records[-1].date if spec.pick is Pick.LATEST else records[0].date
+        candidates = [r for r in records if r.date == day]
+    values = []
+    for r in candidates:
+        value, text, ev = _read(spec, r, name)
+        if value is None:
+            return _unknown(text, name, (ev,))
+        values.append((value, r, text, ev))
+    if by_value:
+        return _extreme(spec, values)
+    distinct = tuple(dict.fromkeys(v for v, _, _, _ in values))
+    if len(distinct) > 1:  # same date, different values: decided only where they all agree
+        text = f"{spec.label}: {len(values)} values on {day}: " + "; ".join(t for _, _, t, _ in values)
+        if spec.window is not None:
+            text += f" (within {spec.window})"
+        return Resolved(Several(distinct), text, tuple(e for _, _, _, e in values), day=day)
+    value, r, text, ev = values[-1]
+    if spec.window is not None:
+        text += f" (within {spec.window})"
+    return Resolved(value, text, (ev,), day=r.date)
+
+
+def _extreme(spec: ItemSpec, values: list) -> Resolved:
+    """The highest or lowest value; with bounds among them, the interval the extreme must lie in."""
+    highest = spec.pick is Pick.MAX
+    within = f" (within {spec.window})" if spec.window is not None else ""
+    if not any(isinstance(v, Bounded) for v, _, _, _ in values):
+        value, r, text, ev = (max if highest else min)(values, key=lambda v: v[0])
+        return Resolved(value, text + within, (ev,), day=r.date)
+    value = extreme([v for v, _, _, _ in values], highest)
+    if not isinstance(value, Bounded):  # an exact value beyond every bound
+        value, r, text, ev = next(v for v in values if v[0] == value and not isinstance(v[0], Bounded))
+        return Resolved(value, text + within, (ev,), day=r.date)
+    # the records that could hold the extreme: those whose values meet its interval
+    could = [v for v in values if (v[0].high if isinstance(v[0], Bounded) else v[0]) >= value.low] if highest else \
+            [v for v in values if (v[0].low if isinstance(v[0], Bounded) else v[0]) <= value.high]
+    text = f"{'highest' if highest else 'lowest'} {spec.label} of: " + "; ".join(t for _, _, t, _ in could) + within
+    return Resolved(value, text, tuple(e for _, _, _, e in could), day=max(r.date for _, r, _, _ in could))
+
+
+def _resolve_fact(spec: ItemSpec, env: Env) -> Resolved:
+    name = spec.name
+    records = env.view.find("facts", spec.matcher)
+    if records:
+        inside, stale = _in_window(spec, records, env.as_of, name)
+        if stale is not None:
+            return stale
+        r = inside[-1]
+        same_day = [f for f in inside if f.date == r.date]
+        if len({bool(f.value) for f in same_day}) > 1:  # a yes and a no recorded on one date: not a coin toss
+            return _unknown(f"{spec.label}: records disagree on {r.date or 'an undated record'}: "
+                            + "; ".join(f"{'yes' if f.value else 'no'}{source_suffix(f)}" for f in same_day), name,
+                            tuple(evidence_of(name, f, f.value, None, day=f.date) for f in same_day))
+        when = f" (recorded {r.date})" if r.date else ""
+        text = f"{_label(spec, r)}: {'yes' if r.value else 'no'}{when}{source_suffix(r)}"
+        return Resolved(bool(r.value), text, (evidence_of(name, r, r.value, None, day=r.date),), day=r.date)
+    if "facts" in env.complete and not name.startswith(X.CONFIRMATION):  # a person's word is never implied
+        return Resolved(False, f"no record of {spec.label}; facts declared complete")
+    return _unknown(f"no record of {spec.label}", name)
+
+
+def _derive(spec: ItemSpec, env: Env) -> Resolved:
+    f = spec.formula
+    parts = [resolve(o, env) for o in f.operands]
+    unknown = [p for p in parts if p.value is None]
+    if unknown:
+        missing = tuple(m for p in unknown for m in p.missing) + (spec.name,)
+        return Resolved(None, f"no {spec.label} on record, and to compute it ({f.text}): "
+                              + "; ".join(p.text for p in unknown), tuple(e for p in parts for e in p.evidence),
+                        tuple(dict.fromkeys(missing)))
+    days = [p.date for p in parts if p.date is not None]
+    evidence = tuple(e for p in parts for e in p.evidence)
+    vague = [p for p in parts if isinstance(p.value, (Bounded, Several))]
+    if vague:  # '<0.5', or two values on one day: no single value to compute with
+        return Resolved(None, f"no {spec.label} on record, and to compute it ({f.text}): "
+                        + "; ".join(f"{p.text} is " + ("a bound" if isinstance(p.value, Bounded) else "not one value")
+                                    + ", not a value to compute with" for p in vague), evidence, (spec.name,))
+    if days and f.max_spread.start(max(days)) > min(days):
+        return Resolved(None, f"{spec.label}: the values to compute it are more than {f.max_spread} apart ("
+                        + "; ".join(p.text for p in parts) + ")", evidence, (spec.name,))
+    env_values = {o: p.value for o, p in zip(f.operands, parts)}
+    try:
+        value = float(f"{_arith(f.tree, env_values) * f.factor:.12g}")
+    except ZeroDivisionError:
+        return Resolved(None, f"{spec.label}: division by zero computing {f.text}", evidence, (spec.name,))
+    except (OverflowError, TypeError, ValueError):  # huge values; a complex result of a fractional power
+        value = math.nan
+    if not math.isfinite(value):
+        return Resolved(None, f"{spec.label}: {f.text} gives no finite number from "
+                        + "; ".join(p.text for p in parts), evidence, (spec.name,))
+    shown = f"{spec.label} {format_number(value)}{unit_suffix(spec.unit)} computed as {f.text}"
+    why = spec.implausible(value)
+    if why is not None:
+        return Resolved(None, f"{shown} {why} (from " + "; ".join(p.text for p in parts) + ")", evidence, (spec.name,))
+    text = f"{shown} from " + "; ".join(p.text for p in parts)
+    return Resolved(value, text, evidence, day=max(days) if days else None)  # as recent as its newest operand
+
+
+_ARITH = {"add": operator.add, "sub": operator.sub, "mul": operator.mul, "tdiv": operator.truediv,
+          "pow": operator.pow}
+
+
+def _arith(tree: Any, values: dict[str, float]) -> float:
+    kind = tree[0]
+    if kind == "item":
+        return values[tree[1]]
+    if kind == "const":
+        return tree[1]
+    return _ARITH[kind](_arith(tree[1], values), _arith(tree[2], values))
+
+
+def change(item: str, window: Window, env: Env) -> Resolved:
+    spec = env.trial.items[item]
+    start = window.start(env.as_of)
+    records = [r for r in env.view.find("observations", spec.matcher) if r.date >= start]
+    converted = [(_convert(spec, r), r) for r in records]
+    bad = [text + ("" if value is None else " is a bound, not a value to compute a change from")
+           for (value, text), _ in converted if not isinstance(value, float)]
+    if bad:
+        return _unknown("; ".join(bad), item)
+    for end in (converted[:1], converted[-1:]):  # the first and the last date must each give one value
+        day = end[0][1].date if end else None
+        same = [(v, t) for (v, t), r in converted if r.date == day]
+        if len({v for v, _ in same}) > 1:
+            return _unknown(f"{len(same)} values of {spec.label} on {day}, not a value to compute a change from: "
+                            + "; ".join(t for _, t in same), item)
+    if len(converted) < 2:
+        return _unknown(f"change in {spec.label} needs two values within {window} (since {start}); "
+                        f"found {len(converted)}", item)
+    (v0, t0), r0 = converted[0]
+    (v1, t1), r1 = converted[-1]
+    ev = (evidence_of(item, r0, r0.value, r0.unit, v0, spec.unit, r0.date),
+          evidence_of(item, r1, r1.value, r1.unit, v1, spec.unit, r1.date))
+    delta = v1 - v0
+    return Resolved(delta, f"change in {spec.label} {delta:+g}{unit_suffix(spec.unit)} over {window} ({t0} to {t1})",
+                    ev, day=r1.date)
+

@@ -1,0 +1,158 @@
+"""The evaluation program of a trial: each IR node compiled once into a closure (atoms in
+``atoms.py``, data items in ``items.py``), joined by Kleene logic; each criterion's closure
+gives its status, reason, evidence and what is missing.
+
+Built from the IR beside the compiled trial, not by it: ``program_of`` builds it on first use
+and keeps it in the trial's memo, so every patient screened against the trial reuses it.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any, Iterable
+
+from ..model.result import CriterionResult, build
+from ..model.rulefile import Kind
+from ..rules import ir as X
+from ..rules.compiled import CompiledCriterion, CompiledTrial
+from ..values.logic import FAIL, PASS, UNKNOWN, Status, and_, not_, or_
+from .atoms import Outcome, Program, compile_atom
+from .items import Env
+
+def program_of(trial: CompiledTrial) -> tuple:
+    """The closures of every criterion of ``trial``, built on first use and kept with the trial."""
+    program = trial.memo.get("program")
+    if program is None:  # two threads may both build it: the same closures, either is kept
+        program = trial.memo["program"] = build_program(trial)
+    return program
+
+
+def _merge(outcomes: Iterable[Outcome], status: Status) -> Outcome:
+    reasons, evidence, missing = [], {}, []
+    for o in outcomes:
+        reasons.extend(o.reasons)
+        for e in o.evidence:
+            evidence[id(e)] = e
+        missing.extend(o.missing)
+    return Outcome(status, tuple(reasons), tuple(evidence.values()), tuple(dict.fromkeys(missing)))
+
+
+def format_reasons(reasons: Iterable) -> str:
+    """Join reasons; comparisons on the same value read once: 'age 40 (born ...) >= 18 years and <= 75 years'."""
+    parts: list[str] = []
+    subject = None
+    for r in reasons:
+        if isinstance(r, tuple):
+            if r[0] == subject:
+                parts[-1] += f" and {r[1]}"
+            else:
+                subject = r[0]
+                parts.append(f"{r[0]}{',' if r[1].startswith('not ') else ''} {r[1]}")
+        else:
+            subject = None
+            parts.append(r)
+    return "; ".join(dict.fromkeys(parts))
+
+
+def _compile_junction(programs: list[Program], is_and: bool) -> Program:
+    decisive = FAIL if is_and else PASS
+    combine = and_ if is_and else or_
+
+    def run(env: Env) -> Outcome:
+        outs = [p(env) for p in programs]
+        status = combine(o.status for o in outs)
+        if status is decisive:
+            return _merge((o for o in outs if o.status is decisive), status)
+        if status is UNKNOWN and not is_and:  # the failed alternatives add nothing to what is open
+            return _merge((o for o in outs if o.status is UNKNOWN), status)
+        # all parts: for an undecided 'and', what already holds shows why the open part matters
+        # ('methylprednisolone started ...; no record of whether it was a bolus')
+        return _merge(outs, status)
+
+    return run
+
+
+def compile_node(trial: CompiledTrial, node: Any) -> Program:
+    """Turn an IR node into a closure over an Env."""
+    if isinstance(node, X.And) or isinstance(node, X.Or):
+        return _compile_junction([compile_node(trial, n) for n in node.items], isinstance(node, X.And))
+    if isinstance(node, X.Not):
+        inner = compile_node(trial, node.item)
+
+        def negate(env: Env) -> Outcome:
+            o = inner(env)
+            return Outcome(not_(o.status), o.reasons, o.evidence, o.missing)
+
+        return negate
+    if isinstance(node, X.Const):
+        out = Outcome(PASS if node.value else FAIL, ("constant " + ("true" if node.value else "false"),))
+        return lambda env: out
+    return compile_atom(trial, node)
+
+
+# ---------------------------------------------------------------- criteria and verdict
+
+
+def _compile_criterion(trial: CompiledTrial, cc: CompiledCriterion):
+    c = cc.criterion
+    rule = compile_node(trial, cc.rule)
+    applies = compile_node(trial, cc.applies_if) if cc.applies_if is not None else None
+    exclusion = c.kind is Kind.EXCLUSION
+    note = f" [reading: {c.note}]" if c.note else ""
+    # a rule with confirm: a person's recorded confirmation decides when the data cannot, or when it is
+    # dated no earlier than the newest data (the person has seen them); the reason keeps what the data said
+    confirmation = compile_node(trial, X.FactIs(X.CONFIRMATION + c.id)) if c.confirm and c.rule else None
+
+    def run(env: Env) -> CriterionResult:
+        r = rule(env)
+        if confirmation is not None:
+            f = confirmation(env)
+            if f.status is not UNKNOWN:
+                said = format_reasons(f.reasons)
+                if r.status is UNKNOWN or _not_older(f, r, env.as_of):
+                    r = Outcome(f.status, (f"{said}, which decides; the data: {format_reasons(r.reasons)}",),
+                                f.evidence + r.evidence)
+                else:
+                    why = "older than the data" if f.evidence and f.evidence[0].date else "undated"
+                    r = Outcome(r.status, r.reasons + (f"{said}: {why}, not used over the data",),
+                                r.evidence + f.evidence)
+        a = applies(env) if applies is not None else None
+        a_status = a.status if a is not None else PASS
+        if exclusion:
+            met = and_((a_status, r.status))
+            status = not_(met)
+        else:
+            status = met = or_((not_(a_status), r.status))
+        if a_status is FAIL:
+            reason, evidence, missing = "not applicable: " + format_reasons(a.reasons), a.evidence, ()
+        elif a_status is UNKNOWN and status is UNKNOWN:
+            reason = "not known whether it applies (" + format_reasons(a.reasons) + "); " + format_reasons(r.reasons)
+            evidence = tuple({id(e): e for e in a.evidence + r.evidence}.values())
+            missing = tuple(dict.fromkeys(a.missing + r.missing))
+        else:
+            reason, evidence = format_reasons(r.reasons), r.evidence
+            missing = r.missing if status is UNKNOWN else ()
+        if c.confirm:
+            missing = tuple(m for m in missing if not m.startswith(X.CONFIRMATION))
+        if status is UNKNOWN and c.confirm:
+            reason = f"needs confirmation ({c.confirm}): {reason}"
+        return build(CriterionResult,
+            id=c.id, kind=c.kind, text=c.text, bullet=c.bullet, status=status, met=met.as_bool(),
+            reason=reason + note, evidence=list(evidence), missing=list(missing),
+            needs_confirmation=c.confirm is not None, applicable=(a_status.as_bool()),
+        )
+
+    return run
+
+
+def _not_older(confirmation: Outcome, data: Outcome, as_of: date) -> bool:
+    """Is a dated confirmation no older than the newest dated evidence the data decided on?
+    (A plan is dated when it is to happen, after the screening date: it counts as of that date.)"""
+    when = confirmation.evidence[0].date if confirmation.evidence else None
+    days = [min(e.date, as_of) for e in data.evidence if e.date is not None]
+    return when is not None and (not days or when >= max(days))
+
+
+def build_program(trial: CompiledTrial) -> tuple:
+    """Closures for every criterion of a trial (built once, reused for every patient)."""
+    return tuple(_compile_criterion(trial, cc) for cc in trial.criteria)

@@ -1,0 +1,16 @@
+"""Pydantic models: the patient profile (``patient``), the rule file (``rulefile``) and the screening
+result (``result``): plain data and their validation, which are also the JSON Schemas.
+
+Belongs here: the shapes of the data that cross the library's boundary. Not here: behaviour
+(evaluation, unit conversion, matching) or reading files; models import only ``values.logic``.
+"""
+
+from .rulefile import ConceptSet, Criterion, DataItem, DataType, Derivation, Kind, Pick, RuleFile, TrialInfo
+from .patient import Category, Condition, Fact, Immunization, Medication, Observation, Patient, Procedure
+from .result import CriterionResult, Evidence, ScreeningResult, Verdict
+
+__all__ = [
+    "Category", "ConceptSet", "Condition", "Criterion", "CriterionResult", "DataItem", "DataType", "Derivation",
+    "Evidence", "Fact", "Immunization", "Kind", "Medication", "Observation", "Patient", "Pick", "Procedure",
+    "RuleFile", "ScreeningResult", "TrialInfo", "Verdict",
+]

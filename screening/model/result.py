@@ -1,0 +1,87 @@
+"""The screening result: the contract with clinic software. Field names are stable."""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import Enum
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from ..values.logic import Status
+from .rulefile import Kind
+from .patient import UnmappedRecord
+
+
+class Verdict(str, Enum):
+    ELIGIBLE = "eligible"
+    INELIGIBLE = "ineligible"
+    UNDETERMINED = "undetermined"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class Evidence(BaseModel):
+    """One data item used in a decision, as recorded and (for quantities) as converted."""
+
+    model_config = ConfigDict(frozen=True)
+
+    item: str = Field(description="Data item or concept set name in the rule file.")
+    value: bool | int | float | str | None = Field(None, description="Value as recorded.")
+    unit: str | None = Field(None, description="Unit as recorded.")
+    converted: float | None = Field(None, description="Value in the rule file's unit.")
+    converted_unit: str | None = None
+    date: dt.date | None = None
+    source: str | None = Field(None, description="Chart reference of the record, e.g. Observation/abc.")
+    record: str | None = Field(None, description="Code or name of the record as charted.")
+
+
+class CriterionResult(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    kind: Kind
+    text: str
+    bullet: str | None = None
+    status: Status = Field(description="From eligibility's point of view: for exclusions, pass = not excluded.")
+    met: bool | None = Field(description="Whether the criterion's text holds (for exclusions: the patient is excluded).")
+    reason: str
+    evidence: list[Evidence] = Field(default_factory=list)
+    missing: list[str] = Field(default_factory=list, description="Data items that would decide an unknown.")
+    needs_confirmation: bool = Field(False, description="Only a person can decide this criterion.")
+    applicable: bool | None = Field(True, description="False when an applies_if condition excluded it.")
+
+
+class ScreeningResult(BaseModel):
+    model_config = ConfigDict(frozen=True, title="Screening result")
+
+    trial: str
+    patient: str
+    as_of: dt.date
+    verdict: Verdict
+    criteria: list[CriterionResult]
+    failed: list[str] = Field(default_factory=list, description="Criteria that make the patient ineligible.")
+    unknown: list[str] = Field(default_factory=list, description="Criteria that could not be decided.")
+    missing: list[str] = Field(default_factory=list, description="Data items that would decide the unknown criteria.")
+    pending_confirmation: list[str] = Field(
+        default_factory=list, description="Unknown criteria that only a person can confirm."
+    )
+    complete: list[str] = Field(default_factory=list, description="Record parts taken as complete.")
+    summary: str = Field("", description="One line for people: the verdict and why.")
+    unmapped: list[UnmappedRecord] = Field(
+        default_factory=list, description="Source records that could not be used (e.g. FHIR resources), and why."
+    )
+
+
+def build(cls: type[BaseModel], **values) -> BaseModel:
+    """Construct a result model from values the evaluator already guarantees, skipping validation.
+
+    Like ``model_construct`` with every field given, without its per-field default lookups:
+    results are built tens of times per screen, so this is on the hot path.
+    """
+    obj = cls.__new__(cls)
+    object.__setattr__(obj, "__dict__", values)
+    object.__setattr__(obj, "__pydantic_fields_set__", set(values))
+    object.__setattr__(obj, "__pydantic_extra__", None)
+    object.__setattr__(obj, "__pydantic_private__", None)
+    return obj

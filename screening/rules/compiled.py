@@ -1,0 +1,121 @@
+"""A compiled trial: the validated rule file with names resolved, units checked and rules in IR.
+
+Immutable and picklable (so it can be cached and sent to worker processes). It knows nothing
+of evaluation: the engine builds its program from the IR and keeps it in the trial's
+``memo`` (``engine.program.program_of``), which pickling leaves behind.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..values.bounds import Bounded
+from ..values.durations import Window
+from ..model.rulefile import Criterion, DataType, Pick, RuleFile, TrialInfo
+from ..terms.matcher import Matcher
+
+
+@dataclass(frozen=True)
+class ConceptSpec:
+    name: str
+    label: str
+    matcher: Matcher
+
+
+@dataclass(frozen=True)
+class Formula:
+    """Arithmetic over quantity items: ('item', name) | ('const', x) | (op, left, right)."""
+
+    tree: Any
+    operands: tuple[str, ...]
+    factor: float  # result in the operands' canonical units -> the item's unit
+    max_spread: Window
+    text: str
+
+
+@dataclass(frozen=True)
+class ItemSpec:
+    name: str
+    label: str
+    dtype: DataType
+    matcher: Matcher
+    unit: str | None
+    context: str | None
+    window: Window | None
+    pick: Pick
+    formula: Formula | None = None
+    factors: dict = field(default_factory=dict)  # common unit spelling -> factor to `unit`
+    molar_mass: float | None = None  # g/mol, for mass <-> amount of substance
+    plausible: tuple[float | None, float | None] | None = None  # inclusive bounds in `unit`
+    vocabulary: frozenset[str] | None = None  # coded items: the folded results a rule can read
+
+    def implausible(self, value: "float | Bounded") -> str | None:
+        """Why ``value`` (in the item's unit; a bound such as '<0.21' too) cannot be a real
+        measurement, or None when it can.
+
+        Pure; the words continue a sentence naming the value: "FiO2 40 on 2026-11-02" +
+        " " + "is outside the plausible range 0.21 to 1".
+        """
+        if self.plausible is None:
+            return None
+        return outside_range(value, *self.plausible, self.unit)
+
+
+def outside_range(value: "float | Bounded", low: float | None, high: float | None,
+                  unit: str | None = None) -> str | None:
+    """Why ``value`` is outside the inclusive bounds [low, high] (None: no bound), or None when inside.
+    A bound is outside only when every value it allows is ('>1' for a fraction, '<0' for a weight)."""
+    from ..values.units import format_number
+
+    suffix = "" if unit in (None, "", "1", "dimensionless") else f" {unit}"
+    if isinstance(value, Bounded):
+        below = low is not None and value.decide("<", low) is True
+        above = high is not None and value.decide(">", high) is True
+        verb = "lies wholly"
+    else:
+        if not math.isfinite(value):
+            return "is not a finite number"
+        below, above = low is not None and value < low, high is not None and value > high
+        verb = "is"
+    if not (below or above):
+        return None
+    if low is not None and high is not None:
+        return f"{verb} outside the plausible range {format_number(low)} to {format_number(high)}{suffix}"
+    if low is not None:
+        return f"{verb} below the plausible minimum of {format_number(low)}{suffix}"
+    return f"{verb} above the plausible maximum of {format_number(high)}{suffix}"
+
+
+@dataclass(frozen=True)
+class CompiledCriterion:
+    criterion: Criterion
+    rule: Any  # IR node
+    applies_if: Any | None  # IR node
+    items: tuple[str, ...]  # data items and concept sets the criterion reads
+
+
+@dataclass(frozen=True)
+class CompiledTrial:
+    """A rule file ready to screen patients: build with ``screening.load_criteria``."""
+
+    info: TrialInfo
+    rules: RuleFile
+    concepts: dict[str, ConceptSpec]
+    items: dict[str, ItemSpec]
+    criteria: tuple[CompiledCriterion, ...]
+    file: str | None = None
+    digest: str | None = None
+    # what other layers derive from the trial and keep with it (the engine's evaluation program);
+    # not part of the trial's value: not compared, not shown, not pickled
+    memo: dict = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def id(self) -> str:
+        return self.info.id
+
+    def __getstate__(self) -> dict:
+        state = dict(self.__dict__)
+        state["memo"] = {}
+        return state

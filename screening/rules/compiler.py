@@ -1,0 +1,364 @@
+"""Load, validate and compile rule files; every problem is reported with file, line and column.
+
+Everything that can be checked before a patient is seen is: the schema, names, units,
+windows, ranges and codes (the checks in ``checks.py``), and while building: expression
+syntax and names (with suggestions), record-function arguments, formulas' dimensions, and
+cycles in concept sets. All problems of a file are collected before raising.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from ..errors import Problem, RuleFileError, UnitError
+from ..model.rulefile import DataType, Pick, RuleFile
+from ..terms.matcher import Matcher
+from ..terms.results import normalise_code
+from ..values.durations import Window, parse_window
+from . import checks
+from . import expressions as X
+from .compiled import CompiledCriterion, CompiledTrial, ConceptSpec, Formula, ItemSpec
+from .yamlsource import Located, load, yaml_error_problem
+
+
+def load_criteria(path: str | Path) -> CompiledTrial:
+    """Read, validate and compile a rule file. Raises RuleFileError listing every problem."""
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as err:
+        raise RuleFileError(Problem(f"cannot read rule file: {err.strerror}", str(path))) from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        line = data.count(b"\n", 0, err.start) + 1
+        column = err.start - (data.rfind(b"\n", 0, err.start) + 1) + 1
+        raise RuleFileError(Problem(f"not UTF-8 text (byte 0x{data[err.start]:02x}); save the rule file as UTF-8",
+                                    str(path), line, column)) from None
+    return compile_text(text, str(path))
+
+
+def compile_text(text: str, file: str = "<rules>") -> CompiledTrial:
+    """Validate and compile rule-file text (``file`` names it in messages)."""
+    try:
+        doc = load(text, file)
+    except yaml.YAMLError as err:
+        raise RuleFileError(yaml_error_problem(err, file)) from None
+    if not isinstance(doc.data, dict):
+        raise RuleFileError(Problem("a rule file must be a mapping with trial, concepts, data and criteria", file, 1, 1))
+    try:
+        rules = RuleFile.model_validate(doc.data)
+    except ValidationError as err:
+        problems = _schema_problems(err, doc) + _check_valid_criteria(err, doc)
+        raise RuleFileError(sorted(problems, key=lambda p: (p.line or 0, p.column or 0))) from None
+    return _Compiler(rules, doc).compile(hashlib.sha256(text.encode()).hexdigest())
+
+
+def _check_valid_criteria(err: ValidationError, doc: Located) -> list[Problem]:
+    """When only some criteria break the schema, still check everything else, so that all problems show at once."""
+    raw = doc.data.get("criteria")
+    bad = set()
+    for e in err.errors():
+        loc = tuple(e["loc"])
+        if len(loc) < 2 or loc[0] != "criteria" or not isinstance(loc[1], int) or not isinstance(raw, list):
+            return []  # trial, concepts or data are broken: their names cannot be trusted
+        bad.add(loc[1])
+    keep = [i for i in range(len(raw)) if i not in bad]
+    try:
+        rules = RuleFile.model_validate({**doc.data, "criteria": [raw[i] for i in keep]})
+    except ValidationError:
+        return []
+    ids = {c.get("id") for c in raw if isinstance(c, dict)}
+    try:
+        _Compiler(rules, doc, keep, ids).compile("")
+    except RuleFileError as more:
+        return more.problems
+    return []
+
+
+def _schema_problems(err: ValidationError, doc: Located) -> list[Problem]:
+    problems = []
+    for e in err.errors():
+        loc = tuple(e["loc"])
+        where = ".".join(str(p) for p in loc) or "file"
+        msg = e["msg"]
+        if e["type"] == "extra_forbidden":
+            msg = f"unknown field {loc[-1]!r}"
+        elif e["type"] == "missing":
+            msg = f"missing required field {loc[-1]!r}"
+        problems.append(doc.problem(loc, f"{where}: {msg}"))
+    return problems
+
+
+class _Compiler:
+    def __init__(self, rules: RuleFile, doc: Located, positions: list[int] | None = None,
+                 all_ids: set | None = None):
+        self.rules, self.doc = rules, doc
+        self.problems: list[Problem] = []
+        # when some criteria were left out (schema errors): their index in the file, and every id in it
+        self.positions = positions or list(range(len(rules.criteria)))
+        self.all_ids = all_ids or set()
+
+    def error(self, path: tuple, message: str, offset: int | None = None) -> None:
+        self.problems.append(self.doc.problem(path, message, offset))
+
+    def compile(self, digest: str) -> CompiledTrial:
+        concepts = self._concepts()
+        items = self._items()
+        declared = {n: frozenset(normalise_code(v) for v in i.values)
+                    for n, i in self.rules.data.items() if i.values is not None}
+        symbols = X.Symbols({n: i.type for n, i in self.rules.data.items()}, frozenset(self.rules.concepts), declared)
+        parser = X.Parser(symbols)
+        formulas = {name: self._formula(name, item, parser) for name, item in self.rules.data.items() if item.derive}
+        items = {n: (ItemSpec(**{**vars(s), "formula": formulas.get(n)}) if n in formulas else s)
+                 for n, s in items.items()}
+        criteria = self._criteria(parser)
+        items = _with_vocabularies(items, criteria, declared)
+        for cc in criteria:  # criteria a person confirms read a fact named after the criterion
+            if cc.criterion.confirm is not None:
+                cid = cc.criterion.id
+                own = f"{self.rules.trial.id}/{cid}"  # this trial's own confirmation beats a bare one
+                item = _confirmation_item(self.rules, cid)
+                items[item] = ItemSpec(item, f"confirmation of {cid}", DataType.FACT,
+                                               Matcher.build([cid, own], [], preferred=[own]),
+                                               None, None, None, Pick.LATEST)
+        if self.problems:
+            raise RuleFileError(sorted(self.problems, key=lambda p: (p.line or 0, p.column or 0)))
+        return CompiledTrial(self.rules.trial, self.rules, concepts, items, tuple(criteria), self.doc.file, digest)
+
+    def report(self, findings) -> None:
+        for f in findings:
+            self.error(f.path, f.message)
+
+    # -- concepts
+    def _concepts(self) -> dict[str, ConceptSpec]:
+        out = {}
+        for name, c in self.rules.concepts.items():
+            path = ("concepts", name)
+            self.report(checks.name_shape(name, path, self.rules))
+            for check in checks.CONCEPT_CHECKS:
+                self.report(check(name, c, path))
+            codes, names = self._expand(name, [])
+            out[name] = ConceptSpec(name, c.label or name.replace("_", " "), Matcher.build(codes, names))
+        return out
+
+    def _expand(self, name: str, stack: list[str]) -> tuple[set[str], set[str]]:
+        """Codes and names of a concept set with those of the sets it includes (unknown and cyclic includes reported)."""
+        if name in stack:
+            self.error(("concepts", stack[0], "include"), "concept sets include each other: " + " -> ".join(stack + [name]))
+            return set(), set()
+        c = self.rules.concepts[name]
+        codes, names = set(c.codes), set(c.names)
+        for i, other in enumerate(c.include):
+            if other not in self.rules.concepts:
+                hint = X.suggest(other, list(self.rules.concepts))
+                self.error(("concepts", name, "include", i), f"unknown concept set {other!r}"
+                           + (f" (did you mean {hint!r}?)" if hint else ""))
+                continue
+            more_codes, more_names = self._expand(other, stack + [name])
+            codes |= more_codes
+            names |= more_names
+        return codes, names
+
+    # -- data items
+    def _items(self) -> dict[str, ItemSpec]:
+        from ..values import units
+
+        out = {}
+        for name, item in self.rules.data.items():
+            path = ("data", name)
+            self.report(checks.name_shape(name, path, self.rules))
+            for check in checks.ITEM_CHECKS:
+                self.report(check(name, item, path))
+            molar_mass = _molar_mass(item)
+            factors = {}
+            if item.type is DataType.QUANTITY and item.unit is not None:
+                try:
+                    factors = units.precomputed_factors(item.unit, item.context, molar_mass)
+                except UnitError:
+                    pass  # reported by checks.item_unit
+            out[name] = ItemSpec(name, item.label or name, item.type, Matcher.build(item.codes, item.names),
+                                 item.unit, item.context, _window(item), item.pick, factors=factors,
+                                 molar_mass=molar_mass, plausible=_range(item))
+        return out
+
+    def _formula(self, name: str, item: Any, parser: X.Parser) -> Formula | None:
+        import rule_engine
+        import rule_engine.ast as A
+
+        from ..values import units
+
+        path = ("data", name, "derive", "formula")
+        text = item.derive.formula
+        if item.type is not DataType.QUANTITY or item.unit is None:
+            return None  # already reported: only quantity items with a unit can be derived
+        try:
+            rule = rule_engine.Rule(text, context=parser.context)
+        except rule_engine.errors.EngineError as err:
+            rule = None
+            if not isinstance(err, (rule_engine.errors.SymbolResolutionError, rule_engine.errors.RuleSyntaxError)):
+                try:  # a type error: read it untyped, so that the check below names the operand at fault
+                    rule = rule_engine.Rule(text)
+                except rule_engine.errors.EngineError:
+                    pass
+            if rule is None:
+                self.error(path, f"invalid formula: {getattr(err, 'message', err)}")
+                return None
+        operands: list[str] = []
+
+        def conv(node: Any) -> Any:
+            if isinstance(node, A.SymbolExpression):
+                other = self.rules.data.get(node.name)
+                if other is None or other.type is not DataType.QUANTITY or other.unit is None:
+                    raise X.ExpressionError(f"formula operand {node.name!r} must be a quantity data item", None)
+                if node.name == name:
+                    raise X.ExpressionError("a formula cannot use its own item", None)
+                operands.append(node.name)
+                return ("item", node.name)
+            if isinstance(node, A.FloatExpression):
+                return ("const", float(node.value))
+            kind = getattr(node, "type", None)
+            if kind in ("add", "sub", "mul", "tdiv", "pow") and hasattr(node, "left"):
+                return (kind, conv(node.left), conv(node.right))
+            raise X.ExpressionError("formulas may use + - * / ** on quantity items and numbers", None)
+
+        try:
+            tree = conv(rule.statement.expression)
+        except X.ExpressionError as err:
+            self.error(path, err.message)
+            return None
+        try:
+            spread = parse_window(item.derive.max_spread)
+        except ValueError as err:
+            self.error(("data", name, "derive", "max_spread"), str(err))
+            return None
+        # Dimensional check: evaluate the formula on one canonical unit of each operand.
+        try:
+            with units.REGISTRY_LOCK:  # pint's registry is shared by every thread
+                values = {o: units.parse_unit(self.rules.data[o].unit) for o in operands}
+                result = _eval_quantity(tree, values, units.registry())
+                target = units.parse_unit(item.unit)
+                factor = float(result.to(target.units).magnitude) / float(target.magnitude)
+        except UnitError as err:
+            self.error(path, str(err))
+            return None
+        except Exception as err:  # pint's DimensionalityError and friends
+            self.error(path, f"formula {text!r} gives {getattr(result, 'dimensionality', '?')}, "
+                             f"not the unit {item.unit!r}: {err}")
+            return None
+        return Formula(tree, tuple(dict.fromkeys(operands)), factor, spread, text.strip())
+
+    # -- criteria
+    def _criteria(self, parser: X.Parser) -> list[CompiledCriterion]:
+        self.report(checks.criterion_ids(self.rules, self.positions, self.all_ids))
+        out = []
+        for i, c in zip(self.positions, self.rules.criteria):
+            path = ("criteria", i)
+            rule = self._expr(parser, c.rule, path + ("rule",)) if c.rule else None
+            if rule is None and c.rule is None and c.confirm is None:
+                continue  # reported by checks.criterion_ids: neither a rule nor a confirmation
+            applies = self._expr(parser, c.applies_if, path + ("applies_if",)) if c.applies_if else None
+            if c.rule and rule is None:
+                continue
+            if rule is None:  # confirmation by a recorded fact named after the criterion
+                rule = X.FactIs(_confirmation_item(self.rules, c.id))
+            out.append(CompiledCriterion(c, rule, applies, _reads(rule) + (_reads(applies) if applies else ())))
+        return out
+
+    def _expr(self, parser: X.Parser, text: str, path: tuple) -> Any:
+        try:
+            return parser.parse(text)
+        except X.ExpressionError as err:
+            self.error(path, err.message, err.offset)
+            return None
+
+
+def _window(item: Any) -> Window | None:
+    """The item's window, or None (none given, or unreadable: reported by checks.item_window)."""
+    if item.window is None:
+        return None
+    try:
+        return parse_window(item.window)
+    except ValueError:
+        return None
+
+
+def _molar_mass(item: Any) -> float | None:
+    """The item's molar mass in g/mol, or None (none given, or unusable: reported by checks.item_molar_mass)."""
+    from ..values import units
+
+    if item.molar_mass is None or item.type is not DataType.QUANTITY or item.context is not None \
+            or not isinstance(item.molar_mass, str):
+        return None
+    try:
+        return units.molar_mass(item.molar_mass)
+    except UnitError:
+        return None
+
+
+def _range(item: Any) -> tuple[float | None, float | None] | None:
+    """The item's plausible range (inclusive bounds in its unit, None for no bound), or None (none given,
+    or unusable: reported by checks.item_range)."""
+    if item.range is None or item.type is not DataType.QUANTITY:
+        return None
+    low, high = item.range
+    if (low is None and high is None) or any(b is not None and not math.isfinite(b) for b in (low, high)) \
+            or (low is not None and high is not None and low > high):
+        return None
+    return (None if low is None else float(low), None if high is None else float(high))
+
+
+def _confirmation_item(rules: RuleFile, criterion_id: str) -> str:
+    return X.CONFIRMATION + criterion_id
+
+
+def _reads(node: Any) -> tuple[str, ...]:
+    names = []
+    for n in X.walk(node):
+        if isinstance(n, X.Compare):
+            names.append(n.source.name if isinstance(n.source, X.Item) else n.source.item)
+        elif isinstance(n, X.Records):
+            names.append(n.concept)
+        elif isinstance(n, X.FactIs):
+            names.append(n.item)
+    return tuple(dict.fromkeys(names))
+
+
+def _eval_quantity(tree: Any, values: dict, ureg: Any) -> Any:
+    kind = tree[0]
+    if kind == "item":
+        return values[tree[1]]
+    if kind == "const":
+        return ureg.Quantity(tree[1], "dimensionless")
+    a, b = _eval_quantity(tree[1], values, ureg), _eval_quantity(tree[2], values, ureg)
+    if kind == "pow":
+        return a ** b.magnitude
+    return {"add": a.__add__, "sub": a.__sub__, "mul": a.__mul__, "tdiv": a.__truediv__}[kind](b)
+
+
+def _with_vocabularies(items: dict[str, ItemSpec], criteria: list, declared: dict[str, frozenset]) -> dict:
+    """Coded items learn which results their rules can read: the declared values, else the constants
+    compared with them (with positive and negative together, as a test reports either)."""
+    used: dict[str, set] = {}
+    for cc in criteria:
+        for root in (cc.rule, cc.applies_if):
+            for node in X.walk(root) if root is not None else ():
+                if isinstance(node, X.Compare) and isinstance(node.source, X.Item) and node.source.name in items:
+                    const = node.constant
+                    used.setdefault(node.source.name, set()).update(const if node.op == "in" else (const,))
+    out = {}
+    for name, spec in items.items():
+        if spec.dtype is DataType.CODED:
+            known = set(declared.get(name, ())) | used.get(name, set())
+            if known & {"positive", "negative"}:
+                known |= {"positive", "negative"}
+            spec = ItemSpec(**{**vars(spec), "vocabulary": frozenset(known)})
+        out[name] = spec
+    return out
+

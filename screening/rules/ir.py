@@ -1,0 +1,103 @@
+"""The intermediate representation of a rule: a plain tree of frozen dataclasses (comparisons of
+data items with constants, record functions over concept sets, facts, and/or/not), with no
+evaluation in it. The engine compiles it into closures (``engine.program``); coverage reads it;
+a later SQL compiler walks the same tree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Union
+
+from ..values.durations import Window
+
+
+@dataclass(frozen=True)
+class Item:
+    """A data item's selected value (or the age/sex built-ins, which are items named 'age'/'sex')."""
+
+    name: str
+
+
+@dataclass(frozen=True)
+class Change:
+    """Latest minus earliest value of a quantity item within a window."""
+
+    item: str
+    window: Window
+
+
+Source = Union[Item, Change]
+
+
+@dataclass(frozen=True)
+class Compare:
+    source: Source
+    op: str  # '==', '!=', '<', '<=', '>', '>=', 'in'
+    constant: Any  # float | str | tuple, normalised for comparison (titer dilution, folded code)
+    written: Any = field(default=None, compare=False)  # the constant as written, for reasons
+
+
+@dataclass(frozen=True)
+class Records:
+    """A record function over a concept set, e.g. started_within(cyclophosphamide, 'P6M')."""
+
+    function: str
+    concept: str
+    window: Window | None
+
+
+@dataclass(frozen=True)
+class FactIs:
+    item: str
+
+
+CONFIRMATION = "confirm:"  # prefix of the fact items that record a person's confirmation of a criterion
+
+
+@dataclass(frozen=True)
+class Const:
+    value: bool
+
+
+@dataclass(frozen=True)
+class And:
+    items: tuple
+
+
+@dataclass(frozen=True)
+class Or:
+    items: tuple
+
+
+@dataclass(frozen=True)
+class Not:
+    item: Any
+
+
+Node = Union[Compare, Records, FactIs, Const, And, Or, Not]
+
+# Record functions: name -> (record category, window: 'required' | 'optional' | 'none').
+RECORD_FUNCTIONS: dict[str, tuple[str, str]] = {
+    "has_condition": ("conditions", "none"),
+    "history_of": ("conditions", "optional"),
+    "taking": ("medications", "optional"),
+    "ever_taken": ("medications", "none"),
+    "started_within": ("medications", "required"),
+    "had_procedure": ("procedures", "optional"),
+    "procedure_planned": ("procedures", "none"),
+    "vaccinated": ("immunizations", "optional"),
+}
+VALUE_FUNCTIONS = {"change"}
+BUILTIN_SYMBOLS = {"age": "quantity", "sex": "coded"}
+RESERVED = set(RECORD_FUNCTIONS) | VALUE_FUNCTIONS | set(BUILTIN_SYMBOLS)
+
+
+def walk(node: Node):
+    """Yield every node of an IR tree (depth first)."""
+    yield node
+    if isinstance(node, (And, Or)):
+        for child in node.items:
+            yield from walk(child)
+    elif isinstance(node, Not):
+        yield from walk(node.item)

@@ -1,0 +1,73 @@
+"""Patient files: JSON text read from disk or standard input, decoded with located syntax
+errors, and handed to the source its content calls for (a FHIR Bundle, else a native profile).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Iterable, Iterator
+
+from ..errors import PatientError, Problem
+from ..model.patient import Patient
+from .base import SourcedPatient, Where
+from .native import parse_patient
+
+
+def load_patient(path: str | Path) -> Patient:
+    """Read a patient JSON file (a native profile or a FHIR R4 Bundle)."""
+    text = read_text(path)
+    return patient_from_text(text, str(path))
+
+
+def patient_from_text(text: str, file: str | None = None) -> Patient:
+    """A patient from JSON text: a native profile or a FHIR R4 Bundle; problems located in ``text``."""
+    return patient_from_document(decode_json(text, file), file, text)
+
+
+def patient_from_document(data: Any, file: str | None = None, text: str | None = None) -> Patient:
+    """A patient from a decoded JSON document: a FHIR R4 Bundle when it says so, else a native profile."""
+    if isinstance(data, dict) and data.get("resourceType") == "Bundle":
+        from .fhir import bundle_to_patient  # imported only for FHIR input: a native profile needs none of it
+
+        return bundle_to_patient(data, file, text=text)
+    return parse_patient(data, file, text)
+
+
+def read_text(path: str | Path) -> str:
+    """A patient file's text (UTF-8; a leading byte-order mark, as some Windows tools write, is dropped)."""
+    path = Path(path)
+    try:
+        return path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as err:
+        reason = err.strerror if isinstance(err, OSError) else "not UTF-8 text"
+        raise PatientError(Problem(f"cannot read patient file: {reason}", str(path))) from None
+
+
+def decode_json(text: str, file: str | None = None) -> Any:
+    """Decode JSON text; PatientError with line and column on a syntax error."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as err:
+        message = "empty file" if not text.strip() else f"invalid JSON: {err.msg}"
+        raise PatientError(Problem(message, file, err.lineno, err.colno)) from None
+
+
+def read_json(path: str | Path) -> Any:
+    """Decode a JSON file; PatientError with line and column on a syntax error."""
+    return decode_json(read_text(path), str(path))
+
+
+class JsonFiles:
+    """A ``PatientSource`` over patient JSON files, each a native profile or a FHIR R4 Bundle."""
+
+    def __init__(self, paths: Iterable[str | Path]):
+        self.paths = paths
+
+    def patients(self) -> Iterator[SourcedPatient]:
+        for path in self.paths:
+            where = Where(str(path))
+            try:
+                yield SourcedPatient(where, load_patient(path))
+            except PatientError as err:
+                yield SourcedPatient(where, error=err)

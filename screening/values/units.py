@@ -1,0 +1,236 @@
+"""Units as physics: parse unit strings with pint, convert by precomputed factors, read titers.
+
+The registry is built once per process, lazily (importing pint costs about 0.2 s), with
+the clinical definitions of ``data/units.txt``. Conversion factors are memoised per
+(unit, target, context, molar mass), so screening a patient multiplies floats instead of
+building quantities.
+
+Thread safety: the registry is shared by the whole process, and a pint context is
+activated on the registry itself (``with registry().context(...)``), where every thread
+would see it. So every use of the registry (parsing, converting, activating a context)
+holds ``REGISTRY_LOCK``; the memoised results (factors, parsed units) are read without it.
+A molar mass needs no context at all: it is a quantity the source is divided or
+multiplied by.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from functools import lru_cache
+from importlib import resources
+from typing import TYPE_CHECKING, Any
+
+from ..errors import UnitError
+from .registry import REGISTRY_LOCK, registry
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pint
+
+_UCUM_HINT = re.compile(r"[\[\]{}]|\d+\*")
+
+def _normalise(unit: str) -> str:
+    s = unit.strip()
+    s = unit_aliases().get(s, s)  # whole strings only: 'KG' is kg, 'Mmol' stays megamole
+    if s in ("", "1"):
+        return "dimensionless"
+    if s.startswith("/"):
+        s = "1" + s
+    return s
+
+
+@lru_cache(maxsize=4096)
+def parse_unit(unit: str) -> "pint.Quantity":
+    """Parse a unit string (pint syntax, or a UCUM code such as mm[Hg] or 10*9/L) to a quantity of 1 unit.
+
+    Scaled units ("10^9/L") keep their scale in the magnitude. Raises UnitError.
+    """
+    with REGISTRY_LOCK:
+        return _parse_unit(unit)
+
+
+def _parse_unit(unit: str) -> "pint.Quantity":
+    import pint
+
+    ureg = registry()
+    text = _normalise(unit)
+    if _UCUM_HINT.search(text):  # UCUM's 10*9 is 10^9, and pint would read it as 90
+        ucum = _from_ucum(text)
+        if ucum is not None:
+            return ucum
+        raise UnitError(f"unknown unit {unit!r}: not valid UCUM")
+    try:
+        q = ureg.parse_expression(text)
+        if not isinstance(q, ureg.Quantity):
+            q = ureg.Quantity(float(q), "dimensionless")
+        return q
+    except Exception as pint_err:  # pint's parser also raises ZeroDivisionError, AssertionError, TokenError...
+        ucum = _from_ucum(text) if re.fullmatch(r"[\w./%\[\]{}*^-]+", text) else None
+        if ucum is not None:
+            return ucum
+        readable = isinstance(pint_err, (pint.errors.PintError, ValueError)) and str(pint_err)
+        raise UnitError(f"unknown unit {unit!r}: {pint_err if readable else 'cannot be parsed'}") from None
+
+
+def _from_ucum(code: str) -> "pint.Quantity | None":
+    """Parse a UCUM code through ucumvert; None when it is not valid UCUM either."""
+    from . import ucum
+
+    return ucum.to_quantity(code)
+
+
+@lru_cache(maxsize=4096)
+def conversion_factor(unit: str, target: str, context: str | None = None, molar_mass: float | None = None) -> float:
+    """Factor f such that value[unit] * f == value[target]. Raises UnitError if incompatible.
+
+    ``context`` names a pint context of data/units.txt (creatinine_ratio); ``molar_mass``
+    (g/mol) is the analyte's, for mass <-> amount of substance (mg/dL <-> mmol/L).
+    """
+    with REGISTRY_LOCK:
+        return _conversion_factor(unit, target, context, molar_mass)
+
+
+def _conversion_factor(unit: str, target: str, context: str | None, molar_mass: float | None) -> float:
+    import pint
+
+    src, dst = parse_unit(unit), parse_unit(target)
+    if not (src.unitless or _is_multiplicative(src)) or not _is_multiplicative(dst):
+        raise UnitError(f"cannot convert offset unit {unit!r} by a factor")
+    # With a molar mass, the recorded unit may count mass where the target counts moles
+    # (divide by it) or the reverse (multiply). At most one of the three is dimensionally
+    # possible, since a molar mass has a dimension: no choice is ever guessed.
+    candidates = [src]
+    if molar_mass is not None:
+        mm = registry().Quantity(molar_mass, "g/mol")
+        candidates += [src / mm, src * mm]
+    try:
+        for q in candidates:
+            try:
+                if context:
+                    with registry().context(context):
+                        converted = q.to(dst.units)
+                else:
+                    converted = q.to(dst.units)
+            except pint.errors.DimensionalityError:
+                continue
+            return float(converted.magnitude) / float(dst.magnitude)
+    except KeyError as err:
+        raise UnitError(f"unknown unit context {context!r}") from err
+    how = f" (with context {context})" if context else ""
+    if molar_mass is not None:
+        how += f" (with molar mass {format_number(molar_mass)} g/mol)"
+    raise UnitError(f"unit {unit!r} ({_dim(src)}) cannot be converted to {target!r} ({_dim(dst)}){how}")
+
+
+@lru_cache(maxsize=256)
+def molar_mass(text: str) -> float:
+    """A molar mass such as '113.12 g/mol' (or '0.11312 kg/mol') in g/mol. Raises UnitError."""
+    with REGISTRY_LOCK:
+        ureg = registry()
+        try:
+            q = ureg.parse_expression(text)
+        except Exception:
+            raise UnitError(f"molar mass {text!r} cannot be read; write it like '113.12 g/mol'") from None
+        if not isinstance(q, ureg.Quantity) or q.unitless:
+            raise UnitError(f"molar mass {text!r} needs its unit, e.g. '113.12 g/mol'")
+        if q.dimensionality != ureg.get_dimensionality("[mass] / [substance]"):
+            raise UnitError(f"molar mass {text!r} is {_dim(q)}, not a mass per amount of substance "
+                            "(e.g. '113.12 g/mol')")
+        value = float(q.to("g/mol").magnitude)
+    if not (0 < value < math.inf):
+        raise UnitError(f"molar mass {text!r} must be a positive number of g/mol")
+    return value
+
+
+def check_context(name: str) -> None:
+    """Raise UnitError unless ``name`` is a context defined in the registry."""
+    with REGISTRY_LOCK:
+        contexts = set(registry()._contexts)  # pint keeps no public listing of contexts
+    if name not in contexts:
+        known = ", ".join(sorted(contexts))
+        raise UnitError(f"unknown unit context {name!r} (defined: {known})")
+
+
+def dimensionality(unit: str) -> Any:
+    """Pint dimensionality of a unit string (for compatibility checks)."""
+    with REGISTRY_LOCK:
+        return parse_unit(unit).dimensionality
+
+
+def _dim(q: "pint.Quantity") -> str:
+    d = str(q.dimensionality)
+    return "dimensionless" if d == "dimensionless" else d
+
+
+def _is_multiplicative(q: "pint.Quantity") -> bool:
+    try:
+        return bool(q._ok_for_muldiv())
+    except Exception:  # pragma: no cover - defensive: unknown pint internals
+        return True
+
+
+_TITER = re.compile(r"^\s*1\s*[:/]\s*(\d+(?:\.\d+)?)\s*$")
+
+
+def parse_titer(value: Any) -> float | None:
+    """Dilution of a titer: '1:160' and '1/160' give 160. Anything else (including '<1:40') gives None.
+
+    YAML and pint both misread '1:80' (base-60 numbers, multiplication), so titers never
+    go through either.
+    """
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        dilution = float(value)
+    else:
+        m = _TITER.match(str(value))
+        dilution = float(m.group(1)) if m else None
+    # '1:0', negative numbers, NaN and infinities are no dilution at all
+    return dilution if dilution is not None and 0 < dilution < math.inf else None
+
+
+def format_number(x: float) -> str:
+    """Short human form of a number: 1.0 -> '1', 1.326 -> '1.33', 150.01 -> '150'."""
+    if abs(x) >= 1e15:
+        return f"{x:.3g}"
+    if x == int(x):
+        return str(int(x))
+    if abs(x) >= 100:
+        return f"{x:.0f}"
+    if abs(x) >= 10:
+        return f"{x:.1f}".rstrip("0").rstrip(".")
+    return f"{x:.3g}"
+
+
+@lru_cache(maxsize=1)
+def _common_unit_lines() -> tuple[tuple[str, str | None], ...]:
+    text = resources.files(__package__).joinpath("data", "common_units.txt").read_text(encoding="utf-8")
+    out = []
+    for line in text.splitlines():
+        if line.strip() and not line.startswith("#"):
+            spelling, _, meaning = line.partition(" = ")
+            out.append((spelling.strip(), meaning.strip() or None))
+    return tuple(out)
+
+
+def common_units() -> tuple[str, ...]:
+    """Chart spellings of units listed in data/common_units.txt (aliases included)."""
+    return tuple(spelling for spelling, _ in _common_unit_lines())
+
+
+@lru_cache(maxsize=1)
+def unit_aliases() -> dict[str, str]:
+    """Whole-string chart spellings and the unit each means ('mm Hg' -> 'mmHg'), from data/common_units.txt."""
+    return {spelling: meaning for spelling, meaning in _common_unit_lines() if meaning is not None}
+
+
+def precomputed_factors(target: str, context: str | None = None,
+                        molar_mass: float | None = None) -> dict[str, float]:
+    """Factors from every compatible common unit spelling to ``target`` (for a compiled item)."""
+    out: dict[str, float] = {}
+    for unit in common_units():
+        try:
+            out[unit] = conversion_factor(unit, target, context, molar_mass)
+        except UnitError:
+            continue
+    return out
