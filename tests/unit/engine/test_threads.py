@@ -8,7 +8,7 @@ from pathlib import Path
 
 import screening
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 AS_OF = date(2026, 11, 23)
 
 

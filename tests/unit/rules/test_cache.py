@@ -10,7 +10,7 @@ from screening.rules import cache
 from screening import screen
 from screening.rules.compiled import CompiledTrial
 
-DATA = Path(__file__).resolve().parent.parent / "data"
+DATA = Path(__file__).resolve().parents[2] / "data"
 
 
 def test_cache_is_reused_and_screens_like_a_fresh_compile(tmp_path, monkeypatch):
@@ -57,3 +57,16 @@ def test_empty_cache_dir_disables_the_cache(tmp_path, monkeypatch):
     monkeypatch.setenv("SCREENING_CACHE_DIR", "")
     assert cache.cache_dir() is None
     assert cache.load_criteria_cached(DATA / "lupus.yaml").criteria
+
+
+def test_the_fingerprint_covers_every_subpackage():
+    import screening.engine.evaluate as evaluate
+
+    before = cache._code_fingerprint()
+    module = Path(evaluate.__file__)  # outside rules/, where the cache module sits
+    st = module.stat()
+    try:
+        os.utime(module, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000_000))
+        assert cache._code_fingerprint() != before
+    finally:
+        os.utime(module, ns=(st.st_atime_ns, st.st_mtime_ns))

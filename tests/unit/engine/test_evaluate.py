@@ -706,7 +706,7 @@ def test_lupus_example_end_to_end():
 
     from screening import load_criteria, load_patient
 
-    data = Path(__file__).resolve().parent.parent / "data"
+    data = Path(__file__).resolve().parents[2] / "data"
     r = screen(load_patient(data / "p1.json"), load_criteria(data / "lupus.yaml"), as_of=AS_OF)
     status = {c.id: c.status.value for c in r.criteria}
     assert status == {"age": "pass", "inc-ab": "pass", "inc-upcr": "pass", "exc-cyc": "pass", "exc-preg": "pass",

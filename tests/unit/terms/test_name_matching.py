@@ -64,7 +64,7 @@ def test_ideal_body_weight_is_not_the_weight_for_bmi():
 
     from screening import load_criteria, screen
 
-    root = Path(__file__).resolve().parents[2]
+    root = Path(__file__).resolve().parents[3]
     trial = load_criteria(root / "criteria" / "NCT01056471.yaml")
     patient = json.loads((root / "examples" / "NCT01056471" / "eligible.json").read_text(encoding="utf-8"))
     patient["observations"] = [o for o in patient["observations"] if "weight" not in o.get("name", "")] + [
@@ -121,7 +121,7 @@ def test_non_invasive_is_not_invasive_mechanical_ventilation():
 
     from screening import load_criteria, screen
 
-    root = Path(__file__).resolve().parents[2]
+    root = Path(__file__).resolve().parents[3]
     trial = load_criteria(root / "criteria" / "NCT04348461.yaml")
     patient = json.loads((root / "examples" / "NCT04348461" / "eligible.json").read_text(encoding="utf-8"))
     patient["procedures"] = [p for p in patient["procedures"] if "ventilation" not in (p.get("name") or "")

@@ -16,7 +16,7 @@ from screening.engine.records import PatientView
 from screening.terms.matcher import Matcher
 from screening.model.patient import Patient
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def _seed(trial: str, example: str, **more: list) -> tuple:

@@ -13,7 +13,7 @@ import pytest
 from screening import Patient, RuleFile, ScreeningResult, load_criteria, load_patient, screen
 from screening.rules.yamlsource import load as load_yaml
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 PATIENTS = sorted(p for p in ROOT.glob("examples/*/*.json")
                   if p.name != "expected.json" and p.parent.name != "fhir")
 RULE_FILES = sorted(ROOT.glob("criteria/*.yaml"))
