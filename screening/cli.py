@@ -117,8 +117,8 @@ def _load_trial(path: Path):
 @app.command(short_help="Validate rule files.")
 def check(files: List[Path] = typer.Argument(..., metavar="RULES.yaml", help="Rule files to validate.")) -> None:
     """Validate rule files: schema, expression syntax, names, windows and units."""
-    from .rules.compiler import load_criteria
     from .errors import InputError
+    from .rules.compiler import load_criteria
 
     bad = 0
     for f in files:
@@ -165,10 +165,10 @@ def batch(
     """Screen many patients against one or more trials on every core, with a funnel per trial."""
     from concurrent.futures import BrokenExecutor
 
-    from .batch.run import BatchError, journal_as_of, run_batch
     from .batch.progress import BatchProgress
-    from .report.funnel import print_funnels
+    from .batch.run import BatchError, journal_as_of, run_batch
     from .errors import InputError
+    from .report.funnel import print_funnels
 
     parts = _parse_complete(complete)
     day, today = _parse_date(as_of)
@@ -248,9 +248,9 @@ def coverage(
     as_json: bool = typer.Option(False, "--json", help="Print the coverage as JSON."),
 ) -> None:
     """How many criteria each rule file decides by machine, and the data it needs."""
-    from .rules.compiler import load_criteria
-    from .report.coverage import coverage as cover, print_coverage
     from .errors import InputError
+    from .report.coverage import coverage as cover, print_coverage
+    from .rules.compiler import load_criteria
 
     try:
         rows = [cover(load_criteria(f)) for f in files]

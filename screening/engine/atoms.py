@@ -10,15 +10,15 @@ import operator
 from datetime import date
 from typing import Any, Callable
 
-from ..rules import ir as X
-from ..values.bounds import Bounded, Several
-from ..rules.compiled import CompiledTrial
-from ..values.durations import Window
-from .items import Env, change, evidence_of, resolve, source_suffix, unit_suffix
-from ..values.logic import FAIL, PASS, UNKNOWN, Status
 from ..model.rulefile import DataType
-from .records import DATE_FIELD
+from ..rules import ir as X
+from ..rules.compiled import CompiledTrial
+from ..values.bounds import Bounded, Several
+from ..values.durations import Window
+from ..values.logic import FAIL, PASS, UNKNOWN, Status
 from ..values.units import format_number
+from .items import Env, change, evidence_of, resolve, source_suffix, unit_suffix
+from .records import DATE_FIELD
 
 
 class Outcome:

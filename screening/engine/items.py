@@ -12,19 +12,19 @@ import operator
 from datetime import date
 from typing import Any
 
+from ..errors import UnitError
+from ..model.result import Evidence, build
+from ..model.rulefile import DataType, Pick
 from ..rules import ir as X
 from ..rules.compiled import CompiledTrial, ItemSpec
-from ..values.durations import Window, age_in_years
-from ..errors import UnitError
-from ..model.rulefile import DataType, Pick
-from ..model.result import Evidence, build
 from ..terms.codes import code_key
 from ..terms.names import words
 from ..terms.results import is_negative, normalise_code
-from .records import PatientView
 from ..values.bounds import Bounded, Several, extreme, split_bound
+from ..values.durations import Window, age_in_years
 from ..values.titers import read_titer
 from ..values.units import conversion_factor, format_number
+from .records import PatientView
 
 
 class Resolved:

@@ -5,9 +5,9 @@ Belongs here: the shapes of the data that cross the library's boundary. Not here
 (evaluation, unit conversion, matching) or reading files; models import only ``values.logic``.
 """
 
-from .rulefile import ConceptSet, Criterion, DataItem, DataType, Derivation, Kind, Pick, RuleFile, TrialInfo
 from .patient import Category, Condition, Fact, Immunization, Medication, Observation, Patient, Procedure
 from .result import CriterionResult, Evidence, ScreeningResult, Verdict
+from .rulefile import ConceptSet, Criterion, DataItem, DataType, Derivation, Kind, Pick, RuleFile, TrialInfo
 
 __all__ = [
     "Category", "ConceptSet", "Condition", "Criterion", "CriterionResult", "DataItem", "DataType", "Derivation",

@@ -8,8 +8,8 @@ from enum import Enum
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..values.logic import Status
-from .rulefile import Kind
 from .patient import UnmappedRecord
+from .rulefile import Kind
 
 
 class Verdict(str, Enum):

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ..model.rulefile import DataType, Kind
 from ..rules import ir as X
 from ..rules.compiled import CompiledTrial
-from ..model.rulefile import DataType, Kind
 
 
 class TrialCoverage(BaseModel):

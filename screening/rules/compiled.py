@@ -11,10 +11,10 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..values.bounds import Bounded
-from ..values.durations import Window
 from ..model.rulefile import Criterion, DataType, Pick, RuleFile, TrialInfo
 from ..terms.matcher import Matcher
+from ..values.bounds import Bounded
+from ..values.durations import Window
 
 
 @dataclass(frozen=True)
