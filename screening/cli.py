@@ -262,6 +262,31 @@ def coverage(
     print_coverage(rows)
 
 
+@app.command(short_help="Draft a rule file from a ClinicalTrials.gov study record.")
+def new(
+    record: Path = typer.Argument(..., metavar="RECORD.json",
+                                  help="A ClinicalTrials.gov API v2 study record (or a search response holding it)."),
+    out: Path = typer.Option(..., "-o", "--out", metavar="RULES.yaml", help="The rule file to write."),
+    nct: Optional[str] = typer.Option(None, "--nct", help="Which study of a search response with several."),
+    source: Optional[str] = typer.Option(None, "--source", help="What trial.source says (default: RECORD as given)."),
+    force: bool = typer.Option(False, "--force", help="Overwrite an existing rule file."),
+) -> None:
+    """Write a draft rule file: metadata, age and sex as rules, every bullet verbatim as a draft to encode."""
+    from .authoring.new import new_rule_file
+    from .errors import InputError
+
+    try:
+        d = new_rule_file(record, out, source, nct, force)
+    except InputError as err:
+        raise _fail(_one_line(err), located=True) from None
+    except FileExistsError as err:
+        raise _fail(str(err)) from None
+    except OSError as err:
+        raise _fail(f"{out}: error: cannot write: {err.strerror}", located=True) from None
+    typer.echo(f"{d.path}: {d.trial}: {d.bullets} draft criteria, {d.proposals} proposed rules; "
+               f"next: screening check {d.path}")
+
+
 @app.command(short_help="The native profile a FHIR R4 Bundle maps to.")
 def convert(patient: Path = typer.Argument(..., metavar="BUNDLE.json",
                                            help="FHIR R4 Bundle JSON ('-' for standard input; a native profile is printed as read).")) -> None:

@@ -9,7 +9,11 @@ carry a proposed rule as a YAML comment for the author to accept.
 
 Modules: ``ctgov`` (the study record), ``bullets`` (the criteria text as a tree of
 bullets), ``patterns`` (proposals, with their vocabulary in ``data/patterns.yaml``),
-``scaffold`` (the YAML text).
+``scaffold`` (the YAML text), ``new`` (writing the file; the CLI's ``screening new``).
+
+Belongs here: reading registry records and writing draft rule files for people to finish.
+Not here: reading or checking rule files (``rules``) or evaluating them (``engine``): a
+draft is checked by compiling it like any other rule file.
 """
 
 from __future__ import annotations

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import os
 import tempfile
 from dataclasses import dataclass
@@ -26,7 +25,7 @@ class Drafted:
 def new_rule_file(record: str | Path, out: str | Path, source: str | None = None, registry_id: str | None = None,
                   overwrite: bool = False) -> Drafted:
     """Read a study record, write its draft rule file atomically, and check that it compiles."""
-    from ..compiler import compile_text
+    from ..rules.compiler import compile_text
 
     study = read_study(record, registry_id)
     text = scaffold(study, source if source is not None else str(record))
@@ -46,24 +45,3 @@ def new_rule_file(record: str | Path, out: str | Path, source: str | None = None
     proposals = sum(1 for line in text.splitlines() if line.lstrip().startswith("# proposed ("))
     bullets = sum(1 for line in text.splitlines() if line.startswith("  - id: inc-") or line.startswith("  - id: exc-"))
     return Drafted(out, study.registry_id, bullets, proposals)
-
-
-def main(argv: list[str]) -> int:
-    """Command-line shell (exit 0 written, 2 bad input)."""
-    ap = argparse.ArgumentParser(prog="screening new", description=__doc__)
-    ap.add_argument("record")
-    ap.add_argument("-o", "--out", required=True)
-    ap.add_argument("--source")
-    ap.add_argument("--nct")
-    ap.add_argument("--force", action="store_true")
-    args = ap.parse_args(argv)
-    try:
-        d = new_rule_file(args.record, args.out, args.source, args.nct, args.force)
-    except InputError as e:
-        print(e.first_line, file=__import__("sys").stderr)
-        return 2
-    except FileExistsError as e:
-        print(f"error: {e}", file=__import__("sys").stderr)
-        return 2
-    print(f"{d.path}: {d.trial}: {d.bullets} draft criteria, {d.proposals} proposed rules")
-    return 0

@@ -52,7 +52,7 @@ def unescape(text: str) -> str:
 @lru_cache(maxsize=1)
 def vocabulary() -> dict[str, Any]:
     """The proposals' vocabulary (data/patterns.yaml)."""
-    text = resources.files("screening.authoring.data").joinpath("patterns.yaml").read_text(encoding="utf-8")
+    text = resources.files("screening.authoring").joinpath("data/patterns.yaml").read_text(encoding="utf-8")
     return yaml.safe_load(text)
 
 
@@ -114,8 +114,8 @@ def _unit(written: str | None, default: str, molar_mass: str | None = None) -> t
     """The item unit for a written unit: as written when it converts to the default (through a molar mass)."""
     if not written:
         return default, None
-    from ..units import conversion_factor
-    from ..units import molar_mass as parse_molar_mass
+    from ..values.units import conversion_factor
+    from ..values.units import molar_mass as parse_molar_mass
 
     mm = parse_molar_mass(molar_mass) if molar_mass else None
 

@@ -25,7 +25,7 @@ _SEXES = {"ALL": "All", "FEMALE": "Female", "MALE": "Male"}
 
 
 def _draft_field_supported() -> bool:
-    from ..models.criteria import Criterion
+    from ..model.rulefile import Criterion
 
     return "draft" in Criterion.model_fields
 
@@ -170,7 +170,7 @@ def scaffold(study: Study, source: str | None = None) -> str:
 
 def _check_round_trip(text: str, bullets: tuple[Bullet, ...]) -> None:
     """The YAML loads back with every bullet's text unchanged (a defect here is ours, never the record's)."""
-    from .. import yamlsource
+    from ..rules import yamlsource
 
     doc = yamlsource.load(text, "<draft>").data
     texts = {c["id"]: c["text"] for c in doc["criteria"]}

@@ -111,6 +111,8 @@ class Criterion(_Strict):
         None, description="Why a person must confirm this; with no rule, decided by a fact named after the id."
     )
     note: StrictStr | None = Field(None, description="How an ambiguous text was read; shown in the reason.")
+    draft: bool = Field(False, description="Drafted by `screening new` and not yet encoded: a person confirms it "
+                                           "until a rule is written (coverage counts drafts apart).")
 
     @field_validator("rule", "applies_if")
     @classmethod

@@ -31,6 +31,7 @@ class TrialCoverage(BaseModel):
     machine_share: float = Field(description="machine / criteria, 0 to 1.")
     conditional: int = Field(description="Criteria with applies_if (e.g. women of childbearing potential).")
     confirm_ids: list[str] = Field(default_factory=list, description="Ids of the criteria a person decides.")
+    drafts: int = Field(0, description="Criteria drafted by `screening new` and not yet encoded (among confirm).")
     data_items: list[str] = Field(default_factory=list,
                                   description="Data items the rules read, with the operands of derived items.")
     builtins: list[str] = Field(default_factory=list, description="Built-in values read: age (birth date), sex.")
@@ -81,6 +82,7 @@ def coverage(trial: CompiledTrial) -> TrialCoverage:
         machine_share=round(machine / total, 3) if total else 0.0,
         conditional=sum(c.applies_if is not None for c in crits),
         confirm_ids=confirm_ids,
+        drafts=sum(c.draft for c in crits),
         data_items=needed,
         builtins=sorted(set(builtins)),
         concept_sets=sorted(set(concepts)),
@@ -117,7 +119,8 @@ def print_coverage(rows: list[TrialCoverage], console=None) -> None:
     table.add_column("data items", overflow="fold")  # one per line: the lists are long
     table.add_column("concept sets", overflow="fold")
     for r in rows:
-        table.add_row(escape(r.trial), str(r.criteria), str(r.machine), str(r.confirm),
+        confirm = f"{r.confirm}\n({r.drafts} drafts)" if r.drafts else str(r.confirm)
+        table.add_row(escape(r.trial), str(r.criteria), str(r.machine), confirm,
                       f"{100 * r.machine_share:.0f}%",
                       escape("\n".join(r.builtins + r.data_items)), escape("\n".join(r.concept_sets)))
     console.print(table)

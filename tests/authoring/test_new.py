@@ -17,8 +17,8 @@ import yaml
 from screening.authoring import read_study, scaffold, split_criteria
 from screening.authoring.ctgov import RegistryRecordError, study_from_json
 from screening.authoring.new import new_rule_file
-from screening.compiler import compile_text
-from screening.coverage import coverage
+from screening.rules.compiler import compile_text
+from screening.report.coverage import coverage
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "ctgov"
 RECORDS = sorted(p.name for p in DATA.glob("NCT*.json"))
@@ -75,7 +75,8 @@ def test_the_draft_checks_cleanly_and_nothing_is_decided_by_data_but_age_and_sex
     trial = compile_text(text, name)
     cov = coverage(trial)
     bullets = [c for c in yaml.safe_load(text)["criteria"] if c["id"].startswith(("inc-", "exc-"))]
-    assert all("rule" not in c and c["confirm"].startswith("draft:") for c in bullets)
+    assert all("rule" not in c and c["confirm"].startswith("draft:") and c["draft"] is True for c in bullets)
+    assert cov.drafts == len(bullets)
     structured = [c for c in yaml.safe_load(text)["criteria"] if c["id"] in ("age-min", "age-max", "sex")]
     assert cov.machine == len([c for c in structured if "rule" in c])
     assert cov.confirm == len(bullets) + len([c for c in structured if "rule" not in c])
@@ -230,3 +231,25 @@ def test_yaml_special_text_survives(tmp_path: Path) -> None:
     assert texts == ["'quoted' and \"double\" # not a comment: key: value", "trailing backslash \\",
                      "- dash first", "tab\tinside and control \x85 char"]
     compile_text(text, "t.yaml")
+
+
+def test_screening_new_on_the_command_line(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from screening.cli import app
+
+    out = tmp_path / "NCT06388018.yaml"
+    r = CliRunner().invoke(app, ["new", str(DATA / "NCT06388018.json"), "-o", str(out)])
+    assert r.exit_code == 0, r.output
+    assert "NCT06388018: 44 draft criteria, 3 proposed rules" in r.output
+    r = CliRunner().invoke(app, ["check", str(out)])
+    assert r.exit_code == 0 and "ok: NCT06388018, 46 criteria" in r.output
+    r = CliRunner().invoke(app, ["coverage", "--json", str(out)])
+    cov = json.loads(r.output)[0]
+    assert (cov["machine"], cov["confirm"], cov["drafts"]) == (2, 44, 44)  # age-min and sex; no maximum age
+    r = CliRunner().invoke(app, ["new", str(DATA / "NCT06388018.json"), "-o", str(out)])
+    assert r.exit_code == 2 and "refusing to overwrite" in r.output
+    bad = tmp_path / "bad.json"
+    bad.write_text("{\n  \"studies\": [\n", encoding="utf-8")
+    r = CliRunner().invoke(app, ["new", str(bad), "-o", str(tmp_path / "x.yaml")])
+    assert r.exit_code == 2 and r.output.startswith(f"{bad}:3:") and "invalid JSON" in r.output
