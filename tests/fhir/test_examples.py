@@ -23,7 +23,7 @@ FLOW = "urn:oid:1.2.840.114350.1.13.0.1.7.2.707679"
 EXPECTED = {
     "phase-ii-lupus-msc-eligible": ("eligible", [], []),
     "phase-ii-lupus-msc-ineligible": ("ineligible", ["inc-2c", "exc-3"], []),
-    "phase-ii-lupus-msc-undetermined": ("undetermined", [], ["inc-2b", "exc-4a", "exc-4b", "exc-4c", "exc-4d"]),
+    "phase-ii-lupus-msc-undetermined": ("undetermined", [], ["inc-2b", "exc-4a", "exc-4b", "exc-4c", "exc-4d", "exc-4f"]),
     "msv-allo-ln-eligible": ("eligible", [], []),
     "msv-allo-ln-ineligible": ("ineligible", ["inc-4", "inc-5"], []),
     "msv-allo-ln-undetermined": ("undetermined", [], ["inc-5", "inc-7b"]),

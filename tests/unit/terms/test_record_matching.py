@@ -29,8 +29,8 @@ def _seed(trial: str, example: str, **more: list) -> tuple:
 # ---------------------------------------------------------------- planned procedures
 
 @pytest.mark.parametrize("trial, plan, criterion_id, shown", [
-    ("Phase-II-Lupus-MSC", {"code": "snomed:387713003", "name": "surgery", "status": "planned", "date": "2026-12-05"},
-     "exc-4f", "surgery on 2026-12-05 (planned)"),
+    ("NCT04348461", {"code": "snomed:233573008", "status": "planned", "date": "2026-12-05"},
+     "exc-4a", "snomed:233573008 on 2026-12-05 (planned)"),
     ("NCT04348461", {"name": "ECMO", "status": "planned", "date": "2026-11-25", "source": "ServiceRequest/ecmo"},
      "exc-4a", "ECMO on 2026-11-25 (planned) [ServiceRequest/ecmo]"),
 ])
@@ -225,7 +225,7 @@ def test_benign_neoplasm_codes_are_not_neoplastic_disease():
 
 @pytest.mark.parametrize("trial, name, criterion_id", [
     ("NCT04348461", "ECMO planned", "exc-4a"),
-    ("Phase-II-Lupus-MSC", "Planned surgery: cholecystectomy", "exc-4f"),
+    ("NCT04348461", "Planned: extracorporeal membrane oxygenation", "exc-4a"),
 ])
 def test_planned_in_the_name_of_a_planned_procedure_does_not_hide_it(trial, name, criterion_id):
     t, patient = _seed(trial, "eligible.json", procedures=[{"name": name, "status": "planned", "date": "2026-11-25"}])
