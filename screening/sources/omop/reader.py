@@ -403,8 +403,8 @@ class _Builder:
     def is_immunization(self, c: Concept, rec: dict) -> bool:
         if c.vocabulary in self.m.immunization_vocabularies:
             return True
-        if c.vocabulary == self.m.record_vocabulary and c.concept_class == "Immunization":
-            return True
+        if c.vocabulary == self.m.record_vocabulary:  # made by `screening load`: its class says which
+            return c.concept_class == "Immunization"
         codes = [rec.get("code")] + rec.get("codes", [])
         return any(code and code.lower().startswith(self.m.immunization_code_prefixes) for code in codes)
 
@@ -414,8 +414,7 @@ class _Builder:
         if got is None:
             return
         rec, _ = got
-        end = r[END] if r[END] != r[START] else None
-        rec.update(date=r[START], end=end, status=self.status(table, r, "completed"))
+        rec.update(date=r[START], end=r[END], status=self.status(table, r, "completed"))
         self.add("procedures", Procedure, table, r[ID], rec)
 
     def value(self, table: str, r: tuple) -> tuple[Any, str | None, str | None]:
@@ -484,12 +483,12 @@ class _Builder:
                 return
             self.skip(table, r[ID], f"{c.label}: no value recorded")
             return
-        if r[START] is None:
-            self.skip(table, r[ID], f"{c.label}: no date")
-            return
         if table == "observation" and isinstance(value, bool):
             rec.update(value=value, date=r[START])
             self.add("facts", Fact, table, r[ID], rec)
+            return
+        if r[START] is None:
+            self.skip(table, r[ID], f"{c.label}: no date")
             return
         rec.update(value=value, unit=unit, date=r[START], status=self.status(table, r, "final"))
         self.add("observations", Observation, table, r[ID], rec)
