@@ -23,7 +23,11 @@ from ...models.patient import (
 from .concepts import Concept, Concepts, Mapping, mapping
 from .database import OmopDatabase, OmopError, open_database
 
-POLICIES = ("observation-period", "none")
+# Completeness policies: 'observation-period' declares the parts of omop-mapping.yaml complete when an
+# observation period contains the screening date (history before the period's start is then read as
+# absent: the profile's unmapped list says from when the record covers); 'lifetime' only when that
+# period also began by the birth date; 'none' declares nothing (absence is never evidence).
+POLICIES = ("observation-period", "lifetime", "none")
 
 _EVENT_SQL = {
     "condition_occurrence": "condition_occurrence_id, person_id, condition_concept_id, condition_source_concept_id, "
@@ -258,7 +262,7 @@ class _Builder:
             self.skip("visit_occurrence", None, f"{self.p.visits} visits: the profile has no visits "
                                                 "(no criterion reads them)")
         data.update(self.records)
-        data["complete"] = self.complete()
+        data["complete"] = self.complete(data["birth_date"])
         data["unmapped"] = self.unmapped_records()
         try:
             return Patient.model_validate(data)
@@ -293,14 +297,24 @@ class _Builder:
         self.skip("person", pid, f"gender concept {gid} is not a known gender: sex is unknown")
         return None
 
-    def complete(self) -> list[str]:
+    def complete(self, birth: dt.date | None) -> list[str]:
         declared = [c for c in self.p.declared]
-        out = []
-        if self.s.completeness == "observation-period" and self.s.as_of is not None:
-            as_of = self.s.as_of
-            if any(start is not None and start <= as_of and (end is None or as_of <= end)
-                   for start, end in self.p.periods):
-                out.extend(self.m.complete_within_observation_period)
+        out: list[str] = []
+        as_of, policy = self.s.as_of, self.s.completeness
+        if policy != "none" and as_of is not None:
+            covering = [(start, end) for start, end in self.p.periods
+                        if start is not None and start <= as_of and (end is None or as_of <= end)]
+            if policy == "lifetime":
+                covering = [(start, end) for start, end in covering if birth is not None and start <= birth]
+            if covering:
+                start, end = min(covering)
+                parts = list(self.m.complete_within_observation_period)
+                out.extend(parts)
+                if policy == "observation-period" and (birth is None or start > birth):
+                    self.skip("observation_period", None,
+                              f"{', '.join(parts)} declared complete from {start} (the observation period "
+                              f"{start} to {end or 'open'} contains the screening date {as_of}); "
+                              f"events before {start} are not in this database")
         for c in declared:
             if c not in out:
                 out.append(c)
