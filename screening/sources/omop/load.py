@@ -210,8 +210,11 @@ _ARROW = {"BIGINT": lambda pa: pa.int64(), "DOUBLE": lambda pa: pa.float64(), "D
           "TIMESTAMP": lambda pa: pa.timestamp("us"), "VARCHAR": lambda pa: pa.string()}
 
 
+_COLUMNS = {t: TABLES[t].column_names for t in OUTPUT_TABLES}
+
+
 def _row(table: str, **values: Any) -> tuple:
-    return tuple(values.get(c) for c in TABLES[table].column_names)
+    return tuple(map(values.get, _COLUMNS[table]))
 
 
 class _Loader:

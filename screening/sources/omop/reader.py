@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator, get_args
 
 from pydantic import ValidationError
 
@@ -85,6 +85,7 @@ class OmopSource:
         self.mapping = table or mapping()
         self.concepts = Concepts(db, self.mapping)
         self._persons = None if persons is None else list(persons)
+        self._identities: dict[tuple, tuple] = {}  # (concept_id, source_concept_id) -> code, codes, name
 
     @classmethod
     def open(cls, spec: str, schema: str | None = None, vocabulary: str | None = None, **kwargs) -> "OmopSource":
@@ -141,7 +142,7 @@ class OmopSource:
     def patient(self, person: Any) -> Patient:
         """One person's profile, by person_id or person_source_value."""
         source = OmopSource(self.db, self.as_of, [person], self.completeness, table=self.mapping)
-        source.concepts = self.concepts
+        source.concepts, source._identities = self.concepts, self._identities
         return next(iter(source))[0]
 
     # reading
@@ -218,6 +219,23 @@ def _is_int(x: Any) -> bool:
     if isinstance(x, int):
         return True
     return isinstance(x, str) and x.strip().lstrip("-").isdigit()
+
+
+_STATUSES = {m: frozenset(get_args(m.model_fields["status"].annotation)) if "status" in m.model_fields else frozenset()
+             for m in (Condition, Fact, Immunization, Medication, Observation, Procedure)}
+
+_DEFAULTS = {m: {name: f.get_default(call_default_factory=True) for name, f in m.model_fields.items()}
+             for m in _STATUSES}
+
+
+def _build(cls: type, values: dict) -> Any:
+    """A model from values already checked (every field given), without re-validation: the hot path."""
+    obj = cls.__new__(cls)
+    object.__setattr__(obj, "__dict__", values)
+    object.__setattr__(obj, "__pydantic_fields_set__", set(values))
+    object.__setattr__(obj, "__pydantic_extra__", None)
+    object.__setattr__(obj, "__pydantic_private__", None)
+    return obj
 
 
 _DEFAULT_STATUS = {"condition_occurrence": lambda r: "resolved" if r[END] else "active",
@@ -339,19 +357,32 @@ class _Builder:
     def identity(self, table: str, r: tuple) -> tuple[dict, Concept | None] | None:
         """code, codes, name and source of a row; None (reported) when it has no usable concept."""
         cid, scid = r[CONCEPT], r[SOURCE_CONCEPT]
-        c, sc = self.c.get(cid), self.c.get(scid)
+        got = self.s._identities.get((cid, scid))
+        if got is None:
+            got = self.s._identities[(cid, scid)] = self._identity(table, cid, scid)
+        c, sc, code, codes, name, why = got
         sv = r[SOURCE_VALUE]
-        if c is None:
-            if cid:
-                why = f"concept {cid} ({table} concept) is not in the concept table"
-            else:
-                why = "no standard concept (concept_id 0)"
-            if sc is not None:
-                why += f"; source concept {sc.label}"
+        if why is not None:
             if sv:
                 why += f"; source value {sv!r}"
             self.skip(table, r[ID], why)
             return None
+        source = f"{table}/{r[ID]}"
+        if sv and sv != c.code and sv != c.profile_code and not (sc is not None and sv == sc.code):
+            source += f" (source value {sv!r})"
+        elif sc is not None and sc.id != c.id and sc.profile_code:
+            source += f" (source {sc.profile_code})"
+        return {"source": source, "code": code, "codes": codes, "name": name}, c
+
+    def _identity(self, table: str, cid: Any, scid: Any) -> tuple:
+        """(concept, source concept, code, codes, name, problem) of a concept pair, computed once per run."""
+        c, sc = self.c.get(cid), self.c.get(scid)
+        if c is None:
+            why = f"concept {cid} ({table} concept) is not in the concept table" if cid else \
+                "no standard concept (concept_id 0)"
+            if sc is not None:
+                why += f"; source concept {sc.label}"
+            return c, sc, None, [], None, why
         codes: list[str] = []
         for x in (c, sc):
             if x is None:
@@ -362,31 +393,24 @@ class _Builder:
         codes = list(dict.fromkeys(codes))
         name = c.name if c.name else (sc.name if sc is not None else None)
         if not codes and not name:
-            self.skip(table, r[ID], f"concept {c.label} has no code of a known vocabulary and no name")
-            return None
-        source = f"{table}/{r[ID]}"
-        if sv and sv not in (c.code, c.profile_code) and not (sc is not None and sv == sc.code):
-            source += f" (source value {sv!r})"
-        elif sc is not None and sc.id != c.id and sc.profile_code:
-            source += f" (source {sc.profile_code})"
-        rec: dict[str, Any] = {"source": source}
-        if codes:
-            rec["code"] = codes[0]
-            if len(codes) > 1:
-                rec["codes"] = codes[1:]
-        if name:
-            rec["name"] = name
-        return rec, c
+            return c, sc, None, [], None, f"concept {c.label} has no code of a known vocabulary and no name"
+        return c, sc, (codes[0] if codes else None), codes[1:], name, None
 
     def status(self, table: str, r: tuple, default: str) -> str:
         return self.p.statuses.get((table, r[ID]), default)
 
     def add(self, category: str, model: type, table: str, rid: Any, fields: dict) -> None:
-        try:
-            self.records[category].append(model(**fields))
-        except ValidationError as err:
-            problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in err.errors())
-            self.skip(table, rid, f"not a valid {category[:-1]} record: {problems}")
+        """Append a record. Fields come typed from SQL (dates, numbers, text) and identity() guarantees a
+        code or a name, so the model is built without re-validation; a status (from screening_status)
+        the model does not know is reported instead."""
+        allowed = _STATUSES[model]
+        if "status" in fields and fields["status"] not in allowed:
+            self.skip(table, rid, f"status {fields['status']!r} is not one of {', '.join(sorted(allowed))}")
+            return
+        values = dict(_DEFAULTS[model])
+        values.update(fields)
+        values["codes"] = list(fields["codes"])
+        self.records[category].append(_build(model, values))
 
     def map_condition_occurrence(self, r: tuple, table: str = "condition_occurrence") -> None:
         got = self.identity(table, r)

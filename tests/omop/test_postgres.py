@@ -1,0 +1,86 @@
+"""An OMOP schema on the local PostgreSQL server reads as the same patients as the files it was loaded from."""
+
+from __future__ import annotations
+
+import csv
+import os
+import uuid
+
+import pytest
+
+from screening import screen
+from screening.sources.omop import OmopError, OmopSource, concept_set_sql, open_database
+
+from .conftest import AS_OF
+
+URL = os.environ.get("SCREENING_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
+TABLES = ["person", "observation_period", "visit_occurrence", "condition_occurrence", "drug_exposure",
+          "procedure_occurrence", "measurement", "observation", "device_exposure", "death", "concept",
+          "concept_ancestor"]
+
+
+@pytest.fixture(scope="module")
+def pg_schema(synthea_csv):
+    """The Synthea27Nj CSV tables copied into a fresh schema (text columns, as a raw CSV import gives), dropped after."""
+    psycopg = pytest.importorskip("psycopg")
+    try:
+        con = psycopg.connect(URL, autocommit=True, connect_timeout=5)
+    except psycopg.OperationalError as err:
+        pytest.skip(f"no PostgreSQL server at {URL}: {err}")
+    schema = f"omop_test_{uuid.uuid4().hex[:8]}"
+    con.execute(f'CREATE SCHEMA "{schema}"')
+    try:
+        for table in TABLES:
+            path = synthea_csv / f"{table.upper()}.csv"
+            with open(path, newline="") as fh:
+                header = next(csv.reader(fh))
+            cols = ", ".join(f'"{c}" TEXT' for c in header)
+            con.execute(f'CREATE TABLE "{schema}"."{table}" ({cols})')
+            with con.cursor() as cur, cur.copy(f'COPY "{schema}"."{table}" FROM STDIN WITH (FORMAT csv, HEADER true)'
+                                               ) as copy, open(path, "rb") as fh:
+                while block := fh.read(1 << 20):
+                    copy.write(block)
+        yield schema
+    finally:
+        con.execute(f'DROP SCHEMA "{schema}" CASCADE')
+        con.close()
+
+
+def _people(spec, **kw):
+    with OmopSource.open(str(spec), as_of=AS_OF, **kw) as src:
+        return [p for p, _ in src]
+
+
+def test_postgres_schema_reads_like_the_csv_files(pg_schema, synthea_csv, seed_trials):
+    from_pg = _people(URL, schema=pg_schema)
+    from_csv = _people(synthea_csv)
+    assert len(from_pg) == 28
+    assert [p.model_dump() for p in from_pg] == [p.model_dump() for p in from_csv]
+    for a, b in zip(from_pg[:10], from_csv[:10]):
+        for trial in seed_trials:
+            ra, rb = screen(a, trial, as_of=AS_OF), screen(b, trial, as_of=AS_OF)
+            assert [(c.id, c.status) for c in ra.criteria] == [(c.id, c.status) for c in rb.criteria]
+
+
+def test_postgres_locations_and_one_person(pg_schema):
+    with OmopSource.open(URL, schema=pg_schema, as_of=AS_OF) as src:
+        assert src.location(19).endswith(f"schema {pg_schema}#person/19")
+        p = src.patient(19)
+    assert any(c.code == "snomed:840539006" and c.name == "COVID-19" for c in p.conditions)
+
+
+def test_concept_set_sql_runs_on_both_engines(pg_schema, synthea_csv):
+    codes = ["snomed:840539006", "loinc:29463-7", "icd10:J80*"]
+    results = []
+    for spec, schema in ((URL, pg_schema), (str(synthea_csv), None)):
+        with open_database(spec, schema) as db:
+            results.append(sorted(r[0] for r in db.rows(concept_set_sql(db, codes))))
+    assert results[0] == results[1] == [3025315, 37311061]  # body weight, COVID-19 (no ICD-10-CM concepts here)
+
+
+def test_missing_schema_and_bad_url(pg_schema):
+    with pytest.raises(OmopError, match="no person table"):
+        open_database(URL, "no_such_schema_here")
+    with pytest.raises(OmopError, match="cannot connect") as err:
+        open_database("postgresql://postgres:secret@127.0.0.1:1/test")
+    assert "secret" not in str(err.value) and "postgres:***@" in str(err.value)
