@@ -422,7 +422,7 @@ def load_profiles(patients: Iterable[Patient], out: str | os.PathLike, vocabular
 def read_profiles(paths: Iterable[str | os.PathLike], problems: list[Problem]) -> Iterator[Patient]:
     """Profiles from files (a native profile or a FHIR Bundle), NDJSON files (one per line) and folders
     of ``*.json``; each input that cannot be read is added to ``problems`` (located) and skipped."""
-    from ...patients import parse_patient, patient_from_text
+    from ...patients import patient_from_text
 
     for raw in paths:
         path = Path(raw)
@@ -432,33 +432,50 @@ def read_profiles(paths: Iterable[str | os.PathLike], problems: list[Problem]) -
                 problems.append(Problem("no *.json files in this directory", str(path)))
             yield from read_profiles(files, problems)
             continue
+        if path.suffix.lower() in (".ndjson", ".jsonl"):
+            yield from _ndjson(path, problems)
+            continue
         try:
             text = path.read_text(encoding="utf-8-sig")
         except (OSError, UnicodeDecodeError) as err:
             reason = err.strerror if isinstance(err, OSError) else "not UTF-8 text"
             problems.append(Problem(f"cannot read: {reason}", str(path)))
             continue
-        if path.suffix.lower() in (".ndjson", ".jsonl"):
-            for n, line in enumerate(text.splitlines(), 1):
-                if not line.strip():
-                    continue
-                try:
-                    data = json.loads(line)
-                except json.JSONDecodeError as err:
-                    problems.append(Problem(f"invalid JSON: {err.msg}", str(path), n, err.colno))
-                    continue
-                try:
-                    if isinstance(data, dict) and data.get("resourceType") == "Bundle":
-                        from ...fhir import bundle_to_patient
-
-                        yield bundle_to_patient(data, str(path), text=line)
-                    else:
-                        yield parse_patient(data, str(path), line)
-                except InputError as err:
-                    problems.extend(Problem(p.message, p.file or str(path), n, p.column if p.line == 1 else None)
-                                    for p in err.problems)
-            continue
         try:
             yield patient_from_text(text, str(path))
         except PatientError as err:
             problems.extend(err.problems)
+
+
+def _ndjson(path: Path, problems: list[Problem]) -> Iterator[Patient]:
+    """Profiles (or FHIR Bundles) of an NDJSON file, line by line; a bad line is a located problem."""
+    from ...patients import parse_patient
+
+    try:
+        fh = open(path, "rb")
+    except OSError as err:
+        problems.append(Problem(f"cannot read: {err.strerror}", str(path)))
+        return
+    with fh:
+        for n, raw in enumerate(fh, 1):
+            if not raw.strip():
+                continue
+            try:
+                line = raw.decode("utf-8-sig")
+                data = json.loads(line)
+            except UnicodeDecodeError:
+                problems.append(Problem("not UTF-8 text", str(path), n))
+                continue
+            except json.JSONDecodeError as err:
+                problems.append(Problem(f"invalid JSON: {err.msg}", str(path), n, err.colno))
+                continue
+            try:
+                if isinstance(data, dict) and data.get("resourceType") == "Bundle":
+                    from ...fhir import bundle_to_patient
+
+                    yield bundle_to_patient(data, str(path), text=line)
+                else:
+                    yield parse_patient(data, str(path), line)
+            except InputError as err:
+                problems.extend(Problem(p.message, p.file or str(path), n, p.column if p.line == 1 else None)
+                                for p in err.problems)

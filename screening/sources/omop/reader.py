@@ -11,6 +11,7 @@ table, concept and reason; nothing is dropped silently.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Iterator, get_args
 
@@ -459,6 +460,8 @@ class _Builder:
         """(value, unit, problem) of a measurement or observation row; value None when it has none."""
         number, vcid = r[NUMBER], r[VALUE_CONCEPT]
         if number is not None:
+            if not math.isfinite(number):
+                return None, None, f"value_as_number {number} is not a number"
             unit, problem = self.unit(r)
             if problem:
                 return None, None, problem
