@@ -206,3 +206,17 @@ def test_bad_value_in_a_csv_names_the_file(synthea_csv, tmp_path):
     with pytest.raises(OmopError) as err:
         _profiles(copy)
     assert "PERSON.csv" in str(err.value) and "nineteen" in str(err.value)
+
+
+def test_a_value_that_is_not_a_number_is_reported(synthea_csv, tmp_path):
+    copy = tmp_path / "omop"
+    shutil.copytree(synthea_csv, copy)
+    lines = (copy / "MEASUREMENT.csv").read_text().splitlines()
+    assert lines[1].startswith("1,1,3025315,") and ",48.1," in lines[1]
+    lines[1] = lines[1].replace(",48.1,", ",NaN,", 1)
+    (copy / "MEASUREMENT.csv").write_text("\n".join(lines) + "\n")
+    with OmopSource.open(str(copy), as_of=AS_OF) as src:
+        first = src.patient(1)
+    assert not [o for o in first.observations if o.source == "measurement/1"]
+    assert [u.reason for u in first.unmapped if u.resource == "measurement/1"] == [
+        "LOINC 29463-7 'Body weight': value_as_number nan is not a number"]
