@@ -377,12 +377,13 @@ def load_profiles(patients: Iterable[Patient], out: str | os.PathLike, vocabular
         pending: list[Patient] = []
 
         def flush() -> None:
-            keys = set()
-            for p in pending:
-                keys.update(loader.keys(p))
-                keys.update(("UCUM", o.unit) for o in p.observations if o.unit)
-            keys.update(m.omop_code(c) for c in list(loader.yes_no.values()) + list(loader.word_code.values()))
-            concepts.prefetch(keys)
+            if vocab is not None:  # one vocabulary query per batch for the codes not seen yet
+                keys = set()
+                for p in pending:
+                    keys.update(loader.keys(p))
+                    keys.update(("UCUM", o.unit) for o in p.observations if o.unit)
+                keys.update(m.omop_code(c) for c in list(loader.yes_no.values()) + list(loader.word_code.values()))
+                concepts.prefetch(keys)
             for p in pending:
                 loader.load(p)
             pending.clear()
