@@ -27,7 +27,7 @@ sys.path.insert(0, str(ROOT))
 from screening import Patient, load_criteria, screen  # noqa: E402
 from screening.sources.omop import OmopSource  # noqa: E402
 from screening.sources.omop.load import load_profiles  # noqa: E402
-from screening.synth import synth_patients  # noqa: E402
+from screening.tools.synth import synth_patients  # noqa: E402
 
 AS_OF = dt.date(2026, 11, 23)
 

@@ -64,16 +64,32 @@ def _parse_complete(text: Optional[str]) -> list[str]:
     return parts
 
 
+SCHEMA_HELP = "OMOP input: the schema holding the CDM tables (PostgreSQL: default public; DuckDB: main)."
+VOCABULARY_HELP = ("OMOP input: a folder with the vocabulary tables (concept, concept_ancestor ...; e.g. an "
+                   "Athena download) to use instead of the database's own.")
+COMPLETENESS_HELP = ("OMOP input: which record parts are declared complete: 'observation-period' (conditions, "
+                     "medications, procedures, immunizations, when an observation period contains the screening "
+                     "date), 'lifetime' (the same, for persons observed from birth), 'none'.")
+
+
 @app.command(short_help="Screen one patient against one or more trials.")
 def screen(
-    patient: Path = typer.Argument(..., metavar="PATIENT.json",
-                                 help="Patient profile JSON (native or FHIR R4 Bundle); '-' reads standard input."),
+    patient: str = typer.Argument(..., metavar="PATIENT.json|OMOP",
+                                  help="Patient profile JSON (native or FHIR R4 Bundle); '-' reads standard input; "
+                                       "or an OMOP CDM database (a folder of CSV/Parquet files, a DuckDB file, a "
+                                       "postgresql:// URL) with --person."),
     trial: List[Path] = typer.Option(..., "--trial", "-t", metavar="RULES.yaml",
                                      help="Rule file (repeat for several trials)."),
     as_of: Optional[str] = typer.Option(None, "--as-of", metavar="YYYY-MM-DD",
                                         help="Screening date (default: today, printed on stderr)."),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON (a list with several --trial)."),
     complete: Optional[str] = typer.Option(None, "--complete", metavar="PARTS", help=COMPLETE_HELP),
+    person: Optional[str] = typer.Option(None, "--person", metavar="ID",
+                                         help="OMOP input: the person (person_id or person_source_value)."),
+    schema: Optional[str] = typer.Option(None, "--schema", metavar="NAME", help=SCHEMA_HELP),
+    vocabulary: Optional[Path] = typer.Option(None, "--vocabulary", metavar="DIR", help=VOCABULARY_HELP),
+    completeness: str = typer.Option("observation-period", "--completeness", metavar="POLICY",
+                                     help=COMPLETENESS_HELP),
 ) -> None:
     """Screen one patient against one or more trials."""
     from .errors import InputError
@@ -84,7 +100,15 @@ def screen(
         from . import screen as run
 
         trials = [_load_trial(t) for t in trial]
-        profile = _read_patient(patient)
+        if _is_omop(patient):
+            if person is None:
+                raise _fail(f"{patient}: error: an OMOP database holds many persons: give --person ID "
+                            "(or screen them all with 'screening batch')", located=True)
+            profile = _omop_source(patient, schema, vocabulary, day, completeness).patient(person)
+        elif person is not None:
+            raise _fail("--person is for an OMOP database; this input is one patient file")
+        else:
+            profile = _read_patient(Path(patient))
     except InputError as err:
         raise _fail(_one_line(err), located=True) from None
     results = [run(profile, t, as_of=day, complete=parts) for t in trials]
@@ -97,6 +121,22 @@ def screen(
     from .report.table import print_results
 
     print_results(results)
+
+
+def _is_omop(spec: str) -> bool:
+    from .sources.omop.database import is_database
+
+    return spec != "-" and is_database(spec)
+
+
+def _omop_source(spec: str, schema: Optional[str], vocabulary: Optional[Path], day: date, completeness: str):
+    """The OMOP database ``spec`` as a patient source judged on ``day`` (OmopError if it cannot be opened)."""
+    from .sources.omop import POLICIES, OmopSource
+
+    if completeness not in POLICIES:
+        raise _fail(f"--completeness {completeness!r}: choose from {', '.join(POLICIES)}")
+    return OmopSource.open(spec, schema, str(vocabulary) if vocabulary else None, as_of=day,
+                           completeness=completeness)
 
 
 def _read_patient(path: Path):
@@ -148,8 +188,10 @@ def schema(which: str = typer.Argument(..., metavar="patient|criteria|result", h
 
 @app.command(short_help="Screen many patients against trials on every core, with funnels.")
 def batch(
-    source: Path = typer.Argument(..., metavar="INPUT",
-                                  help="NDJSON file of profiles ('-' for standard input) or a directory of JSON files."),
+    source: str = typer.Argument(..., metavar="INPUT",
+                                 help="NDJSON file of profiles ('-' for standard input), a directory of JSON files, "
+                                      "or an OMOP CDM database (a folder of CSV/Parquet files, a DuckDB file, a "
+                                      "postgresql:// URL): every person."),
     trial: List[Path] = typer.Option(..., "--trial", "-t", metavar="RULES.yaml",
                                      help="Rule file (repeat for several trials)."),
     out: Path = typer.Option(..., "--out", "-o", metavar="DIR",
@@ -161,6 +203,10 @@ def batch(
                                           help="Worker processes (default: all cores; 1 runs in-process)."),
     resume: bool = typer.Option(False, "--resume", help="Continue the interrupted run in --out."),
     strict: bool = typer.Option(False, "--strict", help="Exit with status 1 if any record could not be read."),
+    schema: Optional[str] = typer.Option(None, "--schema", metavar="NAME", help=SCHEMA_HELP),
+    vocabulary: Optional[Path] = typer.Option(None, "--vocabulary", metavar="DIR", help=VOCABULARY_HELP),
+    completeness: str = typer.Option("observation-period", "--completeness", metavar="POLICY",
+                                     help=COMPLETENESS_HELP),
 ) -> None:
     """Screen many patients against one or more trials on every core, with a funnel per trial."""
     from concurrent.futures import BrokenExecutor
@@ -179,10 +225,18 @@ def batch(
     except InputError as err:
         raise _fail(_one_line(err), located=True) from None
     _check_distinct_ids(trial, trials)
+    omop = None
     try:
+        if _is_omop(source):  # persons read here, in person_id order, and screened by the workers
+            from .sources.omop import BatchInput
+
+            omop = _omop_source(source, schema, vocabulary, day, completeness)
+            inputs = BatchInput(omop)
+        else:
+            inputs = source
         with BatchProgress(sys.stderr.isatty()) as progress:
-            summary = run_batch(str(source), trials, out, day, parts, workers=workers, resume=resume, progress=progress)
-    except BatchError as err:
+            summary = run_batch(inputs, trials, out, day, parts, workers=workers, resume=resume, progress=progress)
+    except InputError as err:  # BatchError, or an OMOP database that cannot be read
         raise _fail(_one_line(err), located=True) from None
     except KeyboardInterrupt:
         typer.echo(f"interrupted: run again with --resume to continue ({out})", err=True)
@@ -193,6 +247,9 @@ def batch(
     except OSError as err:  # writing the outputs failed (disk full, permissions)
         typer.echo(f"{err.filename or out}: error: cannot write the outputs: {err.strerror or err}", err=True)
         raise typer.Exit(1) from None
+    finally:
+        if omop is not None:
+            omop.close()
     if summary.already_complete:
         typer.echo(f"nothing to resume: {out} holds a complete run", err=True)
         return
@@ -300,6 +357,39 @@ def convert(patient: Path = typer.Argument(..., metavar="BUNDLE.json",
             typer.echo(str(p), err=True)
         raise typer.Exit(EXIT_BAD_INPUT) from None
     typer.echo(profile.model_dump_json(indent=2, exclude_defaults=True))
+
+
+@app.command(short_help="Write profiles as OMOP CDM tables (a DuckDB file or a Parquet folder).")
+def load(
+    inputs: List[Path] = typer.Argument(..., metavar="INPUT...",
+                                        help="Profiles: JSON files (native or FHIR R4 Bundle), NDJSON files "
+                                             "(.ndjson, .jsonl: one per line), directories of *.json."),
+    out: Path = typer.Option(..., "--out", "-o", metavar="DB.duckdb|DIR",
+                             help="A DuckDB file (.duckdb, .ddb, .db) or a directory for Parquet files."),
+    vocabulary: Optional[str] = typer.Option(None, "--vocabulary", metavar="OMOP",
+                                             help="An OMOP database or vocabulary folder whose concept table gives "
+                                                  "the codes' concept ids (default: deterministic local ids)."),
+    replace: bool = typer.Option(False, "--replace", help="Overwrite an existing output."),
+    strict: bool = typer.Option(False, "--strict", help="Exit with status 1 if any input could not be read."),
+) -> None:
+    """Write native profiles, NDJSON and FHIR bundles as OMOP CDM tables, for the SQL path."""
+    from .errors import InputError
+    from .sources.omop.load import load_profiles, read_profiles
+
+    problems: list = []
+    try:
+        summary = load_profiles(read_profiles(inputs, problems), out, vocabulary=vocabulary, replace=replace)
+    except InputError as err:
+        raise _fail(_one_line(err), located=True) from None
+    except OSError as err:
+        raise _fail(f"{err.filename or out}: error: cannot write: {err.strerror or err}", located=True) from None
+    for p in problems:
+        typer.echo(str(p), err=True)
+    rows = ", ".join(f"{n:,} {t}" for t, n in summary.rows.items() if n and t != "person")
+    typer.echo(f"{summary.persons:,} persons loaded into {out} ({rows}; {summary.local_concepts:,} of "
+               f"{summary.concepts:,} concepts local); {len(problems)} input problem(s)", err=True)
+    if strict and problems:
+        raise typer.Exit(1)
 
 
 def main() -> None:  # console-script entry point

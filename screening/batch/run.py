@@ -70,7 +70,7 @@ class BatchSummary:
         return {n: self.out_dir / n for n in names}
 
 
-def run_batch(source: str | Path, trials: Sequence[CompiledTrial], out_dir: str | Path, as_of: date,
+def run_batch(source: "str | Path | Source", trials: Sequence[CompiledTrial], out_dir: str | Path, as_of: date,
               complete: Iterable[str] = (), workers: int | None = None, resume: bool = False,
               chunk_size: int | None = None, checkpoint_seconds: float = 2.0,
               progress: Callable[[int, int | None, int], None] | None = None) -> BatchSummary:
@@ -86,7 +86,7 @@ def run_batch(source: str | Path, trials: Sequence[CompiledTrial], out_dir: str 
     trials = _distinct(trials)
     complete = sorted({str(c) for c in complete})
     workers = max(1, int(workers or os.cpu_count() or 1))
-    src = Source.open(source)
+    src = source if hasattr(source, "records") else Source.open(source)  # an open input (OMOP) or a path
     out = _output_dir(out_dir)
     summary = BatchSummary(out_dir=out, funnels=[Funnel.for_trial(t) for t in trials])
     # journal: a new run, or where the interrupted one stopped

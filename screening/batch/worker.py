@@ -48,15 +48,18 @@ def screen_record(kind: str, position: int, payload: Any, trials: Sequence[Compi
     Returns ("ok", position, [result JSON lines], [summary rows], [status letters per trial],
     [verdict per trial]) or ("error", position, error record).
     """
-    file = payload if kind == "file" else source
+    file = payload if kind == "file" else payload[0] if kind == "patient" else source
     line = position if kind == "line" else None
     try:
-        if kind == "file":
-            text = read_text(payload)
-            data = decode_json(text, payload)
+        if kind == "patient":  # read by the parent from a database (an OMOP person): (location, Patient)
+            patient = payload[1]
         else:
-            data, text = decode_line(payload, source, position)
-        patient = _to_patient(data, file, line, text)
+            if kind == "file":
+                text = read_text(payload)
+                data = decode_json(text, payload)
+            else:
+                data, text = decode_line(payload, source, position)
+            patient = _to_patient(data, file, line, text)
         lines, rows, letters, verdicts = [], [], [], []
         for trial in trials:
             r = screen(patient, trial, as_of, complete)

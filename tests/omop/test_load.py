@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from screening import Patient, load_patient, screen
 from screening.sources.omop import OmopError, OmopSource
 from screening.sources.omop.load import LOCAL_BASE, load_profiles, read_profiles
-from screening.synth import synth_patients
+from screening.tools.synth import synth_patients
 
 from .conftest import ROOT
 

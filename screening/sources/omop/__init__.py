@@ -11,9 +11,9 @@ SQL path, codes to concept sets); ``reader`` maps persons to profiles; ``load`` 
 
 from .concepts import Concept, Concepts, Mapping, code_condition, concept_set_sql, mapping
 from .database import OmopDatabase, OmopError, is_database, open_database
-from .reader import POLICIES, OmopSource, read_patients
+from .reader import POLICIES, BatchInput, OmopSource, read_patients
 
 __all__ = [
-    "Concept", "Concepts", "Mapping", "OmopDatabase", "OmopError", "OmopSource", "POLICIES", "code_condition",
+    "BatchInput", "Concept", "Concepts", "Mapping", "OmopDatabase", "OmopError", "OmopSource", "POLICIES", "code_condition",
     "concept_set_sql", "is_database", "mapping", "open_database", "read_patients",
 ]

@@ -67,7 +67,7 @@ class Mapping:
 @lru_cache(maxsize=1)
 def mapping() -> Mapping:
     """The OMOP mapping table shipped with screening (read once; YAML loaded safely)."""
-    text = resources.files(__package__).joinpath("omop-mapping.yaml").read_text(encoding="utf-8")
+    text = resources.files(__package__).joinpath("data", "omop-mapping.yaml").read_text(encoding="utf-8")
     raw = yaml.safe_load(text)
     vocabularies = raw["vocabularies"]
     tags = "|".join(re.escape(t) for t in raw.get("semantic_tags", []))

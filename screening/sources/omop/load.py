@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator
 
 from ...errors import InputError, PatientError, Problem
-from ...models.patient import Patient
+from ...model.patient import Patient
 from .cdm import TABLES
 from .concepts import Mapping, mapping
 from .database import OmopError, open_database
@@ -423,7 +423,7 @@ def load_profiles(patients: Iterable[Patient], out: str | os.PathLike, vocabular
 def read_profiles(paths: Iterable[str | os.PathLike], problems: list[Problem]) -> Iterator[Patient]:
     """Profiles from files (a native profile or a FHIR Bundle), NDJSON files (one per line) and folders
     of ``*.json``; each input that cannot be read is added to ``problems`` (located) and skipped."""
-    from ...patients import patient_from_text
+    from ..files import patient_from_text
 
     for raw in paths:
         path = Path(raw)
@@ -450,7 +450,7 @@ def read_profiles(paths: Iterable[str | os.PathLike], problems: list[Problem]) -
 
 def _ndjson(path: Path, problems: list[Problem]) -> Iterator[Patient]:
     """Profiles (or FHIR Bundles) of an NDJSON file, line by line; a bad line is a located problem."""
-    from ...patients import parse_patient
+    from ..native import parse_patient
 
     try:
         fh = open(path, "rb")
@@ -472,7 +472,7 @@ def _ndjson(path: Path, problems: list[Problem]) -> Iterator[Patient]:
                 continue
             try:
                 if isinstance(data, dict) and data.get("resourceType") == "Bundle":
-                    from ...fhir import bundle_to_patient
+                    from ..fhir import bundle_to_patient
 
                     yield bundle_to_patient(data, str(path), text=line)
                 else:

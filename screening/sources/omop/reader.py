@@ -18,9 +18,10 @@ from typing import Any, Callable, Iterable, Iterator, get_args
 from pydantic import ValidationError
 
 from ...errors import Problem
-from ...models.patient import (
+from ...model.patient import (
     Condition, Fact, Immunization, Medication, Observation, Patient, Procedure, UnmappedRecord,
 )
+from ..base import SourcedPatient, Where
 from .concepts import Concept, Concepts, Mapping, mapping
 from .database import OmopDatabase, OmopError, open_database
 
@@ -140,6 +141,15 @@ class OmopSource:
             part = ids[i:i + self.chunk]
             yield from self._read(part)
 
+    def patients(self) -> Iterator[SourcedPatient]:
+        """The ``PatientSource`` protocol: each person as a SourcedPatient located '<database>#person/<id>'.
+
+        A person never fails on its own (rows that cannot be mapped are listed in its ``unmapped``);
+        a database that cannot be read raises OmopError.
+        """
+        for patient, location in self:
+            yield SourcedPatient(Where(location), patient)
+
     def patient(self, person: Any) -> Patient:
         """One person's profile, by person_id or person_source_value."""
         source = OmopSource(self.db, self.as_of, [person], self.completeness, table=self.mapping)
@@ -208,6 +218,39 @@ class OmopSource:
         for pid in part:
             if pid in people:
                 yield _Builder(self, people[pid]).patient(), self.location(pid)
+
+
+class BatchInput:
+    """An OMOP database as a batch input (``batch.run_batch``): the persons in person_id order, one
+    record each, so that a resumed run skips exactly the persons already screened."""
+
+    def __init__(self, source: OmopSource):
+        self.source = source
+        self.kind = f"omop, completeness {source.completeness}"  # a resume must use the same policy
+        self.path = source.db.location
+        self.name = source.db.location
+        self._ids: list[int] | None = None
+
+    def _person_ids(self) -> list[int]:
+        if self._ids is None:
+            self._ids = self.source.person_ids()
+        return self._ids
+
+    def size(self) -> int:
+        """Number of persons: a resume checks it is unchanged."""
+        return len(self._person_ids())
+
+    def total(self) -> int:
+        return len(self._person_ids())
+
+    def records(self, start: int = 1) -> Iterator[tuple[int, str, Any]]:
+        """(position, 'patient', (location, Patient)) from the ``start``-th person on (1-based)."""
+        ids = self._person_ids()[start - 1:]
+        reader = OmopSource(self.source.db, self.source.as_of, ids, self.source.completeness,
+                            self.source.chunk, self.source.mapping)
+        reader.concepts, reader._identities = self.source.concepts, self.source._identities
+        for position, (patient, location) in enumerate(reader, start):
+            yield position, "patient", (location, patient)
 
 
 def _literal(text: str) -> str:
