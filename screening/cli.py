@@ -74,7 +74,7 @@ COMPLETENESS_HELP = ("OMOP input: which record parts are declared complete: 'obs
 
 @app.command(short_help="Screen one patient against one or more trials.")
 def screen(
-    patient: str = typer.Argument(..., metavar="PATIENT.json|OMOP",
+    patient: Path = typer.Argument(..., metavar="PATIENT.json|OMOP",
                                   help="Patient profile JSON (native or FHIR R4 Bundle); '-' reads standard input; "
                                        "or an OMOP CDM database (a folder of CSV/Parquet files, a DuckDB file, a "
                                        "postgresql:// URL) with --person."),
@@ -100,15 +100,17 @@ def screen(
         from . import screen as run
 
         trials = [_load_trial(t) for t in trial]
-        if _is_omop(patient):
+        if _is_omop(_spec(patient)):
+            patient = _spec(patient)
             if person is None:
                 raise _fail(f"{patient}: error: an OMOP database holds many persons: give --person ID "
                             "(or screen them all with 'screening batch')", located=True)
-            profile = _omop_source(patient, schema, vocabulary, day, completeness).patient(person)
+            with _omop_source(patient, schema, vocabulary, day, completeness) as omop:
+                profile = omop.patient(person)
         elif person is not None:
             raise _fail("--person is for an OMOP database; this input is one patient file")
         else:
-            profile = _read_patient(Path(patient))
+            profile = _read_patient(patient)
     except InputError as err:
         raise _fail(_one_line(err), located=True) from None
     results = [run(profile, t, as_of=day, complete=parts) for t in trials]
@@ -121,6 +123,12 @@ def screen(
     from .report.table import print_results
 
     print_results(results)
+
+
+def _spec(path: Path) -> str:
+    """The input as typed: a path, or a PostgreSQL URL (whose '//' a Path folds to '/')."""
+    text = str(path)
+    return re.sub(r"^(postgres(?:ql)?):/(?!/)", r"\1://", text, flags=re.I)
 
 
 def _is_omop(spec: str) -> bool:
@@ -188,7 +196,7 @@ def schema(which: str = typer.Argument(..., metavar="patient|criteria|result", h
 
 @app.command(short_help="Screen many patients against trials on every core, with funnels.")
 def batch(
-    source: str = typer.Argument(..., metavar="INPUT",
+    source: Path = typer.Argument(..., metavar="INPUT",
                                  help="NDJSON file of profiles ('-' for standard input), a directory of JSON files, "
                                       "or an OMOP CDM database (a folder of CSV/Parquet files, a DuckDB file, a "
                                       "postgresql:// URL): every person."),
@@ -227,13 +235,13 @@ def batch(
     _check_distinct_ids(trial, trials)
     omop = None
     try:
-        if _is_omop(source):  # persons read here, in person_id order, and screened by the workers
+        if _is_omop(_spec(source)):  # persons read here, in person_id order, and screened by the workers
             from .sources.omop import BatchInput
 
-            omop = _omop_source(source, schema, vocabulary, day, completeness)
+            omop = _omop_source(_spec(source), schema, vocabulary, day, completeness)
             inputs = BatchInput(omop)
         else:
-            inputs = source
+            inputs = str(source)
         with BatchProgress(sys.stderr.isatty()) as progress:
             summary = run_batch(inputs, trials, out, day, parts, workers=workers, resume=resume, progress=progress)
     except InputError as err:  # BatchError, or an OMOP database that cannot be read

@@ -84,3 +84,19 @@ def test_missing_schema_and_bad_url(pg_schema):
     with pytest.raises(OmopError, match="cannot connect") as err:
         open_database("postgresql://postgres:secret@127.0.0.1:1/test")
     assert "secret" not in str(err.value) and "postgres:***@" in str(err.value)
+
+
+def test_cli_screens_a_person_of_the_schema(pg_schema):
+    import json
+
+    from typer.testing import CliRunner
+
+    from screening.cli import app
+
+    from .conftest import ROOT
+
+    r = CliRunner().invoke(app, ["screen", URL, "--schema", pg_schema, "--person", "19", "-t",
+                                 str(ROOT / "criteria" / "NCT04348461.yaml"), "--as-of", "2021-04-05", "--json"])
+    assert r.exit_code == 0, r.stderr
+    by_id = {c["id"]: c for c in json.loads(r.stdout)["criteria"]}
+    assert by_id["inc-4b"]["status"] == "pass"
