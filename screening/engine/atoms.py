@@ -17,7 +17,7 @@ from ..values.bounds import Bounded, Several
 from ..values.durations import Window
 from ..values.logic import FAIL, PASS, UNKNOWN, Status
 from ..values.units import format_number
-from .items import Env, change, evidence_of, resolve, source_suffix, unit_suffix
+from .items import Env, change, evidence_of, reference_ratio, resolve, source_suffix, unit_suffix
 from .records import DATE_FIELD
 
 
@@ -49,6 +49,9 @@ def _constant_text(trial: CompiledTrial, node: X.Compare) -> str:
     spec = trial.items[name]
     if spec.dtype is DataType.TITER:
         show = lambda c: f"1:{format_number(c)}"  # noqa: E731
+    elif isinstance(src, X.RefRatio):
+        abbrev = "ULN" if src.limit == "high" else "LLN"
+        show = lambda c: f"{format_number(c)} x {abbrev}"  # noqa: E731
     elif spec.dtype is DataType.QUANTITY or isinstance(src, X.Change):
         unit = unit_suffix(spec.unit)
         show = lambda c: f"{format_number(c)}{unit}"  # noqa: E731
@@ -70,6 +73,9 @@ def _compile_compare(trial: CompiledTrial, node: X.Compare) -> Program:
     if isinstance(src, X.Change):
         name = src.item
         get = lambda env: change(src.item, src.window, env)  # noqa: E731
+    elif isinstance(src, X.RefRatio):
+        name = src.item
+        get = lambda env: reference_ratio(src.item, src.limit, env)  # noqa: E731
     else:
         name = src.name
         get = lambda env: resolve(name, env)  # noqa: E731

@@ -370,3 +370,78 @@ def change(item: str, window: Window, env: Env) -> Resolved:
     return Resolved(delta, f"change in {spec.label} {delta:+g}{unit_suffix(spec.unit)} over {window} ({t0} to {t1})",
                     ev, day=r1.date)
 
+
+
+def reference_ratio(item: str, limit: str, env: Env) -> Resolved:
+    """A quantity item's value as a multiple of its laboratory's own limit of normal (x ULN, x LLN).
+
+    The record that the item's pick rule selects is divided by the limit reported with it,
+    both in the item's unit. No reference range, no such limit, a limit in a unit that
+    cannot be converted, or a value recorded as a bound: unknown, with the reason.
+    """
+    spec = env.trial.items[item]
+    abbrev = "ULN" if limit == "high" else "LLN"
+    what = "upper" if limit == "high" else "lower"
+    records = env.view.find("observations", spec.matcher)
+    if not records:
+        why = " (a computed value has no laboratory range)" if spec.formula is not None else ""
+        return _unknown(f"no {spec.label} on record{why}", item)
+    inside, stale = _in_window(spec, records, env.as_of, item)
+    if stale is not None:
+        return stale
+    by_value = spec.pick in (Pick.MAX, Pick.MIN)
+    if by_value:
+        candidates = inside
+    else:
+        day = inside[-1].date if spec.pick is Pick.LATEST else inside[0].date
+        candidates = [r for r in inside if r.date == day]
+    ratios = []
+    for r in candidates:
+        value, text = _convert(spec, r)
+        ev = evidence_of(item, r, r.value, r.unit, value if isinstance(value, float) else None, spec.unit, r.date)
+        if value is None:
+            return _unknown(text, item, (ev,))
+        if not isinstance(value, float):
+            return _unknown(f"{text} is a bound, not a value to compare with its {abbrev}", item, (ev,))
+        rr = getattr(r, "reference_range", None)
+        bound = None if rr is None else (rr.high if limit == "high" else rr.low)
+        if bound is None:
+            has = "no reference range" if rr is None else f"a reference range without an {what} limit ({_range_text(rr, r)})"
+            return _unknown(f"{text} has {has}: {spec.label} x {abbrev} cannot be computed", item, (ev,))
+        unit = rr.unit if rr.unit not in (None, "") else r.unit
+        try:
+            factor = conversion_factor(unit or "dimensionless", spec.unit or "dimensionless", spec.context,
+                                       spec.molar_mass)
+        except UnitError as err:
+            return _unknown(f"{text}: its reference range ({_range_text(rr, r)}) cannot be read in {spec.unit}: {err}",
+                            item, (ev,))
+        limit_value = float(bound) * factor
+        if not limit_value > 0:
+            return _unknown(f"{text}: the {abbrev} of its reference range is {bound}, not a limit to divide by",
+                            item, (ev,))
+        ratio = float(f"{value / limit_value:.12g}")
+        rtext = (f"{text} = {format_number(ratio)} x {abbrev} ({abbrev} {format_number(float(bound))}"
+                 f"{unit_suffix(unit)} of the laboratory's range {_range_text(rr, r)})")
+        ratios.append((ratio, r, rtext, ev))
+    if by_value:
+        ratio, r, text, ev = (max if spec.pick is Pick.MAX else min)(ratios, key=lambda x: x[0])
+        return Resolved(ratio, text, (ev,), day=r.date)
+    distinct = tuple(dict.fromkeys(x for x, _, _, _ in ratios))
+    if len(distinct) > 1:
+        return Resolved(Several(distinct), f"{spec.label} x {abbrev}: {len(ratios)} values on {day}: "
+                        + "; ".join(t for _, _, t, _ in ratios), tuple(e for _, _, _, e in ratios), day=day)
+    ratio, r, text, ev = ratios[-1]
+    if spec.window is not None:
+        text += f" (within {spec.window})"
+    return Resolved(ratio, text, (ev,), day=r.date)
+
+
+def _range_text(rr: Any, r: Any) -> str:
+    if rr.text:
+        return rr.text
+    unit = unit_suffix(rr.unit if rr.unit not in (None, "") else r.unit)
+    low = "" if rr.low is None else format_number(float(rr.low))
+    high = "" if rr.high is None else format_number(float(rr.high))
+    if low and high:
+        return f"{low}-{high}{unit}"
+    return f">= {low}{unit}" if low else f"<= {high}{unit}"

@@ -51,6 +51,17 @@ class _Record(BaseModel):
 ObservationValue = Union[StrictBool, StrictInt, StrictFloat, StrictStr]
 
 
+class ReferenceRange(BaseModel):
+    """The normal range the laboratory reported with a result (FHIR ``Observation.referenceRange``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    low: StrictFloat | StrictInt | None = Field(None, description="Lower limit of normal (LLN), in `unit`.")
+    high: StrictFloat | StrictInt | None = Field(None, description="Upper limit of normal (ULN), in `unit`.")
+    unit: str | None = Field(None, description="Unit of the limits; when absent, the result's own unit.")
+    text: str | None = Field(None, description="The range as the laboratory printed it, e.g. '10-40 U/L'.")
+
+
 class Observation(_Record):
     """A measurement or test result: a number with its unit, a titer ('1:160') or a coded value ('positive')."""
 
@@ -58,6 +69,8 @@ class Observation(_Record):
     unit: str | None = Field(None, description="Unit string parsed by pint or UCUM (mg/mmol, mm[Hg], %, lb).")
     date: dt.date = Field(description="When the value was measured (effective date).")
     status: Literal["final", "amended", "corrected", "preliminary", "registered"] = "final"
+    reference_range: ReferenceRange | None = Field(
+        None, description="The laboratory's own normal range for this result (for x_uln() and x_lln()).")
 
 
 class Condition(_Record):

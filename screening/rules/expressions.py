@@ -25,7 +25,7 @@ from ..model.rulefile import DataType
 from ..terms.results import normalise_code
 from ..values.durations import Window, parse_window
 from .ir import (BUILTIN_SYMBOLS, CONFIRMATION, RECORD_FUNCTIONS, RESERVED, VALUE_FUNCTIONS, And, Change, Compare,
-                 Const, FactIs, Item, Node, Not, Or, Records, Source, walk)
+                 Const, FactIs, Item, Node, Not, Or, Records, RefRatio, Source, walk)
 
 
 _OPS = {"eq": "==", "ne": "!=", "lt": "<", "le": "<=", "gt": ">", "ge": ">="}
@@ -68,6 +68,8 @@ def _type_resolver(symbols: Symbols):
         types[name] = T.FUNCTION(name, return_type=T.BOOLEAN, argument_types=args,
                                  minimum_arguments=2 if window == "required" else 1)
     types["change"] = T.FUNCTION("change", return_type=T.FLOAT, argument_types=(T.FLOAT, T.STRING))
+    for fname in ("x_uln", "x_lln"):
+        types[fname] = T.FUNCTION(fname, return_type=T.FLOAT, argument_types=(T.FLOAT,))
     import rule_engine
 
     return rule_engine.type_resolver_from_dict(types)
@@ -225,12 +227,19 @@ class _Converter:
             if self.symbols.items.get(item) is not DataType.QUANTITY:
                 raise self.fail(f"change() needs a quantity data item, not {item!r}", item)
             return Change(item, self._window_arg(node, 1, "change"))
-        raise self.fail("the left side of a comparison must be a data item, age, sex or change(...)")
+        if isinstance(node, A.FunctionCallExpression) and _fname(node) in ("x_uln", "x_lln"):
+            fname = _fname(node)
+            item = self._symbol_arg(node, 0)
+            if self.symbols.items.get(item) is not DataType.QUANTITY:
+                raise self.fail(f"{fname}() needs a quantity data item (a lab result with a unit), not {item!r}", item)
+            return RefRatio(item, "high" if fname == "x_uln" else "low")
+        raise self.fail("the left side of a comparison must be a data item, age, sex, change(...), "
+                        "x_uln(...) or x_lln(...)")
 
     def _constant(self, source: Source, value: Any, op: str) -> Any:
         name = source.name if isinstance(source, Item) else source.item
         dtype = DataType(BUILTIN_SYMBOLS[name]) if name in BUILTIN_SYMBOLS else self.symbols.items[name]
-        if isinstance(source, Change):
+        if isinstance(source, (Change, RefRatio)):
             dtype = DataType.QUANTITY
         if dtype is DataType.QUANTITY:
             if not isinstance(value, (Decimal, int, float)) or isinstance(value, bool):

@@ -27,7 +27,16 @@ class Change:
     window: Window
 
 
-Source = Union[Item, Change]
+@dataclass(frozen=True)
+class RefRatio:
+    """A quantity item's value as a multiple of a limit of its laboratory's own normal range:
+    ``x_uln(ast)`` is AST / upper limit of normal, ``x_lln(hb)`` is Hb / lower limit of normal."""
+
+    item: str
+    limit: str  # 'high' (ULN) or 'low' (LLN)
+
+
+Source = Union[Item, Change, RefRatio]
 
 
 @dataclass(frozen=True)
@@ -88,7 +97,7 @@ RECORD_FUNCTIONS: dict[str, tuple[str, str]] = {
     "procedure_planned": ("procedures", "none"),
     "vaccinated": ("immunizations", "optional"),
 }
-VALUE_FUNCTIONS = {"change"}
+VALUE_FUNCTIONS = {"change", "x_uln", "x_lln"}
 BUILTIN_SYMBOLS = {"age": "quantity", "sex": "coded"}
 RESERVED = set(RECORD_FUNCTIONS) | VALUE_FUNCTIONS | set(BUILTIN_SYMBOLS)
 

@@ -14,7 +14,8 @@ from decimal import Decimal
 from typing import Any
 
 from ...errors import PatientError, Problem
-from ...model.patient import Condition, Fact, Immunization, Medication, Observation, Patient, Procedure, UnmappedRecord
+from ...model.patient import (Condition, Fact, Immunization, Medication, Observation, Patient, Procedure,
+                              ReferenceRange, UnmappedRecord)
 from .parse import Entry, ParsedBundle
 from .tables import tables
 
@@ -224,10 +225,28 @@ class Mapper:
                 self.note(where, (f"{label}: " if label != "code" else "") + str(why))
                 continue
             ident = self.identity(cc, where, label)
-            self.lists["observations"].append(Observation(value=value, unit=unit, date=day, status=status, **ident))
+            ranges = getattr(holder, "referenceRange", None) or ()
+            self.lists["observations"].append(Observation(value=value, unit=unit, date=day, status=status,
+                                                          reference_range=self.reference_range(ranges, where),
+                                                          **ident))
             if not (label == "code" and self.fact_from_observation(holder, ident, day, where)) \
                     and isinstance(value, bool):  # a yes/no observation is a fact too
                 self.lists["facts"].append(Fact(value=value, date=day, **ident))
+
+    def reference_range(self, ranges: Any, where: str) -> ReferenceRange | None:
+        """The first reference range with a numeric low or high (its unit: the quantity's code, else unit)."""
+        for k, rr in enumerate(ranges):
+            low, high = rr.low, rr.high
+            if (low is None or low.value is None) and (high is None or high.value is None):
+                continue
+            units = {q.code or q.unit for q in (low, high) if q is not None and q.value is not None}
+            if len(units) > 1:
+                self.note(where, f"referenceRange[{k}]: low and high in different units {sorted(map(str, units))}")
+                return None
+            return ReferenceRange(low=_num(low.value) if low is not None and low.value is not None else None,
+                                  high=_num(high.value) if high is not None and high.value is not None else None,
+                                  unit=next(iter(units)), text=rr.text)
+        return None
 
     def value(self, o: Any, where: str) -> tuple[Any, str | None]:
         """(value, unit) of an Observation or component; _Skip when there is no usable value."""
