@@ -23,7 +23,7 @@ from ..terms.results import is_negative, normalise_code
 from ..values.bounds import Bounded, Several, extreme, split_bound
 from ..values.durations import Window, age_in_years
 from ..values.titers import read_titer
-from ..values.units import conversion_factor, format_number
+from ..values.units import affine_conversion, conversion_factor, format_number
 from .records import PatientView
 
 
@@ -104,18 +104,23 @@ def _convert(spec: ItemSpec, r: Any) -> tuple[float | Bounded | None, str]:
     unit = r.unit if r.unit not in (None, "") else None
     if unit is None and spec.unit not in (None, "", "1", "dimensionless"):
         return None, f"{where} has no unit (expected {spec.unit})"
-    factor = spec.factors.get(unit or "1")
+    factor, offset = spec.factors.get(unit or "1"), 0.0
     if factor is None:
         try:
             factor = conversion_factor(unit or "dimensionless", spec.unit or "dimensionless", spec.context,
                                        spec.molar_mass)
         except UnitError as err:
-            return None, f"{where}: {err}"
-    value = float(f"{raw * factor:.12g}")
+            if unit is None or "offset" not in str(err):
+                return None, f"{where}: {err}"
+            try:  # a temperature: 100.4 degF is 38 degC by a line, not a factor
+                factor, offset = affine_conversion(unit, spec.unit or "dimensionless")
+            except UnitError as err2:
+                return None, f"{where}: {err2}"
+    value = float(f"{raw * factor + offset:.12g}")
     if not math.isfinite(value):
         return None, f"{where} is out of range in {spec.unit}"
     text = where
-    if factor != 1.0:
+    if factor != 1.0 or offset:
         converted = f"{bound[0] if bound else ''}{format_number(value)}{unit_suffix(spec.unit)}"
         text = f"{_label(spec, r)} {shown} ({converted}) on {r.date}{source_suffix(r)}"
     result = value if bound is None else Bounded.of(bound[0], value)

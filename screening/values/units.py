@@ -123,6 +123,31 @@ def _conversion_factor(unit: str, target: str, context: str | None, molar_mass: 
 
 
 @lru_cache(maxsize=256)
+def affine_conversion(unit: str, target: str) -> tuple[float, float]:
+    """(factor, offset) such that value[unit] * factor + offset == value[target], for temperatures.
+
+    Units with an offset (degC, degF, Cel, [degF]) convert by a line, not a factor: 100.4 degF
+    is 38 degC. Raises UnitError when the two are not both temperatures (or not convertible).
+    """
+    import pint
+
+    with REGISTRY_LOCK:
+        src, dst = parse_unit(unit), parse_unit(target)
+        if float(src.magnitude) != 1.0 or float(dst.magnitude) != 1.0:
+            raise UnitError(f"cannot convert {unit!r} to {target!r}: scaled offset units")
+        Q = registry().Quantity
+        try:
+            zero = float(Q(0.0, src.units).to(dst.units).magnitude)
+            one = float(Q(1.0, src.units).to(dst.units).magnitude)
+        except pint.errors.DimensionalityError:
+            raise UnitError(f"unit {unit!r} ({_dim(src)}) cannot be converted to {target!r} ({_dim(dst)})") from None
+    factor = one - zero
+    if not factor > 0:
+        raise UnitError(f"cannot convert {unit!r} to {target!r}")
+    return factor, zero
+
+
+@lru_cache(maxsize=256)
 def molar_mass(text: str) -> float:
     """A molar mass such as '113.12 g/mol' (or '0.11312 kg/mol') in g/mol. Raises UnitError."""
     with REGISTRY_LOCK:

@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[2]
 CRITERIA = ROOT / "criteria"
 EXAMPLES = ROOT / "examples"
 RECORDS = ROOT / "tests" / "data" / "ctgov"
-TRIALS = ["NCT05594173", "NCT06323538"]
+TRIALS = ["NCT03722472", "NCT05594173", "NCT06323538"]
 
 
 def _cases():
