@@ -156,7 +156,7 @@ def test_ana_seropositivity_uses_the_highest_titer(trials) -> None:
         {"code": "loinc:5048-4", "name": "ANA", "value": "1:40", "date": "2026-10-01"}]
     inc1 = next(c for c in screen(p, trial, "2026-11-23").criteria if c.id == "inc-1")
     assert inc1.status.value == "unknown"  # 1:40 is below 1:80 and anti-dsDNA was never tested
-    assert inc1.missing == ["anti_dsdna"]
+    assert inc1.missing == ["anti_dsdna", "anti_dsdna_level"]
 
 
 def _status(trial, patient: dict, cid: str, as_of: str = "2026-11-23") -> str:
