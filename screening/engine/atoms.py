@@ -39,6 +39,9 @@ _CMP = {"==": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator.l
         ">=": operator.ge, "in": lambda a, b: a in b}
 
 
+COMPARISONS = _CMP  # the comparison operators of rule files, as the engine applies them
+
+
 def _constant_text(trial: CompiledTrial, node: X.Compare) -> str:
     src = node.source
     name = src.name if isinstance(src, X.Item) else src.item

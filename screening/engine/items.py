@@ -227,6 +227,12 @@ def _read(spec: ItemSpec, r: Any, name: str) -> tuple[Any, str, Evidence]:
     return value, text, evidence_of(name, r, r.value, r.unit, None, None, r.date)
 
 
+def read_value(spec: ItemSpec, record: Any) -> Any:
+    """One observation's value in the item's terms (a number in its unit, a titer, a folded coded word, a
+    ``Bounded`` interval), or None when it cannot be read: what the SQL path decides once per distinct value."""
+    return _read(spec, record, spec.name)[0]
+
+
 def _resolve_observation(spec: ItemSpec, records: list, name: str) -> Resolved:
     """The winning value among records in the window (oldest first), by the item's pick rule.
 

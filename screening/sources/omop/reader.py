@@ -600,3 +600,10 @@ def read_patients(spec: str, *, schema: str | None = None, vocabulary: str | Non
     with OmopSource.open(spec, schema, vocabulary, as_of=as_of, persons=persons,
                          completeness=completeness) as source:
         yield from source
+
+
+def row_mapper(source: OmopSource, table: str, status: str | None = None) -> _Builder:
+    """The reader's mapping of single rows of ``table`` (stand-in person 0, row id 0, recorded ``status``):
+    the SQL path maps each distinct concept and value once with it, exactly as the reader maps rows."""
+    statuses = {(table, 0): status} if status is not None else {}
+    return _Builder(source, _Person((0,) * 8, [], [], 0, {}, statuses, []))

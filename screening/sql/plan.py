@@ -1,0 +1,143 @@
+"""A compiled trial's IR planned for SQL: one column per atom (its Kleene value, NULL for unknown, and a
+flag that refers the person to the Python path), and each criterion's status as a SQL expression.
+
+SQL's NULL carries unknown: AND / OR / NOT are Kleene's. An atom the SQL cannot decide exactly for
+some person (a value derived by a formula, change(), the extreme of values recorded as bounds, a
+person's recorded confirmation) sets its refer flag for that person only, and that person's
+criterion is re-screened on the Python path: never evaluated differently. ``Plan.report`` says
+which atoms refer and when, for ``screening population --explain``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlglot.expressions as E
+
+from ..model.rulefile import DataType, Kind, Pick
+from ..rules import ir as X
+from ..rules.compiled import CompiledTrial
+
+
+@dataclass
+class Atom:
+    """One leaf of a rule, shared by every criterion (of any trial) that uses the same leaf."""
+
+    name: str  # column prefix: a0, a1, ...
+    trial: CompiledTrial
+    node: Any
+    refers: str | None = None  # when (and why) this atom refers a person to the Python path
+
+
+@dataclass
+class CriterionPlan:
+    trial: str
+    id: str
+    kind: str
+    status: E.Expression  # 'pass' | 'fail' | 'unknown' as a SQL CASE
+    refer: E.Expression  # TRUE when the Python path decides this person's criterion
+    atoms: list[str]
+    pending_if_unknown: bool  # a criterion only a person confirms: unknown awaits confirmation only
+
+
+@dataclass
+class Plan:
+    atoms: dict[tuple, Atom] = field(default_factory=dict)
+    criteria: list[CriterionPlan] = field(default_factory=list)
+    untranslated: list[tuple[str, str, str]] = field(default_factory=list)  # (trial, criterion, why)
+
+    def atom(self, trial: CompiledTrial, node: Any) -> Atom:
+        key = (trial.id, node)
+        a = self.atoms.get(key)
+        if a is None:
+            a = self.atoms[key] = Atom(f"a{len(self.atoms)}", trial, node)
+            a.refers = _refers(trial, node)
+        return a
+
+    def report(self) -> list[dict]:
+        """Per criterion: 'sql' when SQL decides it for everyone, else when it refers to the Python path."""
+        out = []
+        for c in self.criteria:
+            why = [self.by_name[a].refers for a in c.atoms if self.by_name[a].refers]
+            out.append({"trial": c.trial, "criterion": c.id, "path": "sql" if not why else "sql, some persons python",
+                        "refers": list(dict.fromkeys(why))})
+        return out
+
+    @property
+    def by_name(self) -> dict[str, Atom]:
+        return {a.name: a for a in self.atoms.values()}
+
+
+def _refers(trial: CompiledTrial, node: Any) -> str | None:
+    if isinstance(node, X.Compare) and isinstance(node.source, X.Change):
+        return f"change({node.source.item}): persons with two or more values in the window"
+    if isinstance(node, X.Compare) and node.source.name not in ("age", "sex"):
+        spec = trial.items[node.source.name]
+        if spec.formula is not None:
+            return (f"{spec.name} = {spec.formula.text}: persons with no {spec.name} recorded in its window "
+                    "and every operand recorded")
+        if spec.pick in (Pick.MAX, Pick.MIN):
+            return f"{spec.name} ({spec.pick.value} of values): persons with a value recorded as a bound"
+    if isinstance(node, X.FactIs) and (node.item.startswith(X.CONFIRMATION) or trial.items[node.item].matcher.preferred):
+        return f"{node.item}: persons with a recorded confirmation"
+    if isinstance(node, X.Compare) and node.source.name == "age":
+        return "age: persons whose birth date is given only as year, month and a day after the 28th"
+    return None
+
+
+def col(name: str) -> E.Column:
+    return E.column(name)
+
+
+def _expr(plan: Plan, trial: CompiledTrial, node: Any, used: list[str]) -> E.Expression:
+    if isinstance(node, X.Const):
+        return E.true() if node.value else E.false()
+    if isinstance(node, X.And):
+        return E.and_(*[E.paren(_expr(plan, trial, n, used)) for n in node.items])
+    if isinstance(node, X.Or):
+        return E.or_(*[E.paren(_expr(plan, trial, n, used)) for n in node.items])
+    if isinstance(node, X.Not):
+        return E.not_(E.paren(_expr(plan, trial, node.item, used)))
+    if isinstance(node, (X.Compare, X.Records, X.FactIs)):
+        a = plan.atom(trial, node)
+        used.append(a.name)
+        return col(a.name + "_v")
+    raise NotImplementedError(type(node).__name__)
+
+
+def plan_trials(trials: list[CompiledTrial]) -> Plan:
+    """The atoms of every trial's criteria and each criterion's status expression."""
+    plan = Plan()
+    for t in trials:
+        for cc in t.criteria:
+            c = cc.criterion
+            used: list[str] = []
+            rule = E.paren(_expr(plan, t, cc.rule, used))
+            applies = E.paren(_expr(plan, t, cc.applies_if, used)) if cc.applies_if is not None else E.true()
+            refer_cols = list(used)
+            if c.confirm and c.rule:
+                conf = plan.atom(t, X.FactIs(X.CONFIRMATION + c.id) if (X.CONFIRMATION + c.id) in t.items
+                                 else _confirmation_node(t, c.id))
+                refer_cols.append(conf.name)
+            if c.kind is Kind.EXCLUSION:
+                status = E.not_(E.paren(E.and_(applies, rule)))
+            else:
+                status = E.or_(E.not_(applies), rule)
+            case = E.Case().when(E.paren(status).is_(E.true()), E.Literal.string("pass")).when(
+                E.paren(status).is_(E.false()), E.Literal.string("fail")).else_(E.Literal.string("unknown"))
+            refer = E.or_(*[col(n + "_r") for n in dict.fromkeys(refer_cols)]) if refer_cols else E.false()
+            plan.criteria.append(CriterionPlan(t.id, c.id, c.kind.value, case, refer, list(dict.fromkeys(refer_cols)),
+                                               bool(c.confirm) and not c.rule))
+    return plan
+
+
+def _confirmation_node(trial: CompiledTrial, cid: str) -> X.FactIs:
+    for name in trial.items:
+        if name.startswith(X.CONFIRMATION) and name.endswith(cid):
+            return X.FactIs(name)
+    raise KeyError(cid)  # pragma: no cover - the compiler adds one per confirm criterion
+
+
+def dtype_of(trial: CompiledTrial, name: str) -> DataType | None:
+    return None if name in ("age", "sex") else trial.items[name].dtype

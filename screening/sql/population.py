@@ -1,0 +1,442 @@
+"""Screening a whole OMOP population in the database: the SQL path.
+
+Order of work: the event rows of the CDM tables in one typed relation (``ev``); the distinct
+concept identities and value rows sent to Python once each (``classify``) and shipped back as
+small tables; then one query that gives every atom per person (windows, the latest value, same-day
+agreement, record functions, completeness) and every criterion's status by Kleene logic; then the
+persons an atom referred are re-screened on the Python path (the profile read through the OMOP
+source) for those criteria only.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any, Iterable
+
+import sqlglot.expressions as E
+
+from ..engine.evaluate import screen
+from ..model.rulefile import DataType, Pick
+from ..rules import ir as X
+from ..rules.compiled import CompiledTrial
+from ..sources.omop.reader import OmopSource
+from . import classify as C
+from .plan import Plan, plan_trials
+
+
+def lit(value: Any) -> str:
+    """A SQL literal (quoted by sqlglot, never by hand)."""
+    if isinstance(value, dt.date):
+        return f"DATE {E.Literal.string(value.isoformat()).sql()}"
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, (int, float)):
+        return E.Literal.number(value).sql()
+    return E.Literal.string(str(value)).sql()
+
+
+_EVENTS = {  # table -> (id, concept, source concept, start, end, value columns or None)
+    "condition_occurrence": ("condition_occurrence_id", "condition_concept_id", "condition_source_concept_id",
+                             "condition_start_date", "condition_end_date", None),
+    "device_exposure": ("device_exposure_id", "device_concept_id", "device_source_concept_id",
+                        "device_exposure_start_date", "device_exposure_end_date", None),
+    "drug_exposure": ("drug_exposure_id", "drug_concept_id", "drug_source_concept_id", "drug_exposure_start_date",
+                      "drug_exposure_end_date", None),
+    "procedure_occurrence": ("procedure_occurrence_id", "procedure_concept_id", "procedure_source_concept_id",
+                             "procedure_date", "procedure_end_date", None),
+    "measurement": ("measurement_id", "measurement_concept_id", "measurement_source_concept_id", "measurement_date",
+                    None, ("operator_concept_id", "value_as_number", "value_as_concept_id", "CAST(NULL AS VARCHAR)",
+                           "unit_concept_id", "unit_source_value", "value_source_value")),
+    "observation": ("observation_id", "observation_concept_id", "observation_source_concept_id", "observation_date",
+                    None, ("CAST(NULL AS BIGINT)", "value_as_number", "value_as_concept_id", "value_as_string",
+                           "unit_concept_id", "unit_source_value", "value_source_value")),
+}
+_VALUE_COLS = ("op", "num", "vc", "vs", "uc", "us", "vsv")
+_SIG = ("tbl", "concept", "scon") + _VALUE_COLS + ("status_raw",)
+
+
+@dataclass
+class PopulationResult:
+    """Per person and trial: statuses in rule-file order and the verdict; which came from Python."""
+
+    as_of: dt.date
+    trials: list[CompiledTrial]
+    plan: Plan
+    persons: list[tuple[int, str]]  # (person_id, id)
+    statuses: dict[str, dict[int, list[str]]]  # trial -> person_id -> statuses
+    via_python: dict[str, dict[int, set[str]]] = field(default_factory=dict)  # trial -> person -> criteria
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def verdict(self, trial: str, pid: int) -> str:
+        s = self.statuses[trial][pid]
+        return "ineligible" if "fail" in s else "undetermined" if "unknown" in s else "eligible"
+
+
+class SqlScreen:
+    """The SQL path over one open OMOP database (DuckDB here)."""
+
+    def __init__(self, source: OmopSource, trials: list[CompiledTrial], as_of: dt.date,
+                 complete: Iterable[str] = ()):
+        self.source, self.db, self.trials, self.as_of = source, source.db, list(trials), as_of
+        self.complete = frozenset(complete)
+        self.plan = plan_trials(self.trials)
+        self.matchers = C.Matchers(self.trials)
+        self.con = self.db.con
+
+    def sql(self, text: str) -> Any:
+        return self.con.execute(text)
+
+    # ------------------------------------------------------------------ staging
+
+    def _insert(self, table: str, rows: list[tuple]) -> None:
+        """Rows computed in Python into a (small) table, through Arrow: one statement, not one per row."""
+        if not rows:
+            return
+        import pyarrow as pa
+
+        names = [r[0] for r in self.sql(f"DESCRIBE {table}").fetchall()]
+        data = pa.table({n: [r[i] for r in rows] for i, n in enumerate(names)})
+        self.con.register("_rows", data)
+        try:
+            self.sql(f"INSERT INTO {table} SELECT * FROM _rows")
+        finally:
+            self.con.unregister("_rows")
+
+    def _events(self) -> None:
+        parts = []
+        for table, (rid, concept, scon, start, end, values) in _EVENTS.items():
+            if not self.db.has(table):
+                continue
+            vals = values or ("CAST(NULL AS BIGINT)", "CAST(NULL AS DOUBLE)", "CAST(NULL AS BIGINT)",
+                              "CAST(NULL AS VARCHAR)", "CAST(NULL AS BIGINT)", "CAST(NULL AS VARCHAR)",
+                              "CAST(NULL AS VARCHAR)")
+            status = (f"(SELECT s.status FROM {self.db.ref('screening_status')} AS s WHERE s.table_name = "
+                      f"{lit(table)} AND s.record_id = t.{rid} AND s.person_id = t.person_id LIMIT 1)"
+                      if self.db.has("screening_status") else "CAST(NULL AS VARCHAR)")
+            parts.append(
+                f"SELECT {lit(table)} AS tbl, t.{rid} AS id, t.person_id, t.{concept} AS concept, t.{scon} AS scon, "
+                f"t.{start} AS d1, {('t.' + end) if end else 'CAST(NULL AS DATE)'} AS d2, "
+                + ", ".join(f"{v} AS {n}" for v, n in zip(vals, _VALUE_COLS))
+                + f", {status} AS status_raw FROM {self.db.ref(table)} AS t")
+        self.sql("CREATE OR REPLACE TEMP TABLE ev AS " + " UNION ALL ".join(parts))
+
+    def _identities(self) -> None:
+        keys = self.sql("SELECT DISTINCT tbl, concept, scon, status_raw, d2 IS NOT NULL FROM ev").fetchall()
+        rows = C.identity_rows(self.source, self.matchers, keys)
+        self.sql("CREATE OR REPLACE TEMP TABLE ident (tbl VARCHAR, concept BIGINT, scon BIGINT, status_raw VARCHAR, "
+                 "has_end BOOLEAN, category VARCHAR, status VARCHAR, key VARCHAR)")
+        self._insert("ident", rows)
+        same = " AND ".join(f"e.{c} IS NOT DISTINCT FROM i.{c}" for c in ("tbl", "concept", "scon", "status_raw"))
+        self.sql("CREATE OR REPLACE TEMP TABLE recs AS SELECT e.person_id, i.category, i.key, i.status, e.d1, e.d2 "
+                 f"FROM ev AS e JOIN ident AS i ON {same} AND (e.d2 IS NOT NULL) = i.has_end "
+                 "WHERE i.category NOT IN ('observations', 'facts') "
+                 f"AND (e.d1 IS NULL OR e.d1 <= {lit(self.as_of)} OR i.status = 'planned')")
+
+    def _values(self) -> None:
+        same = " AND ".join(f"e.{c} IS NOT DISTINCT FROM i.{c}" for c in ("tbl", "concept", "scon", "status_raw"))
+        cols = ", ".join(f"e.{c}" for c in _SIG)
+        self.sql("CREATE OR REPLACE TEMP TABLE vsig AS SELECT row_number() OVER () AS sig_id, * FROM ("
+                 f"SELECT DISTINCT {cols}, e.d1 IS NOT NULL AS has_date, i.key FROM ev AS e JOIN ident AS i "
+                 f"ON {same} WHERE i.category IN ('observations', 'facts')) AS d")
+        sigs = self.sql("SELECT sig_id, " + ", ".join(_SIG) + ", has_date, key FROM vsig").fetchall()
+        compares: dict[str, list] = {}
+        for a in self.plan.atoms.values():
+            n = a.node
+            if isinstance(n, X.Compare) and isinstance(n.source, X.Item) and n.source.name not in ("age", "sex"):
+                compares.setdefault(f"{a.trial.id}/{n.source.name}", []).append((a.name, n))
+        obs, truths, facts = C.value_rows(self.source, self.matchers, compares, sigs)
+        self.sql("CREATE OR REPLACE TEMP TABLE vobs (sig_id BIGINT, key VARCHAR, kind VARCHAR, num DOUBLE)")
+        self.sql("CREATE OR REPLACE TEMP TABLE vtruth (sig_id BIGINT, key VARCHAR, atom VARCHAR, t VARCHAR)")
+        self.sql("CREATE OR REPLACE TEMP TABLE vfact (sig_id BIGINT, key VARCHAR, val BOOLEAN)")
+        for name, rows in (("vobs", obs), ("vtruth", truths), ("vfact", facts)):
+            self._insert(name, rows)
+        on = " AND ".join(f"e.{c} IS NOT DISTINCT FROM s.{c}" for c in _SIG) + \
+            " AND (e.d1 IS NOT NULL) = s.has_date"
+        self.sql("CREATE OR REPLACE TEMP TABLE rowsig AS SELECT e.person_id, e.d1 AS day, s.sig_id, s.key "
+                 f"FROM ev AS e JOIN vsig AS s ON {on}")
+        self.sql("CREATE OR REPLACE TEMP TABLE obs AS SELECT r.person_id, r.key, r.day, r.sig_id, v.kind, v.num "
+                 f"FROM rowsig AS r JOIN vobs AS v USING (sig_id, key) WHERE r.day <= {lit(self.as_of)}")
+        death = ""
+        keys = C.death_keys(self.source, self.matchers)
+        if self.db.has("death") and keys:
+            death = (" UNION ALL SELECT d.person_id, k.key, d.death_date AS day, TRUE AS val FROM "
+                     f"{self.db.ref('death')} AS d, (VALUES {', '.join('(' + lit(k) + ')' for k in keys)}) AS k(key)")
+        self.sql("CREATE OR REPLACE TEMP TABLE facts AS SELECT * FROM (SELECT r.person_id, r.key, r.day, f.val "
+                 f"FROM rowsig AS r JOIN vfact AS f USING (sig_id, key){death}) AS x "
+                 f"WHERE day IS NULL OR day <= {lit(self.as_of)}")
+
+    def _persons(self) -> None:
+        p, a = self.db.ref("person"), self.as_of
+        genders = self.sql(f"SELECT DISTINCT gender_concept_id, gender_source_value IS NOT NULL "
+                           f"FROM {p} AS p").fetchall()
+        gmap = C.gender_rows(self.source, genders)
+        self.sql("CREATE OR REPLACE TEMP TABLE gender (gid BIGINT, has_sv BOOLEAN, sex VARCHAR)")
+        self._insert("gender", gmap)
+        parts = self.source.mapping.complete_within_observation_period
+        period = "FALSE"
+        if self.db.has("observation_period") and self.source.completeness == "observation-period":
+            period = (f"EXISTS (SELECT 1 FROM {self.db.ref('observation_period')} AS o WHERE o.person_id = p.person_id"
+                      f" AND o.observation_period_start_date <= {lit(a)} AND (o.observation_period_end_date IS NULL "
+                      f"OR {lit(a)} <= o.observation_period_end_date))")
+        declared = self.db.has("screening_complete")
+        comp = []
+        for cat in ("conditions", "medications", "procedures", "immunizations", "facts", "observations"):
+            terms = ["TRUE"] if cat in self.complete else []
+            if cat in parts:
+                terms.append(period)
+            if declared:
+                terms.append(f"EXISTS (SELECT 1 FROM {self.db.ref('screening_complete')} AS c WHERE c.person_id = "
+                             f"p.person_id AND c.category = {lit(cat)})")
+            comp.append(f"({' OR '.join(terms) or 'FALSE'}) AS c_{cat}")
+        birth = ("CASE WHEN p.birth_datetime IS NOT NULL THEN CAST(p.birth_datetime AS DATE) "
+                 "WHEN p.year_of_birth <> 0 AND p.month_of_birth BETWEEN 1 AND 12 AND p.day_of_birth BETWEEN 1 AND 28 "
+                 "THEN make_date(CAST(p.year_of_birth AS INTEGER), CAST(p.month_of_birth AS INTEGER), "
+                 "CAST(p.day_of_birth AS INTEGER)) END")
+        odd_birth = ("(p.birth_datetime IS NULL AND p.year_of_birth <> 0 AND p.month_of_birth <> 0 "
+                     "AND p.day_of_birth > 28)")
+        self.sql("CREATE OR REPLACE TEMP TABLE pers AS SELECT p.person_id, "
+                 "COALESCE(p.person_source_value, CAST(p.person_id AS VARCHAR)) AS pid_text, "
+                 f"{birth} AS birth, {odd_birth} AS odd_birth, g.sex, " + ", ".join(comp) +
+                 f" FROM (SELECT *, row_number() OVER (PARTITION BY person_id) AS k FROM {p}) AS p "
+                 "LEFT JOIN gender AS g ON g.gid IS NOT DISTINCT FROM p.gender_concept_id "
+                 "AND g.has_sv = (p.gender_source_value IS NOT NULL) WHERE p.k = 1")
+
+    # ------------------------------------------------------------------ atoms
+
+    def _atom_sql(self, atom) -> tuple[str | None, str, str]:
+        """(CTE giving person_id, v, r for persons with records, or None; default v; default r)."""
+        t, n, a = atom.trial, atom.node, self.as_of
+        if isinstance(n, X.Records):
+            return self._records_sql(t, n), f"CASE WHEN pers.c_{X.RECORD_FUNCTIONS[n.function][0]} THEN FALSE END", \
+                "FALSE"
+        if isinstance(n, X.FactIs):
+            spec = t.items[n.item]
+            key = lit(f"{t.id}/{n.item}")
+            if n.item.startswith(X.CONFIRMATION) or spec.matcher.preferred:
+                return (f"SELECT person_id, CAST(NULL AS BOOLEAN) AS v, TRUE AS r FROM facts WHERE key = {key} "
+                        "GROUP BY person_id"), "CAST(NULL AS BOOLEAN)", "FALSE"
+            return self._fact_sql(t, n.item), ("CASE WHEN pers.c_facts THEN FALSE END"), "FALSE"
+        src = n.source
+        if isinstance(src, X.Change):
+            ws = src.window.start(a)
+            return (f"SELECT person_id, CAST(NULL AS BOOLEAN) AS v, COUNT(*) >= 2 AS r FROM obs WHERE key = "
+                    f"{lit(t.id + '/' + src.item)} AND day >= {lit(ws)} GROUP BY person_id"), \
+                "CAST(NULL AS BOOLEAN)", "FALSE"
+        if src.name == "age":
+            age = (f"(EXTRACT(year FROM {lit(a)}) - EXTRACT(year FROM pers.birth) - CASE WHEN EXTRACT(month FROM "
+                   f"pers.birth) > {a.month} OR (EXTRACT(month FROM pers.birth) = {a.month} AND EXTRACT(day FROM "
+                   f"pers.birth) > {a.day}) THEN 1 ELSE 0 END)")
+            test = _compare(age, n.op, n.constant)
+            return None, f"CASE WHEN pers.birth IS NULL OR pers.birth > {lit(a)} THEN NULL ELSE ({test}) END", \
+                "pers.odd_birth"
+        if src.name == "sex":
+            whens = " ".join(f"WHEN pers.sex = {lit(s)} THEN {'TRUE' if C.truth_of(s, n) == 'T' else 'FALSE'}"
+                             for s in ("female", "male", "other"))
+            return None, f"CASE {whens} END", "FALSE"
+        return self._compare_sql(atom), "CAST(NULL AS BOOLEAN)", "FALSE"
+
+    def _records_sql(self, t: CompiledTrial, n: X.Records) -> str:
+        category = X.RECORD_FUNCTIONS[n.function][0]
+        a, w, fn = lit(self.as_of), n.window, n.function
+        ws = lit(w.start(self.as_of)) if w else None
+
+        def overlaps(first: str, last: str, ongoing: str) -> str:
+            return (f"CASE WHEN {first} IS NOT NULL AND {first} > {a} THEN 'skip' "
+                    f"WHEN {last} IS NOT NULL THEN CASE WHEN {last} < {ws} THEN 'no' "
+                    f"WHEN {first} IS NOT NULL OR ({ongoing}) THEN 'yes' ELSE 'maybe' END "
+                    f"WHEN ({ongoing}) THEN 'yes' WHEN {first} IS NOT NULL AND {first} >= {ws} THEN 'yes' "
+                    "ELSE 'maybe' END")
+
+        if category == "conditions":
+            active = f"((d2 IS NOT NULL AND d2 > {a}) OR (status IN ('active', 'recurrence', 'relapse') AND d2 IS NULL))"
+            if fn == "has_condition":
+                body = f"CASE WHEN {active} THEN 'yes' ELSE 'neg' END"
+            elif w is None:
+                body = "'yes'"
+            else:
+                body = overlaps("d1", "d2", active)
+            verdict = f"CASE WHEN status = 'refuted' THEN 'neg' ELSE {body} END"
+        elif category == "medications":
+            current = f"(d2 IS NULL OR d2 >= {a})"
+            nottaken = "'neg'" if (fn == "taking" and w is None) else "'no'"
+            ongoing = (f"(COALESCE(status, '') <> 'on-hold' AND ((d2 IS NOT NULL AND d2 >= {a} AND d1 IS NOT NULL AND "
+                       f"d1 <= {a}) OR (status = 'active' AND (d2 IS NULL OR d2 >= {a}))))")
+            if fn == "ever_taken":
+                body = "'yes'"
+            elif fn == "started_within":
+                body = f"CASE WHEN d1 IS NULL THEN 'maybe' WHEN d1 >= {ws} AND d1 <= {a} THEN 'yes' ELSE 'no' END"
+            elif w is None:
+                body = f"CASE WHEN d2 IS NOT NULL AND d2 < {a} THEN 'no' WHEN {ongoing} THEN 'yes' ELSE 'maybe' END"
+            else:
+                body = overlaps("d1", "d2", ongoing)
+            nt = f"CASE WHEN {current} THEN {nottaken} ELSE 'no' END" if nottaken == "'neg'" else "'no'"
+            verdict = (f"CASE WHEN status = 'not-taken' THEN {nt} WHEN status = 'intended' THEN 'skip' "
+                       f"ELSE {body} END")
+        else:
+            end = "d2" if category == "procedures" else "CAST(NULL AS DATE)"
+            if fn == "procedure_planned":
+                body = "CASE WHEN status = 'planned' THEN 'yes' ELSE 'skip' END"
+            elif w is None:
+                body = "CASE WHEN status = 'planned' THEN 'skip' ELSE 'yes' END"
+            else:
+                ongoing = f"(status = 'in-progress' AND ({end} IS NULL OR {end} >= {a}))"
+                body = (f"CASE WHEN status = 'planned' THEN 'skip' WHEN d1 IS NULL THEN 'maybe' "
+                        f"WHEN {end} IS NOT NULL OR status = 'in-progress' THEN {overlaps('d1', end, ongoing)} "
+                        f"WHEN d1 >= {ws} AND d1 <= {a} THEN 'yes' ELSE 'no' END")
+            verdict = f"CASE WHEN status = 'not-done' THEN 'neg' ELSE {body} END"
+        key = lit(f"{t.id}/{n.concept}")
+        return (f"SELECT person_id, CASE WHEN bool_or(x = 'yes') THEN TRUE WHEN bool_or(x = 'maybe') THEN NULL "
+                f"WHEN bool_or(x = 'neg') THEN FALSE END AS v, FALSE AS r, bool_or(x IN ('yes', 'maybe', 'neg')) "
+                f"AS decided FROM (SELECT person_id, {verdict} AS x FROM recs WHERE key = {key} AND category = "
+                f"{lit(category)}) AS q GROUP BY person_id")
+
+    def _fact_sql(self, t: CompiledTrial, item: str) -> str:
+        spec = t.items[item]
+        key = lit(f"{t.id}/{item}")
+        if spec.window is not None:
+            ws = lit(spec.window.start(self.as_of))
+            pick = f"MAX(CASE WHEN day >= {ws} THEN day END) OVER (PARTITION BY person_id)"
+            chosen = "day = last"
+            stale = "bool_or(day = last) IS NOT TRUE"
+        else:
+            pick = "MAX(day) OVER (PARTITION BY person_id)"
+            chosen = "(day = last OR (last IS NULL AND day IS NULL))"
+            stale = "FALSE"
+        return (f"SELECT person_id, CASE WHEN {stale} THEN NULL WHEN bool_and(CASE WHEN {chosen} THEN val END) THEN "
+                f"TRUE WHEN NOT bool_or(CASE WHEN {chosen} THEN val END) THEN FALSE END AS v, FALSE AS r "
+                f"FROM (SELECT *, {pick} AS last FROM facts WHERE key = {key}) AS q GROUP BY person_id")
+
+    def _compare_sql(self, atom) -> str:
+        t, n = atom.trial, atom.node
+        spec = t.items[n.source.name]
+        key = lit(f"{t.id}/{spec.name}")
+        inside = f"day >= {lit(spec.window.start(self.as_of))}" if spec.window is not None else "TRUE"
+        base = (f"SELECT o.person_id, o.day, o.kind, o.num, tr.t, {inside} AS inside FROM obs AS o LEFT JOIN vtruth AS tr "
+                f"ON tr.sig_id = o.sig_id AND tr.key = o.key AND tr.atom = {lit(atom.name)} WHERE o.key = {key}")
+        if spec.pick in (Pick.MAX, Pick.MIN):
+            ext = "MAX" if spec.pick is Pick.MAX else "MIN"
+            agg = (f"SELECT person_id, CASE WHEN NOT bool_or(inside) THEN NULL WHEN bool_or(inside AND kind = 'bad') "
+                   "THEN NULL WHEN bool_or(inside AND kind = 'bound') THEN NULL "
+                   "WHEN bool_and(CASE WHEN inside AND num = m THEN t = 'T' END) THEN TRUE "
+                   "WHEN bool_and(CASE WHEN inside AND num = m THEN t = 'F' END) THEN FALSE END AS v, "
+                   "COALESCE(bool_or(inside) AND NOT bool_or(inside AND kind = 'bad') "
+                   "AND bool_or(inside AND kind = 'bound'), FALSE) AS r "
+                   f"FROM (SELECT *, {ext}(CASE WHEN inside THEN num END) OVER (PARTITION BY person_id) AS m "
+                   f"FROM ({base}) AS b) AS q GROUP BY person_id")
+        else:
+            ext = "MAX" if spec.pick is Pick.LATEST else "MIN"
+            agg = (f"SELECT person_id, CASE WHEN NOT bool_or(inside) THEN NULL "
+                   "WHEN bool_or(day = last AND kind = 'bad') THEN NULL "
+                   "WHEN bool_and(CASE WHEN day = last THEN t = 'T' END) THEN TRUE "
+                   "WHEN bool_and(CASE WHEN day = last THEN t = 'F' END) THEN FALSE END AS v, "
+                   "FALSE AS r, bool_or(inside) AS has_inside "
+                   f"FROM (SELECT *, {ext}(CASE WHEN inside THEN day END) OVER (PARTITION BY person_id) AS last "
+                   f"FROM ({base}) AS b) AS q GROUP BY person_id")
+        if spec.formula is None:
+            return agg
+        # a derived item: with no value of its own in the window, the Python path computes it for persons
+        # whose operands are all recorded within their windows; for the others an operand is unknown
+        ops = []
+        for o in spec.formula.operands:
+            ospec = t.items[o]
+            if ospec.formula is not None or ospec.dtype is DataType.FACT:
+                raise NotImplementedError(f"{spec.name}: an operand that is itself derived")
+            cond = f"day >= {lit(ospec.window.start(self.as_of))}" if ospec.window is not None else "TRUE"
+            ops.append(f"SELECT DISTINCT person_id FROM obs WHERE key = {lit(t.id + '/' + o)} AND {cond}")
+        every = " INTERSECT ".join(f"({q})" for q in ops)
+        return (f"SELECT COALESCE(a.person_id, d.person_id) AS person_id, CASE WHEN a.has_inside THEN a.v END AS v, "
+                f"(a.has_inside IS NOT TRUE AND d.person_id IS NOT NULL) AS r FROM ({agg}) AS a "
+                f"FULL OUTER JOIN ({every}) AS d ON a.person_id = d.person_id")
+
+    # ------------------------------------------------------------------ run
+
+    def query(self) -> str:
+        """One query: every atom per person as a long table (person, atom, code, refer) pivoted to one row per
+        person (a hundred outer joins would defeat the planner), then each criterion's status."""
+        parts, selects = [], ["pers.person_id", "pers.pid_text"]
+        for atom in self.plan.atoms.values():
+            body, dv, dr = self._atom_sql(atom)
+            name = atom.name
+            if body is None:
+                selects.append(f"({dv}) AS {name}_v")
+                selects.append(f"COALESCE({dr}, FALSE) AS {name}_r")
+                continue
+            decided = "decided IS TRUE" if isinstance(atom.node, X.Records) else "TRUE"
+            parts.append(f"SELECT person_id, {lit(name)} AS atom, CASE WHEN NOT ({decided}) THEN NULL WHEN v THEN 1 "
+                         f"WHEN NOT v THEN 0 ELSE -1 END AS code, r FROM ({body}) AS {name}")
+            code = f"piv.{name}_c"
+            selects.append(f"CASE WHEN {code} = 1 THEN TRUE WHEN {code} = 0 THEN FALSE WHEN {code} = -1 THEN NULL "
+                           f"ELSE {dv} END AS {name}_v")
+            selects.append(f"COALESCE(piv.{name}_r, {dr}, FALSE) AS {name}_r")
+        pivot = ", ".join(f"MAX(CASE WHEN atom = {lit(a.name)} THEN code END) AS {a.name}_c, "
+                          f"bool_or(CASE WHEN atom = {lit(a.name)} THEN r END) AS {a.name}_r"
+                          for a in self.plan.atoms.values() if self._atom_sql(a)[0] is not None)
+        long = " UNION ALL ".join(parts) if parts else "SELECT 0 AS person_id, '' AS atom, 0 AS code, FALSE AS r"
+        atoms = (f"SELECT {', '.join(selects)} FROM pers LEFT JOIN (SELECT person_id, {pivot or 'NULL AS none'} "
+                 f"FROM ({long}) AS l GROUP BY person_id) AS piv ON piv.person_id = pers.person_id")
+        crit = []
+        for i, c in enumerate(self.plan.criteria):
+            crit.append(f"{c.status.sql(dialect='duckdb')} AS s{i}")
+            crit.append(f"{c.refer.sql(dialect='duckdb')} AS r{i}")
+        return f"SELECT person_id, pid_text, {', '.join(crit)} FROM ({atoms}) AS atoms ORDER BY person_id"
+
+    def run(self, python_fallback: bool = True) -> PopulationResult:
+        import time
+
+        timings = {}
+        t0 = time.perf_counter()
+        self._events()
+        self._identities()
+        self._values()
+        self._persons()
+        timings["stage"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        rows = self.sql(self.query()).fetchall()
+        timings["query"] = time.perf_counter() - t0
+        statuses: dict[str, dict[int, list[str]]] = {t.id: {} for t in self.trials}
+        refer: dict[str, dict[int, set[str]]] = {t.id: {} for t in self.trials}
+        persons = []
+        for row in rows:
+            pid = row[0]
+            persons.append((pid, row[1]))
+            for i, c in enumerate(self.plan.criteria):
+                statuses[c.trial].setdefault(pid, []).append(row[2 + 2 * i])
+                if row[3 + 2 * i]:
+                    refer[c.trial].setdefault(pid, set()).add(c.id)
+        t0 = time.perf_counter()
+        if python_fallback:
+            self._fallback(statuses, refer)
+        timings["python"] = time.perf_counter() - t0
+        return PopulationResult(self.as_of, self.trials, self.plan, persons, statuses, refer, timings)
+
+    def _fallback(self, statuses, refer) -> None:
+        ids = sorted({pid for per in refer.values() for pid in per})
+        if not ids:
+            return
+        source = OmopSource(self.db, self.as_of, ids, self.source.completeness, table=self.source.mapping)
+        source.concepts, source._identities = self.source.concepts, self.source._identities
+        by_trial = {t.id: t for t in self.trials}
+        order = {t.id: [cc.criterion.id for cc in t.criteria] for t in self.trials}
+        for patient, location in source:
+            pid = int(location.rsplit("/", 1)[1])
+            for tid, per in refer.items():
+                want = per.get(pid)
+                if not want:
+                    continue
+                result = screen(patient, by_trial[tid], self.as_of, complete=self.complete)
+                got = {c.id: c.status.value for c in result.criteria}
+                row = statuses[tid][pid]
+                for k, cid in enumerate(order[tid]):
+                    if cid in want:
+                        row[k] = got[cid]
+
+
+def _compare(value: str, op: str, constant: Any) -> str:
+    """``value op constant`` in SQL for a number (age)."""
+    if op == "in":
+        return f"{value} IN ({', '.join(lit(float(c)) for c in constant)})"
+    sym = {"==": "=", "!=": "<>"}.get(op, op)
+    return f"{value} {sym} {lit(float(constant))}"
