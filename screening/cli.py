@@ -400,6 +400,116 @@ def load(
         raise typer.Exit(1)
 
 
+@app.command(short_help="Screen an OMOP population in the database (SQL), with funnels.")
+def population(
+    source: Path = typer.Argument(..., metavar="DB",
+                                  help="An OMOP CDM database: a DuckDB file, a folder of CSV/Parquet files."),
+    trial: List[Path] = typer.Option(..., "--trial", "-t", metavar="RULES.yaml",
+                                     help="Rule file (repeat for several trials)."),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", metavar="DIR",
+                                       help="Output directory (statuses.parquet, verdicts.parquet, "
+                                            "funnel-<trial>.csv)."),
+    as_of: Optional[str] = typer.Option(None, "--as-of", metavar="YYYY-MM-DD", help="Screening date (default: today)."),
+    complete: Optional[str] = typer.Option(None, "--complete", metavar="PARTS", help=COMPLETE_HELP),
+    engine: str = typer.Option("duckdb", "--engine", metavar="ENGINE", help="SQL engine: duckdb."),
+    explain: bool = typer.Option(False, "--explain", help="List, per criterion, what SQL decides and which "
+                                                          "persons go to the Python path and why; screen nobody."),
+    schema: Optional[str] = typer.Option(None, "--schema", metavar="NAME", help=SCHEMA_HELP),
+    vocabulary: Optional[Path] = typer.Option(None, "--vocabulary", metavar="DIR", help=VOCABULARY_HELP),
+    completeness: str = typer.Option("observation-period", "--completeness", metavar="POLICY",
+                                     help=COMPLETENESS_HELP),
+) -> None:
+    """Screen every person of an OMOP database against trials in SQL, with the Python path's exact statuses."""
+    from .batch.outputs import funnel_name
+    from .errors import InputError
+    from .report.funnel import Funnel, print_funnels
+    from .sql.plan import plan_trials
+    from .sql.population import SqlScreen, verdict_key, write_parquet
+
+    if engine != "duckdb":
+        raise _fail(f"--engine {engine!r}: this version runs the SQL path on duckdb")
+    parts = _parse_complete(complete)
+    day, today = _parse_date(as_of)
+    try:
+        trials = [_load_trial(t) for t in trial]
+    except InputError as err:
+        raise _fail(_one_line(err), located=True) from None
+    _check_distinct_ids(trial, trials)
+    if explain:
+        for row in plan_trials(trials).report():
+            why = "; ".join(row["refers"])
+            typer.echo(f"{row['trial']} {row['criterion']}: {row['path']}" + (f" ({why})" if why else ""))
+        return
+    if out is None:
+        raise _fail("--out DIR is required (or --explain)")
+    if today:
+        typer.echo(f"screening date: {day.isoformat()} (today)", err=True)
+    spec = _spec(source)
+    if not _is_omop(spec):
+        raise _fail(f"{spec}: error: not an OMOP CDM database", located=True)
+    try:
+        with _omop_source(spec, schema, vocabulary, day, completeness) as omop:
+            result = SqlScreen(omop, trials, day, parts).run()
+            sizes = write_parquet(result, out)
+    except InputError as err:
+        raise _fail(_one_line(err), located=True) from None
+    except OSError as err:
+        typer.echo(f"{err.filename or out}: error: cannot write the outputs: {err.strerror or err}", err=True)
+        raise typer.Exit(1) from None
+    funnels = []
+    for t in trials:
+        f = Funnel.for_trial(t)
+        letters = {"pass": "p", "fail": "f", "unknown": "u"}
+        for pid, row in result.statuses[t.id].items():
+            f.add("".join(letters[s] for s in row), verdict_key(result.plan, t.id, row))
+        tmp = out / f".{funnel_name(t.id)}.partial"
+        with open(tmp, "w", newline="", encoding="utf-8") as fh:
+            f.write_csv(fh)
+        tmp.replace(out / funnel_name(t.id))
+        funnels.append(f)
+    print_funnels(funnels)
+    referred = sum(len(v) for per in result.via_python.values() for v in per.values())
+    total = len(result.persons) * sum(len(t.criteria) for t in trials)
+    typer.echo(f"{len(result.persons):,} persons screened against {len(trials)} trial(s) as of {day.isoformat()} "
+               f"in SQL ({referred:,} of {total:,} criterion results by the Python path); outputs in {out} "
+               f"({sum(sizes.values()):,} bytes of Parquet)", err=True)
+
+
+@app.command(short_help="Re-screen one person of an OMOP database on the Python path, with every reason.")
+def explain(
+    source: Path = typer.Argument(..., metavar="DB", help="An OMOP CDM database."),
+    person: str = typer.Argument(..., metavar="PERSON", help="person_id or person_source_value."),
+    trial: List[Path] = typer.Option(..., "--trial", "-t", metavar="RULES.yaml", help="Rule file (repeatable)."),
+    as_of: Optional[str] = typer.Option(None, "--as-of", metavar="YYYY-MM-DD", help="Screening date (default: today)."),
+    complete: Optional[str] = typer.Option(None, "--complete", metavar="PARTS", help=COMPLETE_HELP),
+    as_json: bool = typer.Option(False, "--json", help="The result JSON instead of a table."),
+    schema: Optional[str] = typer.Option(None, "--schema", metavar="NAME", help=SCHEMA_HELP),
+    vocabulary: Optional[Path] = typer.Option(None, "--vocabulary", metavar="DIR", help=VOCABULARY_HELP),
+    completeness: str = typer.Option("observation-period", "--completeness", metavar="POLICY",
+                                     help=COMPLETENESS_HELP),
+) -> None:
+    """The full reasons for one person of a population, from the Python path (as `screen DB --person`)."""
+    from .engine.evaluate import screen as screen_one
+    from .errors import InputError
+
+    parts = _parse_complete(complete)
+    day, today = _parse_date(as_of)
+    try:
+        trials = [_load_trial(t) for t in trial]
+        with _omop_source(_spec(source), schema, vocabulary, day, completeness) as omop:
+            patient = omop.patient(person)
+    except InputError as err:
+        raise _fail(_one_line(err), located=True) from None
+    results = [screen_one(patient, t, day, complete=parts) for t in trials]
+    if as_json:
+        payload = [r.model_dump(mode="json") for r in results]
+        typer.echo(json.dumps(payload[0] if len(payload) == 1 else payload, indent=2, ensure_ascii=False))
+        return
+    from .report.table import print_results
+
+    print_results(results)
+
+
 def main() -> None:  # console-script entry point
     app()
 

@@ -440,3 +440,60 @@ def _compare(value: str, op: str, constant: Any) -> str:
         return f"{value} IN ({', '.join(lit(float(c)) for c in constant)})"
     sym = {"==": "=", "!=": "<>"}.get(op, op)
     return f"{value} {sym} {lit(float(constant))}"
+
+
+def verdict_key(plan: Plan, trial: str, statuses: list[str]) -> str:
+    """The verdict, or 'pending_confirmation' when every unknown criterion awaits only a person's word
+    (as ``report.funnel.verdict_key`` counts a result)."""
+    if "fail" in statuses:
+        return "ineligible"
+    unknown = [c for c, s in zip((c for c in plan.criteria if c.trial == trial), statuses) if s == "unknown"]
+    if not unknown:
+        return "eligible"
+    return "pending_confirmation" if all(c.pending_if_unknown for c in unknown) else "undetermined"
+
+
+def write_parquet(result: PopulationResult, out_dir) -> dict[str, int]:
+    """statuses.parquet (person_id, person, trial, criterion, status, by: sql|python) and verdicts.parquet
+    (person_id, person, trial, verdict, failed, unknown) in ``out_dir``, each written under a temporary name
+    and renamed when complete. Returns the bytes written per file."""
+    import os
+    from pathlib import Path
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    ids = dict(result.persons)
+    cols: dict[str, list] = {k: [] for k in ("person_id", "person", "trial", "criterion", "status", "by")}
+    verdicts: dict[str, list] = {k: [] for k in ("person_id", "person", "trial", "verdict", "failed", "unknown")}
+    for t in result.trials:
+        names = [cc.criterion.id for cc in t.criteria]
+        python = result.via_python.get(t.id, {})
+        for pid, row in result.statuses[t.id].items():
+            ref = python.get(pid, ())
+            for cid, s in zip(names, row):
+                cols["person_id"].append(pid)
+                cols["person"].append(ids[pid])
+                cols["trial"].append(t.id)
+                cols["criterion"].append(cid)
+                cols["status"].append(s)
+                cols["by"].append("python" if cid in ref else "sql")
+            verdicts["person_id"].append(pid)
+            verdicts["person"].append(ids[pid])
+            verdicts["trial"].append(t.id)
+            verdicts["verdict"].append(result.verdict(t.id, pid))
+            verdicts["failed"].append([c for c, s in zip(names, row) if s == "fail"])
+            verdicts["unknown"].append([c for c, s in zip(names, row) if s == "unknown"])
+    sizes = {}
+    for name, data in (("statuses.parquet", cols), ("verdicts.parquet", verdicts)):
+        table = pa.table(data)
+        for c in ("person", "trial", "criterion", "status", "by", "verdict"):
+            if c in table.column_names:
+                table = table.set_column(table.column_names.index(c), c, table[c].dictionary_encode())
+        tmp = out / f".{name}.partial"
+        pq.write_table(table, tmp, compression="zstd")
+        os.replace(tmp, out / name)
+        sizes[name] = (out / name).stat().st_size
+    return sizes
