@@ -411,7 +411,9 @@ def population(
                                             "funnel-<trial>.csv)."),
     as_of: Optional[str] = typer.Option(None, "--as-of", metavar="YYYY-MM-DD", help="Screening date (default: today)."),
     complete: Optional[str] = typer.Option(None, "--complete", metavar="PARTS", help=COMPLETE_HELP),
-    engine: str = typer.Option("duckdb", "--engine", metavar="ENGINE", help="SQL engine: duckdb."),
+    engine: Optional[str] = typer.Option(None, "--engine", metavar="ENGINE",
+                                         help="SQL engine: duckdb (files, folders, DuckDB files: the default) or "
+                                              "postgres (a postgresql:// URL, with --schema)."),
     explain: bool = typer.Option(False, "--explain", help="List, per criterion, what SQL decides and which "
                                                           "persons go to the Python path and why; screen nobody."),
     schema: Optional[str] = typer.Option(None, "--schema", metavar="NAME", help=SCHEMA_HELP),
@@ -426,8 +428,8 @@ def population(
     from .sql.plan import plan_trials
     from .sql.population import SqlScreen, verdict_key, write_parquet
 
-    if engine != "duckdb":
-        raise _fail(f"--engine {engine!r}: this version runs the SQL path on duckdb")
+    if engine not in (None, "duckdb", "postgres"):
+        raise _fail(f"--engine {engine!r}: choose duckdb or postgres (Spark: see docs/sql.md)")
     parts = _parse_complete(complete)
     day, today = _parse_date(as_of)
     try:
@@ -447,6 +449,9 @@ def population(
     spec = _spec(source)
     if not _is_omop(spec):
         raise _fail(f"{spec}: error: not an OMOP CDM database", located=True)
+    kind = "postgres" if re.match(r"^postgres(ql)?://", spec, re.I) else "duckdb"
+    if engine is not None and engine != kind:
+        raise _fail(f"--engine {engine}: {spec} is a {kind} database (PostgreSQL: a postgresql:// URL)")
     try:
         with _omop_source(spec, schema, vocabulary, day, completeness) as omop:
             result = SqlScreen(omop, trials, day, parts).run()

@@ -85,15 +85,34 @@ class SqlScreen:
         self.plan = plan_trials(self.trials)
         self.matchers = C.Matchers(self.trials)
         self.con = self.db.con
+        self.dialect = getattr(self.db, "engine", "duckdb")
 
     def sql(self, text: str) -> Any:
+        """Run one statement written in DuckDB's SQL; on PostgreSQL, as sqlglot transpiles it."""
+        if self.dialect == "postgres":
+            import sqlglot
+
+            text = sqlglot.transpile(text, read="duckdb", write="postgres")[0]
         return self.con.execute(text)
+
+    def create(self, name: str, select: str) -> None:
+        """A temporary table of the session from a query (replacing one of that name)."""
+        self.sql(f"DROP TABLE IF EXISTS {name}")
+        self.sql(f"CREATE TEMPORARY TABLE {name} AS {select}")
+
+    def declare(self, name: str, columns: str) -> None:
+        self.sql(f"DROP TABLE IF EXISTS {name}")
+        self.sql(f"CREATE TEMPORARY TABLE {name} ({columns})")
 
     # ------------------------------------------------------------------ staging
 
     def _insert(self, table: str, rows: list[tuple]) -> None:
         """Rows computed in Python into a (small) table, through Arrow: one statement, not one per row."""
         if not rows:
+            return
+        if self.dialect == "postgres":
+            with self.con.cursor() as cur:
+                cur.executemany(f"INSERT INTO {table} VALUES ({', '.join(['%s'] * len(rows[0]))})", rows)
             return
         import pyarrow as pa
 
@@ -121,16 +140,16 @@ class SqlScreen:
                 f"t.{start} AS d1, {('t.' + end) if end else 'CAST(NULL AS DATE)'} AS d2, "
                 + ", ".join(f"{v} AS {n}" for v, n in zip(vals, _VALUE_COLS))
                 + f", {status} AS status_raw FROM {self.db.ref(table)} AS t")
-        self.sql("CREATE OR REPLACE TEMP TABLE ev AS " + " UNION ALL ".join(parts))
+        self.create("ev", " UNION ALL ".join(parts))
 
     def _identities(self) -> None:
         keys = self.sql("SELECT DISTINCT tbl, concept, scon, status_raw, d2 IS NOT NULL FROM ev").fetchall()
         rows = C.identity_rows(self.source, self.matchers, keys)
-        self.sql("CREATE OR REPLACE TEMP TABLE ident (tbl VARCHAR, concept BIGINT, scon BIGINT, status_raw VARCHAR, "
-                 "has_end BOOLEAN, category VARCHAR, status VARCHAR, key VARCHAR)")
+        self.declare("ident", "tbl VARCHAR, concept BIGINT, scon BIGINT, status_raw VARCHAR, "
+                 "has_end BOOLEAN, category VARCHAR, status VARCHAR, key VARCHAR")
         self._insert("ident", rows)
         same = " AND ".join(f"e.{c} IS NOT DISTINCT FROM i.{c}" for c in ("tbl", "concept", "scon", "status_raw"))
-        self.sql("CREATE OR REPLACE TEMP TABLE recs AS SELECT e.person_id, i.category, i.key, i.status, e.d1, e.d2 "
+        self.create("recs", "SELECT e.person_id, i.category, i.key, i.status, e.d1, e.d2 "
                  f"FROM ev AS e JOIN ident AS i ON {same} AND (e.d2 IS NOT NULL) = i.has_end "
                  "WHERE i.category NOT IN ('observations', 'facts') "
                  f"AND (e.d1 IS NULL OR e.d1 <= {lit(self.as_of)} OR i.status = 'planned')")
@@ -138,7 +157,7 @@ class SqlScreen:
     def _values(self) -> None:
         same = " AND ".join(f"e.{c} IS NOT DISTINCT FROM i.{c}" for c in ("tbl", "concept", "scon", "status_raw"))
         cols = ", ".join(f"e.{c}" for c in _SIG)
-        self.sql("CREATE OR REPLACE TEMP TABLE vsig AS SELECT row_number() OVER () AS sig_id, * FROM ("
+        self.create("vsig", "SELECT row_number() OVER () AS sig_id, * FROM ("
                  f"SELECT DISTINCT {cols}, e.d1 IS NOT NULL AS has_date, i.key FROM ev AS e JOIN ident AS i "
                  f"ON {same} WHERE i.category IN ('observations', 'facts')) AS d")
         sigs = self.sql("SELECT sig_id, " + ", ".join(_SIG) + ", has_date, key FROM vsig").fetchall()
@@ -148,23 +167,23 @@ class SqlScreen:
             if isinstance(n, X.Compare) and isinstance(n.source, X.Item) and n.source.name not in ("age", "sex"):
                 compares.setdefault(f"{a.trial.id}/{n.source.name}", []).append((a.name, n))
         obs, truths, facts = C.value_rows(self.source, self.matchers, compares, sigs)
-        self.sql("CREATE OR REPLACE TEMP TABLE vobs (sig_id BIGINT, key VARCHAR, kind VARCHAR, num DOUBLE)")
-        self.sql("CREATE OR REPLACE TEMP TABLE vtruth (sig_id BIGINT, key VARCHAR, atom VARCHAR, t VARCHAR)")
-        self.sql("CREATE OR REPLACE TEMP TABLE vfact (sig_id BIGINT, key VARCHAR, val BOOLEAN)")
+        self.declare("vobs", "sig_id BIGINT, key VARCHAR, kind VARCHAR, num DOUBLE")
+        self.declare("vtruth", "sig_id BIGINT, key VARCHAR, atom VARCHAR, t VARCHAR")
+        self.declare("vfact", "sig_id BIGINT, key VARCHAR, val BOOLEAN")
         for name, rows in (("vobs", obs), ("vtruth", truths), ("vfact", facts)):
             self._insert(name, rows)
         on = " AND ".join(f"e.{c} IS NOT DISTINCT FROM s.{c}" for c in _SIG) + \
             " AND (e.d1 IS NOT NULL) = s.has_date"
-        self.sql("CREATE OR REPLACE TEMP TABLE rowsig AS SELECT e.person_id, e.d1 AS day, s.sig_id, s.key "
+        self.create("rowsig", "SELECT e.person_id, e.d1 AS day, s.sig_id, s.key "
                  f"FROM ev AS e JOIN vsig AS s ON {on}")
-        self.sql("CREATE OR REPLACE TEMP TABLE obs AS SELECT r.person_id, r.key, r.day, r.sig_id, v.kind, v.num "
+        self.create("obs", "SELECT r.person_id, r.key, r.day, r.sig_id, v.kind, v.num "
                  f"FROM rowsig AS r JOIN vobs AS v USING (sig_id, key) WHERE r.day <= {lit(self.as_of)}")
         death = ""
         keys = C.death_keys(self.source, self.matchers)
         if self.db.has("death") and keys:
             death = (" UNION ALL SELECT d.person_id, k.key, d.death_date AS day, TRUE AS val FROM "
                      f"{self.db.ref('death')} AS d, (VALUES {', '.join('(' + lit(k) + ')' for k in keys)}) AS k(key)")
-        self.sql("CREATE OR REPLACE TEMP TABLE facts AS SELECT * FROM (SELECT r.person_id, r.key, r.day, f.val "
+        self.create("facts", "SELECT * FROM (SELECT r.person_id, r.key, r.day, f.val "
                  f"FROM rowsig AS r JOIN vfact AS f USING (sig_id, key){death}) AS x "
                  f"WHERE day IS NULL OR day <= {lit(self.as_of)}")
 
@@ -173,7 +192,7 @@ class SqlScreen:
         genders = self.sql(f"SELECT DISTINCT gender_concept_id, gender_source_value IS NOT NULL "
                            f"FROM {p} AS p").fetchall()
         gmap = C.gender_rows(self.source, genders)
-        self.sql("CREATE OR REPLACE TEMP TABLE gender (gid BIGINT, has_sv BOOLEAN, sex VARCHAR)")
+        self.declare("gender", "gid BIGINT, has_sv BOOLEAN, sex VARCHAR")
         self._insert("gender", gmap)
         parts = self.source.mapping.complete_within_observation_period
         period = "FALSE"
@@ -191,16 +210,18 @@ class SqlScreen:
                 terms.append(f"EXISTS (SELECT 1 FROM {self.db.ref('screening_complete')} AS c WHERE c.person_id = "
                              f"p.person_id AND c.category = {lit(cat)})")
             comp.append(f"({' OR '.join(terms) or 'FALSE'}) AS c_{cat}")
-        birth = ("CASE WHEN p.birth_datetime IS NOT NULL THEN CAST(p.birth_datetime AS DATE) "
-                 "WHEN p.year_of_birth <> 0 AND p.month_of_birth BETWEEN 1 AND 12 AND p.day_of_birth BETWEEN 1 AND 28 "
-                 "THEN make_date(CAST(p.year_of_birth AS INTEGER), CAST(p.month_of_birth AS INTEGER), "
-                 "CAST(p.day_of_birth AS INTEGER)) END")
+        valid = ("p.birth_datetime IS NULL AND p.year_of_birth <> 0 AND p.month_of_birth BETWEEN 1 AND 12 "
+                 "AND p.day_of_birth BETWEEN 1 AND 28")
+        birth = ", ".join(
+            f"CASE WHEN p.birth_datetime IS NOT NULL THEN CAST(EXTRACT({part} FROM p.birth_datetime) AS INTEGER) "
+            f"WHEN {valid} THEN CAST(p.{column} AS INTEGER) END AS b_{part}"
+            for part, column in (("year", "year_of_birth"), ("month", "month_of_birth"), ("day", "day_of_birth")))
         odd_birth = ("(p.birth_datetime IS NULL AND p.year_of_birth <> 0 AND p.month_of_birth <> 0 "
                      "AND p.day_of_birth > 28)")
-        self.sql("CREATE OR REPLACE TEMP TABLE pers AS SELECT p.person_id, "
+        self.create("pers", "SELECT p.person_id, "
                  "COALESCE(p.person_source_value, CAST(p.person_id AS VARCHAR)) AS pid_text, "
-                 f"{birth} AS birth, {odd_birth} AS odd_birth, g.sex, " + ", ".join(comp) +
-                 f" FROM (SELECT *, row_number() OVER (PARTITION BY person_id) AS k FROM {p}) AS p "
+                 f"{birth}, {odd_birth} AS odd_birth, g.sex, " + ", ".join(comp) +
+                 f" FROM (SELECT *, row_number() OVER (PARTITION BY person_id) AS k FROM {p} AS p0) AS p "
                  "LEFT JOIN gender AS g ON g.gid IS NOT DISTINCT FROM p.gender_concept_id "
                  "AND g.has_sv = (p.gender_source_value IS NOT NULL) WHERE p.k = 1")
 
@@ -225,13 +246,12 @@ class SqlScreen:
             return (f"SELECT person_id, CAST(NULL AS BOOLEAN) AS v, COUNT(*) >= 2 AS r FROM obs WHERE key = "
                     f"{lit(t.id + '/' + src.item)} AND day >= {lit(ws)} GROUP BY person_id"), \
                 "CAST(NULL AS BOOLEAN)", "FALSE"
-        if src.name == "age":
-            age = (f"(EXTRACT(year FROM {lit(a)}) - EXTRACT(year FROM pers.birth) - CASE WHEN EXTRACT(month FROM "
-                   f"pers.birth) > {a.month} OR (EXTRACT(month FROM pers.birth) = {a.month} AND EXTRACT(day FROM "
-                   f"pers.birth) > {a.day}) THEN 1 ELSE 0 END)")
+        if src.name == "age":  # completed years; a birth date after the screening date is unknown
+            later = (f"(pers.b_month > {a.month} OR (pers.b_month = {a.month} AND pers.b_day > {a.day}))")
+            age = f"({a.year} - pers.b_year - CASE WHEN {later} THEN 1 ELSE 0 END)"
             test = _compare(age, n.op, n.constant)
-            return None, f"CASE WHEN pers.birth IS NULL OR pers.birth > {lit(a)} THEN NULL ELSE ({test}) END", \
-                "pers.odd_birth"
+            unborn = f"(pers.b_year > {a.year} OR (pers.b_year = {a.year} AND {later}))"
+            return None, f"CASE WHEN pers.b_year IS NULL OR {unborn} THEN NULL ELSE ({test}) END", "pers.odd_birth"
         if src.name == "sex":
             whens = " ".join(f"WHEN pers.sex = {lit(s)} THEN {'TRUE' if C.truth_of(s, n) == 'T' else 'FALSE'}"
                              for s in ("female", "male", "other"))

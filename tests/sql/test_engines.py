@@ -1,0 +1,67 @@
+"""PostgreSQL agrees with DuckDB: the same population, loaded once, copied into a schema of the local server."""
+
+from __future__ import annotations
+
+import os
+import uuid
+
+import duckdb
+import pytest
+
+from screening.model.patient import Patient
+from screening.sources.omop.load import load_profiles
+from screening.sources.omop.reader import OmopSource
+from screening.sql.population import SqlScreen
+from screening.tools.synth import synth_patients
+
+from .conftest import AS_OF
+
+URL = os.environ.get("SCREENING_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+@pytest.fixture(scope="module")
+def small_population(tmp_path_factory):
+    out = tmp_path_factory.mktemp("sql-engines") / "p.duckdb"
+    load_profiles([Patient.model_validate(d) for d in synth_patients(400, 23, AS_OF)], out)
+    return out
+
+
+@pytest.fixture(scope="module")
+def pg_copy(small_population, tmp_path_factory):
+    """Every table of the DuckDB file copied (as text, like a raw CSV import) into a fresh schema; dropped after."""
+    psycopg = pytest.importorskip("psycopg")
+    try:
+        con = psycopg.connect(URL, autocommit=True, connect_timeout=5)
+    except psycopg.OperationalError as err:
+        pytest.skip(f"no PostgreSQL server at {URL}: {err}")
+    schema = f"sql_test_{uuid.uuid4().hex[:8]}"
+    con.execute(f'CREATE SCHEMA "{schema}"')
+    folder = tmp_path_factory.mktemp("sql-engines-csv")
+    try:
+        with duckdb.connect(str(small_population), read_only=True) as duck:
+            for (table,) in duck.execute("SELECT table_name FROM information_schema.tables").fetchall():
+                cols = [r[0] for r in duck.execute(f'DESCRIBE "{table}"').fetchall()]
+                path = folder / f"{table}.csv"
+                duck.execute(f"COPY \"{table}\" TO '{path}' (HEADER, DELIMITER ',')")
+                con.execute(f'CREATE TABLE "{schema}"."{table}" ({", ".join(f"{c} TEXT" for c in cols)})')
+                with con.cursor() as cur, cur.copy(f'COPY "{schema}"."{table}" FROM STDIN WITH (FORMAT csv, '
+                                                   'HEADER true)') as copy, open(path, "rb") as fh:
+                    while block := fh.read(1 << 20):
+                        copy.write(block)
+        yield schema
+    finally:
+        con.execute(f'DROP SCHEMA "{schema}" CASCADE')
+        con.close()
+
+
+def _run(spec, trials, schema=None):
+    with OmopSource.open(str(spec), schema, as_of=AS_OF) as source:
+        return SqlScreen(source, trials, AS_OF).run()
+
+
+def test_postgres_agrees_with_duckdb(small_population, pg_copy, seed_trials):
+    duck = _run(small_population, seed_trials)
+    pg = _run(URL, seed_trials, pg_copy)
+    assert pg.persons == duck.persons and len(pg.persons) == 400
+    assert pg.statuses == duck.statuses
+    assert pg.via_python == duck.via_python
