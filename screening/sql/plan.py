@@ -39,6 +39,7 @@ class CriterionPlan:
     refer: E.Expression  # TRUE when the Python path decides this person's criterion
     atoms: list[str]
     pending_if_unknown: bool  # a criterion only a person confirms: unknown awaits confirmation only
+    untranslated: str | None = None  # why the Python path decides it for every person
 
 
 @dataclass
@@ -59,6 +60,10 @@ class Plan:
         """Per criterion: 'sql' when SQL decides it for everyone, else when it refers to the Python path."""
         out = []
         for c in self.criteria:
+            if c.untranslated:
+                out.append({"trial": c.trial, "criterion": c.id, "path": "python (every person)",
+                            "refers": [c.untranslated]})
+                continue
             why = [self.by_name[a].refers for a in c.atoms if self.by_name[a].refers]
             out.append({"trial": c.trial, "criterion": c.id, "path": "sql" if not why else "sql, some persons python",
                         "refers": list(dict.fromkeys(why))})
@@ -67,6 +72,10 @@ class Plan:
     @property
     def by_name(self) -> dict[str, Atom]:
         return {a.name: a for a in self.atoms.values()}
+
+
+class Untranslated(Exception):
+    """A rule the SQL path does not translate: its criterion is decided on the Python path for everyone."""
 
 
 def _refers(trial: CompiledTrial, node: Any) -> str | None:
@@ -99,11 +108,13 @@ def _expr(plan: Plan, trial: CompiledTrial, node: Any, used: list[str]) -> E.Exp
         return E.or_(*[E.paren(_expr(plan, trial, n, used)) for n in node.items])
     if isinstance(node, X.Not):
         return E.not_(E.paren(_expr(plan, trial, node.item, used)))
+    if isinstance(node, X.Compare) and not isinstance(node.source, (X.Item, X.Change)):
+        raise Untranslated(f"{type(node.source).__name__} ({getattr(node.source, 'item', '?')}) is not translated to SQL")
     if isinstance(node, (X.Compare, X.Records, X.FactIs)):
         a = plan.atom(trial, node)
         used.append(a.name)
         return col(a.name + "_v")
-    raise NotImplementedError(type(node).__name__)
+    raise Untranslated(f"{type(node).__name__} is not translated to SQL")
 
 
 def plan_trials(trials: list[CompiledTrial]) -> Plan:
@@ -113,8 +124,14 @@ def plan_trials(trials: list[CompiledTrial]) -> Plan:
         for cc in t.criteria:
             c = cc.criterion
             used: list[str] = []
-            rule = E.paren(_expr(plan, t, cc.rule, used))
-            applies = E.paren(_expr(plan, t, cc.applies_if, used)) if cc.applies_if is not None else E.true()
+            try:
+                rule = E.paren(_expr(plan, t, cc.rule, used))
+                applies = E.paren(_expr(plan, t, cc.applies_if, used)) if cc.applies_if is not None else E.true()
+            except Untranslated as why:
+                plan.untranslated.append((t.id, c.id, str(why)))
+                plan.criteria.append(CriterionPlan(t.id, c.id, c.kind.value, E.Literal.string("unknown"), E.true(),
+                                                   [], bool(c.confirm) and not c.rule, str(why)))
+                continue
             refer_cols = list(used)
             if c.confirm and c.rule:
                 conf = plan.atom(t, X.FactIs(X.CONFIRMATION + c.id) if (X.CONFIRMATION + c.id) in t.items
