@@ -31,8 +31,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
-from ...errors import InputError, PatientError, Problem
+from ...errors import InputError, PatientError, Problem, UnitError
 from ...model.patient import Patient
+from ...values.units import conversion_factor
 from .cdm import TABLES
 from .concepts import Mapping, mapping
 from .database import OmopError, open_database
@@ -309,6 +310,17 @@ class _Loader:
         for r in p.observations:
             rid = self._id("measurement")
             fields = self._value(r.value, r.unit)
+            rr = r.reference_range
+            if rr is not None:  # OMOP keeps the limits in the value's own unit
+                factor: float | None = 1.0
+                if rr.unit not in (None, "", r.unit):
+                    try:
+                        factor = conversion_factor(rr.unit, r.unit or "dimensionless")
+                    except UnitError:
+                        factor = None  # limits in a unit the value's cannot take: not stored, so x_uln() is unknown
+                if factor is not None:
+                    fields.update(range_low=None if rr.low is None else rr.low * factor,
+                                  range_high=None if rr.high is None else rr.high * factor)
             w.add("measurement", _row(
                 "measurement", measurement_id=rid, person_id=pid,
                 measurement_concept_id=self._concept_of("observations", r), measurement_date=r.date,

@@ -19,7 +19,7 @@ from pydantic import ValidationError
 
 from ...errors import Problem
 from ...model.patient import (
-    Condition, Fact, Immunization, Medication, Observation, Patient, Procedure, UnmappedRecord,
+    Condition, Fact, Immunization, Medication, Observation, Patient, Procedure, ReferenceRange, UnmappedRecord,
 )
 from ..base import SourcedPatient, Where
 from .concepts import Concept, Concepts, Mapping, mapping
@@ -43,15 +43,15 @@ _EVENT_SQL = {
     "measurement": "measurement_id, person_id, measurement_concept_id, measurement_source_concept_id, "
                    "measurement_source_value, measurement_date, CAST(NULL AS DATE), operator_concept_id, "
                    "value_as_number, value_as_concept_id, CAST(NULL AS VARCHAR), unit_concept_id, unit_source_value, "
-                   "value_source_value",
+                   "value_source_value, range_low, range_high",
     "observation": "observation_id, person_id, observation_concept_id, observation_source_concept_id, "
                    "observation_source_value, observation_date, CAST(NULL AS DATE), CAST(NULL AS BIGINT), "
                    "value_as_number, value_as_concept_id, value_as_string, unit_concept_id, unit_source_value, "
-                   "value_source_value",
+                   "value_source_value, CAST(NULL AS DOUBLE PRECISION), CAST(NULL AS DOUBLE PRECISION)",
 }
 # columns of an event row as selected above
 ID, PID, CONCEPT, SOURCE_CONCEPT, SOURCE_VALUE, START, END = range(7)
-OPERATOR, NUMBER, VALUE_CONCEPT, VALUE_STRING, UNIT_CONCEPT, UNIT_SOURCE, VALUE_SOURCE = range(7, 14)
+OPERATOR, NUMBER, VALUE_CONCEPT, VALUE_STRING, UNIT_CONCEPT, UNIT_SOURCE, VALUE_SOURCE, RANGE_LOW, RANGE_HIGH = range(7, 16)
 
 
 @dataclass
@@ -255,6 +255,15 @@ class BatchInput:
 
 def _literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
+
+
+def _finite(x: Any) -> float | None:
+    """A reference-range limit as a finite number, else None (NULL, NaN)."""
+    try:
+        v = float(x)
+    except (TypeError, ValueError):
+        return None
+    return v if math.isfinite(v) else None
 
 
 def _is_int(x: Any) -> bool:
@@ -575,6 +584,9 @@ class _Builder:
             self.skip(table, r[ID], f"{c.label}: no date")
             return
         rec.update(value=value, unit=unit, date=r[START], status=self.status(table, r, "final"))
+        low, high = (_finite(r[RANGE_LOW]), _finite(r[RANGE_HIGH])) if len(r) > RANGE_HIGH else (None, None)
+        if low is not None or high is not None:  # range_low/high are in the measurement's own unit
+            rec["reference_range"] = ReferenceRange(low=low, high=high)
         self.add("observations", Observation, table, r[ID], rec)
 
     def map_observation(self, r: tuple) -> None:
