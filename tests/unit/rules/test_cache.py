@@ -13,13 +13,25 @@ from screening.rules.compiled import CompiledTrial
 DATA = Path(__file__).resolve().parents[2] / "data"
 
 
+def _compiles(monkeypatch) -> list:
+    """Records every compile the cache does: a hit compiles nothing."""
+    from screening import compiler
+
+    calls: list = []
+    real = compiler.compile_text
+    monkeypatch.setattr(compiler, "compile_text", lambda *a, **k: calls.append(a) or real(*a, **k))
+    return calls
+
+
 def test_cache_is_reused_and_screens_like_a_fresh_compile(tmp_path, monkeypatch):
     monkeypatch.setenv("SCREENING_CACHE_DIR", str(tmp_path))
+    compiles = _compiles(monkeypatch)
     rules = DATA / "lupus.yaml"
     first = cache.load_criteria_cached(rules)
     entries = list(tmp_path.glob("*.pickle"))
     assert len(entries) == 1
     second = cache.load_criteria_cached(rules)
+    assert len(compiles) == 1, "the second load must come from the cache"
     assert isinstance(second, CompiledTrial) and second is not first
     patient = (DATA / "p1.json").read_text()
     import json
@@ -29,8 +41,11 @@ def test_cache_is_reused_and_screens_like_a_fresh_compile(tmp_path, monkeypatch)
 
 def test_a_code_change_invalidates_the_cache(tmp_path, monkeypatch):
     monkeypatch.setenv("SCREENING_CACHE_DIR", str(tmp_path))
+    compiles = _compiles(monkeypatch)
     rules = DATA / "lupus.yaml"
     cache.load_criteria_cached(rules)
+    cache.load_criteria_cached(rules)
+    assert len(compiles) == 1
     before = cache._code_fingerprint()
     module = Path(cache.__file__)
     st = module.stat()
@@ -38,7 +53,8 @@ def test_a_code_change_invalidates_the_cache(tmp_path, monkeypatch):
         os.utime(module, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000_000))
         assert cache._code_fingerprint() != before
         cache.load_criteria_cached(rules)
-        assert len(list(tmp_path.glob("*.pickle"))) == 2  # a new entry, the old one not used
+        assert len(compiles) == 2  # compiled again: the old entry not used
+        assert len(list(tmp_path.glob("*.pickle"))) == 2
     finally:
         os.utime(module, ns=(st.st_atime_ns, st.st_mtime_ns))
 
@@ -49,7 +65,9 @@ def test_a_corrupt_entry_falls_back_to_compiling(tmp_path, monkeypatch):
     cache.load_criteria_cached(rules)
     (entry,) = tmp_path.glob("*.pickle")
     entry.write_bytes(b"not a pickle")
+    compiles = _compiles(monkeypatch)
     trial = cache.load_criteria_cached(rules)
+    assert len(compiles) == 1
     assert trial.id and len(trial.criteria) > 0
 
 
