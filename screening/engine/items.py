@@ -324,7 +324,7 @@ def _derive(spec: ItemSpec, env: Env) -> Resolved:
     if days and f.max_spread.start(max(days)) > min(days):
         return Resolved(None, f"{spec.label}: the values to compute it are more than {f.max_spread} apart ("
                         + "; ".join(p.text for p in parts) + ")", evidence, (spec.name,))
-    env_values = {o: p.value for o, p in zip(f.operands, parts)}
+    env_values = {o: p.value * scale for o, p, scale in zip(f.operands, parts, f.scales)}
     try:
         value = float(f"{_arith(f.tree, env_values) * f.factor:.12g}")
     except ZeroDivisionError:

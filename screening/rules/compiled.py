@@ -26,13 +26,19 @@ class ConceptSpec:
 
 @dataclass(frozen=True)
 class Formula:
-    """Arithmetic over quantity items: ('item', name) | ('const', x) | (op, left, right)."""
+    """Arithmetic over quantity items: ('item', name) | ('const', x) | (op, left, right).
+
+    Operands are scaled to SI root units (``scales``, in the order of ``operands``) before
+    the arithmetic, so constants, sums and differences are exact; ``factor`` converts the
+    result from root units to the item's unit.
+    """
 
     tree: Any
     operands: tuple[str, ...]
-    factor: float  # result in the operands' canonical units -> the item's unit
+    factor: float  # result in root units -> the item's unit
     max_spread: Window
     text: str
+    scales: tuple[float, ...] = ()  # each operand's unit -> root units
 
 
 @dataclass(frozen=True)

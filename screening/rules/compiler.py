@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import re
 from pathlib import Path
 from typing import Any
 
@@ -116,6 +117,7 @@ class _Compiler:
         symbols = X.Symbols({n: i.type for n, i in self.rules.data.items()}, frozenset(self.rules.concepts), declared)
         parser = X.Parser(symbols)
         formulas = {name: self._formula(name, item, parser) for name, item in self.rules.data.items() if item.derive}
+        self._derivation_cycles()
         items = {n: (ItemSpec(**{**vars(s), "formula": formulas.get(n)}) if n in formulas else s)
                  for n, s in items.items()}
         criteria = self._criteria(parser)
@@ -189,6 +191,12 @@ class _Compiler:
         return out
 
     def _formula(self, name: str, item: Any, parser: X.Parser) -> Formula | None:
+        """Compile a derived item's formula: operands, dimensions and the scales that make its arithmetic exact.
+
+        The formula is evaluated on values in SI root units (each operand scaled from its item's
+        unit), so that constants, sums and differences mean what they say; the result is then
+        converted from root units to the item's unit. Dimensions are checked here, once.
+        """
         import rule_engine
         import rule_engine.ast as A
 
@@ -199,7 +207,11 @@ class _Compiler:
         if item.type is not DataType.QUANTITY or item.unit is None:
             return None  # already reported: only quantity items with a unit can be derived
         try:
+            X.check_size(text)
             rule = rule_engine.Rule(text, context=parser.context)
+        except X.ExpressionError as err:
+            self.error(path, err.message)
+            return None
         except rule_engine.errors.EngineError as err:
             rule = None
             if not isinstance(err, (rule_engine.errors.SymbolResolutionError, rule_engine.errors.RuleSyntaxError)):
@@ -208,7 +220,7 @@ class _Compiler:
                 except rule_engine.errors.EngineError:
                     pass
             if rule is None:
-                self.error(path, f"invalid formula: {getattr(err, 'message', err)}")
+                self.error(path, f"invalid formula: {X.engine_message(err)}")
                 return None
         operands: list[str] = []
 
@@ -238,21 +250,39 @@ class _Compiler:
         except ValueError as err:
             self.error(("data", name, "derive", "max_spread"), str(err))
             return None
-        # Dimensional check: evaluate the formula on one canonical unit of each operand.
+        order = tuple(dict.fromkeys(operands))
         try:
-            with units.REGISTRY_LOCK:  # pint's registry is shared by every thread
-                values = {o: units.parse_unit(self.rules.data[o].unit) for o in operands}
-                result = _eval_quantity(tree, values, units.registry())
-                target = units.parse_unit(item.unit)
-                factor = float(result.to(target.units).magnitude) / float(target.magnitude)
+            scales, factor = _formula_scales(tree, order, {o: self.rules.data[o].unit for o in order}, item.unit)
         except UnitError as err:
-            self.error(path, str(err))
+            message = str(err)
+            self.error(path, f"formula {text.strip()!r}" + (" " if message.startswith("gives") else ": ") + message)
             return None
-        except Exception as err:  # pint's DimensionalityError and friends
-            self.error(path, f"formula {text!r} gives {getattr(result, 'dimensionality', '?')}, "
-                             f"not the unit {item.unit!r}: {err}")
-            return None
-        return Formula(tree, tuple(dict.fromkeys(operands)), factor, spread, text.strip())
+        return Formula(tree, order, factor, spread, text.strip(), scales)
+
+    def _derivation_cycles(self) -> None:
+        """Derived items that need each other (a1 from a2, a2 from a1) can never be computed: an error."""
+        graph = {n: [o for o in _formula_names(i.derive.formula) if o in self.rules.data and self.rules.data[o].derive]
+                 for n, i in self.rules.data.items() if i.derive}
+        reported: set[frozenset] = set()
+        state: dict[str, int] = {}
+
+        def visit(node: str, stack: list[str]) -> None:
+            state[node] = 1
+            for nxt in graph.get(node, ()):
+                if state.get(nxt) == 1:
+                    cycle = stack[stack.index(nxt):] + [nxt]
+                    key = frozenset(cycle)
+                    if key not in reported:
+                        reported.add(key)
+                        self.error(("data", nxt, "derive", "formula"),
+                                   "circular derived items: " + " -> ".join(cycle) + " (none can be computed)")
+                elif nxt not in state:
+                    visit(nxt, stack + [nxt])
+            state[node] = 2
+
+        for n in graph:
+            if n not in state:
+                visit(n, [n])
 
     # -- criteria
     def _criteria(self, parser: X.Parser) -> list[CompiledCriterion]:
@@ -330,16 +360,87 @@ def _reads(node: Any) -> tuple[str, ...]:
     return tuple(dict.fromkeys(names))
 
 
-def _eval_quantity(tree: Any, values: dict, ureg: Any) -> Any:
+def _formula_names(text: str) -> list[str]:
+    """The names a formula reads (a cheap scan; the formula itself is checked by _formula)."""
+    return re.findall(r"[A-Za-z_][A-Za-z0-9_]*", text)
+
+
+def _formula_scales(tree: Any, operands: tuple[str, ...], item_units: dict[str, str],
+                    unit: str) -> tuple[tuple[float, ...], float]:
+    """(factor from each operand's unit to root units, factor from root units to ``unit``) after
+    checking the formula's dimensions; UnitError says what does not hold."""
+    from ..values import units
+
+    with units.REGISTRY_LOCK:  # pint's registry is shared by every thread
+        ureg = units.registry()
+        roots, scales = {}, []
+        for o in operands:
+            q = units.parse_unit(item_units[o])
+            if not units.is_multiplicative(q):
+                raise UnitError(f"operand {o!r} is in {item_units[o]!r}, an offset unit (a temperature scale): "
+                                "formulas need units that convert by a factor (e.g. kelvin)")
+            root = q.to_root_units()
+            roots[o] = ureg.Quantity(1.0, root.units)
+            scales.append(float(root.magnitude))
+        target = units.parse_unit(unit)
+        if not units.is_multiplicative(target):
+            raise UnitError(f"the item's unit {unit!r} is an offset unit: a formula cannot give it")
+        result = _dimensions(tree, roots, ureg)
+        target_root = target.to_root_units()
+        if result.dimensionality != target_root.dimensionality:
+            raise UnitError(f"gives {result.dimensionality}, not the unit {unit!r} ({target_root.dimensionality})")
+    return tuple(scales), 1.0 / float(target_root.magnitude)
+
+
+def _dim_text(q: Any) -> str:
+    d = str(q.dimensionality)
+    return "a plain number" if d == "dimensionless" else d
+
+
+def _constant(tree: Any) -> float | None:
+    """The value of a sub-formula made of numbers only, or None when it reads an item."""
+    kind = tree[0]
+    if kind == "const":
+        return tree[1]
+    if kind == "item":
+        return None
+    a, b = _constant(tree[1]), _constant(tree[2])
+    if a is None or b is None:
+        return None
+    try:
+        return float(_ARITH_OPS[kind](a, b))
+    except (ZeroDivisionError, OverflowError, TypeError, ValueError):
+        return None
+
+
+_ARITH_OPS = {"add": lambda a, b: a + b, "sub": lambda a, b: a - b, "mul": lambda a, b: a * b,
+              "tdiv": lambda a, b: a / b, "pow": lambda a, b: a ** b}
+
+
+def _dimensions(tree: Any, roots: dict, ureg: Any) -> Any:
+    """A quantity of magnitude 1 with the formula's dimensions; UnitError where they do not hold."""
     kind = tree[0]
     if kind == "item":
-        return values[tree[1]]
+        return roots[tree[1]]
     if kind == "const":
-        return ureg.Quantity(tree[1], "dimensionless")
-    a, b = _eval_quantity(tree[1], values, ureg), _eval_quantity(tree[2], values, ureg)
-    if kind == "pow":
-        return a ** b.magnitude
-    return {"add": a.__add__, "sub": a.__sub__, "mul": a.__mul__, "tdiv": a.__truediv__}[kind](b)
+        return ureg.Quantity(1.0, "dimensionless")
+    a, b = _dimensions(tree[1], roots, ureg), _dimensions(tree[2], roots, ureg)
+    if kind in ("add", "sub"):
+        if a.dimensionality != b.dimensionality:
+            what = (f"add {_dim_text(a)} and {_dim_text(b)}" if kind == "add"
+                    else f"subtract {_dim_text(b)} from {_dim_text(a)}")
+            raise UnitError(f"cannot {what}: both sides need the same dimension")
+        return a
+    if kind == "mul":
+        return a * b
+    if kind == "tdiv":
+        if _constant(tree[2]) == 0:
+            raise UnitError("division by zero")
+        return a / b
+    exponent = _constant(tree[2])  # pow: raising to a data item has no unit
+    if exponent is None:
+        raise UnitError("an exponent must be a number, not a data item")
+    return a ** exponent
 
 
 def _with_vocabularies(items: dict[str, ItemSpec], criteria: list, declared: dict[str, frozenset]) -> dict:

@@ -89,6 +89,7 @@ class Parser:
         """Parse and check one expression; raise ExpressionError with an offset."""
         import rule_engine
 
+        check_size(text)
         try:
             rule = rule_engine.Rule(text, context=self.context)
         except rule_engine.errors.SymbolResolutionError as err:
@@ -114,6 +115,8 @@ class Parser:
             raise ExpressionError(f"{name}(): {err.message}", _find_word(text, name or "")) from None
         except rule_engine.errors.EngineError as err:
             raise self._explain(text, err) from None
+        except RecursionError:  # a last guard: check_size keeps real expressions far from this
+            raise ExpressionError("expression nested too deeply", 0) from None
         return _Converter(self.symbols, text).convert(rule.statement.expression)
 
     def _explain(self, text: str, err: Any) -> ExpressionError:
@@ -126,7 +129,10 @@ class Parser:
             return better
         except rule_engine.errors.EngineError:
             pass
-        return ExpressionError(f"invalid expression: {err.message} (check the types of both sides)", None)
+        message = engine_message(err)
+        if "division by zero" in message:
+            return ExpressionError("invalid expression: division by zero", None)
+        return ExpressionError(f"invalid expression: {message} (check the types of both sides)", None)
 
 
 _BARE_TITER = re.compile(r"(?<![\w'\":/.])1\s*:\s*\d+(?![\w'\"])")
@@ -305,3 +311,40 @@ def _written(value: Any) -> Any:
 
 def _fname(node: Any) -> str:
     return getattr(node.function, "name", "?")
+
+
+MAX_OPERATORS = 200  # far above any real criterion; deeper trees exhaust the parser's and converter's stacks
+MAX_NESTING = 50  # parentheses and brackets
+_OPERATOR = re.compile(r"\b(?:and|or|not)\b|\*\*|[-+*/%]|==|!=|<=|>=|=~|!~|[<>]")
+_STRING = re.compile(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"")
+_REGEX_OPS = re.compile(r"=~~?|!~~?")
+
+
+def check_size(text: str) -> None:
+    """Refuse, before rule-engine sees it, an expression too big to analyse safely, or one using
+    a regular expression (rule-engine evaluates constant regexes while parsing, with no time limit)."""
+    code = _STRING.sub(lambda m: " " * len(m.group(0)), text)  # operators inside string constants do not count
+    regex = _REGEX_OPS.search(code)
+    if regex:
+        raise ExpressionError(f"regular expressions ({regex.group(0)}) are not supported in rules: compare with "
+                              "==, != or in", regex.start())
+    count = len(_OPERATOR.findall(code))
+    if count > MAX_OPERATORS:
+        raise ExpressionError(f"expression too long: {count} operators (at most {MAX_OPERATORS}); split the "
+                              "criterion, or use a concept set or 'in [...]'", 0)
+    depth = deepest = 0
+    for i, ch in enumerate(code):
+        if ch in "([":
+            depth += 1
+            if depth > deepest:
+                deepest = depth
+                if depth > MAX_NESTING:
+                    raise ExpressionError(f"expression nested too deeply (more than {MAX_NESTING} levels of "
+                                          "brackets)", i)
+        elif ch in ")]":
+            depth -= 1
+
+
+def engine_message(err: Any) -> str:
+    """rule-engine's message for an error, without its 'check the types' guess when arithmetic failed."""
+    return str(getattr(err, "message", err))

@@ -187,11 +187,18 @@ def _dim(q: "pint.Quantity") -> str:
     return "dimensionless" if d == "dimensionless" else d
 
 
-def _is_multiplicative(q: "pint.Quantity") -> bool:
+def is_multiplicative(q: "pint.Quantity") -> bool:
+    """Does ``q``'s unit convert by a factor alone? False for offset units (degC, degF), whose zero
+    is not the zero of their root unit; False too when pint cannot say (fail closed)."""
     try:
-        return bool(q._ok_for_muldiv())
-    except Exception:  # pragma: no cover - defensive: unknown pint internals
-        return True
+        with REGISTRY_LOCK:
+            zero = registry().Quantity(0.0, q.units).to_root_units().magnitude
+        return float(zero) == 0.0
+    except Exception:
+        return False
+
+
+_is_multiplicative = is_multiplicative
 
 
 _TITER = re.compile(r"^\s*1\s*[:/]\s*(\d+(?:\.\d+)?)\s*$")
