@@ -123,10 +123,12 @@ def decode_line(raw: bytes, file: str, line: int) -> tuple[Any, str]:
         text = raw.decode("utf-8-sig")  # a byte-order mark (a file from a Windows tool) is dropped
     except UnicodeDecodeError:
         raise PatientError(Problem("not UTF-8 text", file, line)) from None
+    from ..sources.jsontext import JSONProblem, loads, position
+
     try:
-        return json.loads(text), text
-    except json.JSONDecodeError as err:
-        raise PatientError(Problem(f"invalid JSON: {err.msg}", file, line, err.colno)) from None
+        return loads(text), text
+    except JSONProblem as err:
+        raise PatientError(Problem(err.message, file, line, position(text, err.index)[1])) from None
 
 
 def chunks(records: Iterator, size: int) -> Iterator[list]:

@@ -12,7 +12,8 @@ import datetime as dt
 from enum import Enum
 from typing import Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StrictStr, model_validator
+from pydantic import (BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StrictStr, field_validator,
+                      model_validator)
 
 
 class Category(str, Enum):
@@ -28,6 +29,9 @@ class Category(str, Enum):
         return self.value
 
 
+MAX_NAME = 2000  # characters: names are matched word by word, and no real chart entry is longer
+
+
 class _Record(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -36,6 +40,22 @@ class _Record(BaseModel):
                              "of one FHIR resource, e.g. snomed and icd10); matched like `code`.")
     name: str | None = Field(None, description="Plain name as charted (e.g. 'cyclophosphamide').")
     source: str | None = Field(None, description="Reference back to the chart, e.g. 'Observation/abc'.")
+
+    @field_validator("name", "code", "source")
+    @classmethod
+    def _not_too_long(cls, value: str | None) -> str | None:
+        if value is not None and len(value) > MAX_NAME:
+            raise ValueError(f"longer than {MAX_NAME} characters ({len(value)}): a charted name, code or "
+                             "reference is never this long")
+        return value
+
+    @field_validator("codes")
+    @classmethod
+    def _codes_not_too_long(cls, value: list[str]) -> list[str]:
+        for code in value:
+            if len(code) > MAX_NAME:
+                raise ValueError(f"a code longer than {MAX_NAME} characters ({len(code)})")
+        return value
 
     @model_validator(mode="after")
     def _has_identity(self):

@@ -4,13 +4,13 @@ errors, and handed to the source its content calls for (a FHIR Bundle, else a na
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
 from ..errors import PatientError, Problem
 from ..model.patient import Patient
 from .base import SourcedPatient, Where
+from .jsontext import JSONProblem, loads, position
 from .native import parse_patient
 
 
@@ -45,12 +45,13 @@ def read_text(path: str | Path) -> str:
 
 
 def decode_json(text: str, file: str | None = None) -> Any:
-    """Decode JSON text; PatientError with line and column on a syntax error."""
+    """Decode JSON text; PatientError with line and column on a syntax error or hostile input
+    (duplicate keys, nesting too deep, huge integers, lone surrogates)."""
     try:
-        return json.loads(text)
-    except json.JSONDecodeError as err:
-        message = "empty file" if not text.strip() else f"invalid JSON: {err.msg}"
-        raise PatientError(Problem(message, file, err.lineno, err.colno)) from None
+        return loads(text)
+    except JSONProblem as err:
+        line, column = position(text, err.index)
+        raise PatientError(Problem(err.message, file, line, column)) from None
 
 
 def read_json(path: str | Path) -> Any:

@@ -55,7 +55,7 @@ class RecordIndex:
     def __init__(self, records: Iterable[Any], whole_names_only: bool = False, observation: bool = False):
         self._by_prefix: dict[str, list[Any]] | None = None  # built on the first class-prefix look-up
         self.by_code: dict[str, list[Any]] = {}
-        # word -> (the name's words from it on, record, position, ratio joins, joins that end a phrase)
+        # word -> (the name's words, record, position of the word, ratio joins, joins that end a phrase)
         self.by_word: dict[str, list[tuple[tuple[str, ...], Any, int, frozenset[int], frozenset[int]]]] = {}
         self.by_name: dict[tuple[str, ...], list[tuple[Any, frozenset[int]]]] = {}
         self.order: dict[int, int] = {}  # chart position of each record
@@ -69,8 +69,8 @@ class RecordIndex:
                 self.by_name.setdefault(toks, []).append((r, joins))
                 if not (guarded or whole_names_only):
                     sides = joins if observation else frozenset()  # one side of a ratio is not the measurement
-                    for i in range(len(toks)):
-                        self.by_word.setdefault(toks[i], []).append((toks[i:], r, i, joins, sides))
+                    for i, tok in enumerate(toks):  # entries share the name's one tuple: the index stays linear
+                        self.by_word.setdefault(tok, []).append((toks, r, i, joins, sides))
 
     def find(self, m: Matcher) -> list[Any]:
         seen: dict[int, Any] = {}
@@ -93,8 +93,8 @@ class RecordIndex:
                 if need <= joins:
                     seen[id(r)] = r
             n = len(phrase)
-            for tail, r, at, joins, sides in self.by_word.get(phrase[0], ()):
-                if tail[:n] == phrase and not (at in sides or at + n in sides) \
+            for toks, r, at, joins, sides in self.by_word.get(phrase[0], ()):
+                if toks[at:at + n] == phrase and not (at in sides or at + n in sides) \
                         and (not need or all(at + j in joins for j in need)):
                     seen[id(r)] = r
         if len(seen) < 2:

@@ -13,6 +13,8 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
+from pydantic import ValidationError
+
 from ...errors import PatientError, Problem
 from ...model.patient import (Condition, Fact, Immunization, Medication, Observation, Patient, Procedure,
                               ReferenceRange, UnmappedRecord)
@@ -186,6 +188,10 @@ class Mapper:
                 handler(e)
             except _Skip as why:
                 self.note(e.ref, str(why))
+            except ValidationError as err:  # a value the native profile refuses (a 5,000-character name...)
+                first = err.errors()[0]
+                self.note(e.ref, f"{'.'.join(str(p) for p in first['loc']) or 'record'}: "
+                                 f"{first['msg'].removeprefix('Value error, ')}: not used")
         for e in b.entries:
             if e.type == "Medication" and e.index not in self.used:
                 self.note(e.ref, "Medication not referenced by any medication record of the bundle")
