@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from screening.batch import JOURNAL, BatchError, run_batch
-from screening.synth import synth_patients
+from screening.batch.run import JOURNAL, BatchError, run_batch
+from screening.tools.synth import synth_patients
 
 from .conftest import AS_OF, HERE, read_lines, write_ndjson
 
@@ -103,16 +103,16 @@ def test_the_same_patient_id_twice_across_a_resume(tmp_path, trials):
 
 @pytest.mark.xfail(strict=True, reason="one trial's fault drops every trial's result for the patient today")
 def test_one_trials_fault_keeps_the_other_trials_results(tmp_path, trials, monkeypatch):
-    from screening import evaluate
+    from screening.batch import worker
 
-    real = evaluate.screen
+    real = worker.screen
 
     def faulty(patient, trial, *args, **kwargs):
         if trial.id == trials[1].id:
             raise ZeroDivisionError("rule cannot be evaluated")
         return real(patient, trial, *args, **kwargs)
 
-    monkeypatch.setattr(evaluate, "screen", faulty)
+    monkeypatch.setattr(worker, "screen", faulty)
     src = write_ndjson(tmp_path / "in.ndjson", _profiles(6))
     out = tmp_path / "out"
     run_batch(src, trials, out, AS_OF, workers=1)
@@ -157,9 +157,9 @@ def test_summary_keeps_its_header_after_a_kill_before_the_first_checkpoint(tmp_p
 
 def _misbehaving(monkeypatch, how: str):
     """Patients whose id says so kill their worker (SIGKILL, as the out-of-memory killer does) or hang it."""
-    from screening import evaluate
+    from screening.batch import worker
 
-    real = evaluate.screen
+    real = worker.screen
 
     def screen(patient, trial, *args, **kwargs):
         if patient.id == "killer" and how == "kill":
@@ -168,7 +168,7 @@ def _misbehaving(monkeypatch, how: str):
             time.sleep(3600)
         return real(patient, trial, *args, **kwargs)
 
-    monkeypatch.setattr(evaluate, "screen", screen)  # workers are forked: they inherit it
+    monkeypatch.setattr(worker, "screen", screen)  # workers are forked: they inherit it
 
 
 @pytest.mark.xfail(strict=True, reason="a killed or stuck worker stops (or hangs) the whole run today")
@@ -276,9 +276,9 @@ def test_workers_exit_when_their_parent_is_killed(tmp_path, big_input):
 
 @pytest.mark.xfail(strict=True, reason="lines are read whole, whatever their length, today")
 def test_a_line_longer_than_the_limit_is_an_error_record(tmp_path, trials, monkeypatch):
-    from screening import batch
+    from screening.batch import inputs
 
-    monkeypatch.setattr(batch, "MAX_LINE_BYTES", 4096)
+    monkeypatch.setattr(inputs, "MAX_LINE_BYTES", 4096)
     profiles = _profiles(6)
     long_line = json.dumps(dict(profiles[0], id="long", note="x" * 10_000))
     src = write_ndjson(tmp_path / "in.ndjson", profiles[1:3], [long_line] + [json.dumps(p) for p in profiles[3:]])

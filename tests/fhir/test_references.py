@@ -6,10 +6,10 @@ from __future__ import annotations
 import builders as B
 import pytest
 
-from screening.fhir import bundle_to_patient
+from screening.sources.fhir import bundle_to_patient
 
 try:
-    from screening.fhir.references import Identity, resolve_reference
+    from screening.sources.fhir.references import Identity, resolve_reference
 except ImportError:  # written before the resolver
     Identity = resolve_reference = None
 

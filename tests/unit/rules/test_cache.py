@@ -15,7 +15,7 @@ DATA = Path(__file__).resolve().parents[2] / "data"
 
 def _compiles(monkeypatch) -> list:
     """Records every compile the cache does: a hit compiles nothing."""
-    from screening import compiler
+    from screening.rules import compiler
 
     calls: list = []
     real = compiler.compile_text

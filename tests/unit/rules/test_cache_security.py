@@ -12,9 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from screening import cache, compile_text, screen
+from screening import compile_text, screen
+from screening.rules import cache
 
-DATA = Path(__file__).resolve().parent.parent / "data"
+DATA = Path(__file__).resolve().parents[2] / "data"
 RULES = DATA / "lupus.yaml"
 AS_OF = date(2026, 11, 23)
 
@@ -36,7 +37,7 @@ def _entries(folder: Path) -> list[Path]:
 @pytest.fixture
 def counted(monkeypatch):
     """How many times the cache compiled a rule file (a hit compiles nothing)."""
-    from screening import compiler
+    from screening.rules import compiler
 
     calls = []
     real = compiler.compile_text

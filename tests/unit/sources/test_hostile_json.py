@@ -12,7 +12,7 @@ from types import SimpleNamespace
 import pytest
 
 from screening.errors import PatientError
-from screening.patients import patient_from_text
+from screening.sources.files import patient_from_text
 
 
 def _error(text: str) -> str:
@@ -55,12 +55,12 @@ def test_a_name_longer_than_the_limit_is_refused():
 
 
 def test_the_name_index_grows_linearly():
-    from screening.records import _Index
+    from screening.terms.matcher import RecordIndex
 
     record = SimpleNamespace(name="word " * 3000, code=None, codes=(), status=None)
     tracemalloc.start()
     try:
-        _Index([record], observation=True)
+        RecordIndex([record], observation=True)
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
