@@ -19,6 +19,7 @@ from ...errors import PatientError, Problem
 from ...model.patient import (Condition, Fact, Immunization, Medication, Observation, Patient, Procedure,
                               ReferenceRange, UnmappedRecord)
 from .parse import Entry, ParsedBundle
+from .references import Identity, resolve_reference
 from .tables import tables
 
 UCUM = "http://unitsofmeasure.org"
@@ -65,7 +66,8 @@ class Mapper:
                 self.by_ref[e.full_url] = e
         self.used: set[int] = set()  # entries consumed by others (referenced Medications)
         self.patient_entry: Entry | None = None
-        self.patient_refs: set[str] = set()
+        self.patient_ids: list[Identity] = []  # the patient's identities (by id, by fullUrl)
+        self.patient_label = ""
 
     # -- helpers
     def note(self, where: str, reason: str) -> None:
@@ -115,14 +117,17 @@ class Mapper:
         return None
 
     def about_patient(self, e: Entry) -> bool:
+        """Is the entry about this bundle's patient? Its subject is resolved by full identity:
+        a versioned reference is the same patient, another server's Patient with the same id is not."""
         ref = getattr(e.resource, _SUBJECT_FIELD.get(e.type, "subject"), None)
         target = getattr(ref, "reference", None) if ref is not None else None
-        if target is None or not self.patient_refs:
+        if target is None or not self.patient_ids:
             return True
-        if target in self.patient_refs or any(target.endswith("/" + r) for r in self.patient_refs
-                                              if r.startswith("Patient/")):
+        subject = resolve_reference(target, e.full_url)
+        if any(subject.same_as(p) for p in self.patient_ids):
             return True
-        self.note(e.ref, f"about {target}, not this bundle's patient ({sorted(self.patient_refs)[0]}): not used")
+        shown = target if subject.url in (target, "") else f"{target} ({subject.url})"
+        self.note(e.ref, f"about {shown}, not this bundle's patient ({self.patient_label}): not used")
         return False
 
     # -- the bundle
@@ -139,9 +144,11 @@ class Mapper:
             p = e.resource
             pid = p.id
             if p.id:
-                self.patient_refs.add(f"Patient/{p.id}")
+                self.patient_ids.append(resolve_reference(f"Patient/{p.id}", e.full_url))
+                self.patient_label = f"Patient/{p.id}"
             if e.full_url:
-                self.patient_refs.add(e.full_url)
+                self.patient_ids.append(resolve_reference(e.full_url))
+                self.patient_label = self.patient_label or e.full_url
             birth = self.day(p.birthDate, e.ref, "birthDate")
             sex = p.gender if p.gender in ("female", "male", "other", "unknown") else None
         if pid is None:
@@ -204,8 +211,10 @@ class Mapper:
             ref = getattr(e.resource, _SUBJECT_FIELD.get(e.type, "subject"), None) if e.resource is not None else None
             target = getattr(ref, "reference", None) if ref is not None else None
             if target and "Patient/" in target:
-                self.patient_refs.add(target)
-                return target.rsplit("/", 1)[-1]
+                subject = resolve_reference(target, e.full_url)
+                self.patient_ids.append(subject)
+                self.patient_label = target
+                return subject.id
         return None
 
     # -- Observation
