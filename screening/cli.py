@@ -245,7 +245,8 @@ def batch(
         with BatchProgress(sys.stderr.isatty()) as progress:
             summary = run_batch(inputs, trials, out, day, parts, workers=workers, resume=resume, progress=progress)
     except InputError as err:  # BatchError, or an OMOP database that cannot be read
-        raise _fail(_one_line(err), located=True) from None
+        unlocated = err.problems and err.problems[0].file is None  # about the command line, not a file
+        raise _fail(err.problems[0].message if unlocated else _one_line(err), located=not unlocated) from None
     except KeyboardInterrupt:
         typer.echo(f"interrupted: run again with --resume to continue ({out})", err=True)
         raise typer.Exit(130) from None

@@ -85,7 +85,7 @@ def run_batch(source: "str | Path | Source", trials: Sequence[CompiledTrial], ou
     # inputs
     trials = _distinct(trials)
     complete = sorted({str(c) for c in complete})
-    workers = max(1, int(workers or os.cpu_count() or 1))
+    workers = _workers(workers)
     src = source if hasattr(source, "records") else Source.open(source)  # an open input (OMOP) or a path
     out = _output_dir(out_dir)
     summary = BatchSummary(out_dir=out, funnels=[Funnel.for_trial(t) for t in trials])
@@ -112,6 +112,21 @@ def run_batch(source: "str | Path | Source", trials: Sequence[CompiledTrial], ou
     _finish(out, summary, journal)
     summary.elapsed = time.perf_counter() - started
     return summary
+
+
+WORKERS_PER_CORE = 4  # more processes than this only add memory and switching: screening is CPU-bound
+
+
+def _workers(workers: int | None) -> int:
+    """The number of worker processes: all cores by default; BatchError above WORKERS_PER_CORE per core."""
+    cores = os.cpu_count() or 1
+    if workers is None:
+        return cores
+    limit = WORKERS_PER_CORE * cores
+    if int(workers) > limit:
+        raise BatchError(f"--workers {workers}: at most {limit} on this machine ({WORKERS_PER_CORE} per core, "
+                         f"{cores} cores)")
+    return max(1, int(workers))
 
 
 def _distinct(trials: Sequence[CompiledTrial]) -> list[CompiledTrial]:

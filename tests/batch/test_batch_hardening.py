@@ -289,7 +289,6 @@ def test_a_line_longer_than_the_limit_is_an_error_record(tmp_path, trials, monke
     assert summary.patients == 5
 
 
-@pytest.mark.xfail(strict=True, reason="--workers is not capped today")
 def test_workers_are_capped_at_a_multiple_of_the_cores(tmp_path, trials):
     src = write_ndjson(tmp_path / "in.ndjson", _profiles(2))
     with pytest.raises(BatchError, match="workers"):
