@@ -247,9 +247,13 @@ def batch(
     except InputError as err:  # BatchError, or an OMOP database that cannot be read
         unlocated = err.problems and err.problems[0].file is None  # about the command line, not a file
         raise _fail(err.problems[0].message if unlocated else _one_line(err), located=not unlocated) from None
-    except KeyboardInterrupt:
-        typer.echo(f"interrupted: run again with --resume to continue ({out})", err=True)
-        raise typer.Exit(130) from None
+    except KeyboardInterrupt as err:
+        import signal
+
+        terminated = getattr(err, "signum", None) == signal.SIGTERM
+        typer.echo(f"{'terminated (SIGTERM)' if terminated else 'interrupted'}: finished work is kept; run again "
+                   f"with --resume to continue ({out})", err=True)
+        raise typer.Exit(143 if terminated else 130) from None
     except BrokenExecutor as err:  # a worker process was killed (out of memory, signal)
         typer.echo(f"error: a worker process stopped ({err}); finished work is kept: run again with --resume", err=True)
         raise typer.Exit(1) from None

@@ -5,6 +5,7 @@ records that worker processes decode, so that the parent never parses a patient.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import sys
@@ -48,10 +49,25 @@ class Source:
         return "<stdin>" if self.path == "-" else self.path
 
     def size(self) -> int | None:
-        """Bytes of an NDJSON file, files in a directory, None for standard input: a resume checks it is unchanged."""
+        """Bytes of an NDJSON file, files in a directory, None for standard input."""
         if self.kind == "dir":
             return len(self.files)
         return None if self.path == "-" else os.path.getsize(self.path)
+
+    def fingerprint(self) -> str | None:
+        """What a resume checks is unchanged: the SHA-256 of an NDJSON file's bytes, or of a directory's
+        file names, sizes and contents; None for standard input, which cannot be read twice."""
+        if self.path == "-":
+            return None
+        digest = hashlib.sha256()
+        if self.kind == "dir":
+            for name in self.files:
+                path = os.path.join(self.path, name)
+                digest.update(f"{name}\0{os.path.getsize(path)}\0".encode())
+                digest.update(_file_hash(path))
+        else:
+            digest.update(_file_hash(self.path))
+        return digest.hexdigest()
 
     def total(self) -> int | None:
         """Number of records (lines for NDJSON, blank ones included), or None for standard input."""
@@ -74,8 +90,11 @@ class Source:
             return
         fh = sys.stdin.buffer if self.path == "-" else open(self.path, "rb")
         try:
-            for n, line in enumerate(fh, 1):
-                if n >= start and line.strip():
+            for n, line in enumerate(bounded_lines(fh), 1):
+                if line is None:  # longer than the limit: skipped unread, reported by the worker
+                    if n >= start:
+                        yield n, "long", MAX_LINE_BYTES
+                elif n >= start and line.strip():
                     yield n, "line", line
         finally:
             if fh is not sys.stdin.buffer:
@@ -83,6 +102,33 @@ class Source:
 
 
 _WHOLE_FILE_LIMIT = 256 << 20  # a file this large is not one pretty-printed profile
+MAX_LINE_BYTES = 32 << 20  # one profile per line: a FHIR bundle of a long stay is a few MB
+
+
+def bounded_lines(fh) -> Iterator[bytes | None]:
+    """The lines of a binary file, each read with at most MAX_LINE_BYTES in memory; None stands for a
+    line over that length (the rest of it is skipped), so memory stays flat on a file with no newline."""
+    limit = MAX_LINE_BYTES
+    while True:
+        line = fh.readline(limit + 1)
+        if not line:
+            return
+        if len(line) > limit and not line.endswith(b"\n"):
+            while True:  # skip to the end of this line, a block at a time
+                rest = fh.readline(1 << 20)
+                if not rest or rest.endswith(b"\n"):
+                    break
+            yield None
+            continue
+        yield line
+
+
+def _file_hash(path: str) -> bytes:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(1 << 20):
+            digest.update(block)
+    return digest.digest()
 
 
 def _check_ndjson(path: Path) -> None:
@@ -92,11 +138,19 @@ def _check_ndjson(path: Path) -> None:
     line and screen nobody. Only the first record is looked at unless it is not an object.
     """
     with open(path, "rb") as fh:
-        for raw in fh:
+        n = 0
+        while True:  # the first non-blank line, read with a bounded buffer (never skipped: /dev/zero has no end)
+            raw = fh.readline(MAX_LINE_BYTES + 1)
+            n += 1
+            if not raw:
+                raise BatchError(Problem("empty file: no profiles to screen", str(path)))
+            if len(raw) > MAX_LINE_BYTES and not raw.endswith(b"\n"):
+                raise BatchError(Problem(f"line {n} is longer than {MAX_LINE_BYTES} bytes: not NDJSON of patient "
+                                         "profiles (one profile per line)", str(path)))
             if raw.strip():
                 break
-        else:
-            raise BatchError(Problem("empty file: no profiles to screen", str(path)))
+    if not path.is_file():
+        return  # a pipe or device: read once, line by line
     try:
         if isinstance(json.loads(raw.decode("utf-8-sig")), dict):
             return

@@ -15,7 +15,7 @@ from ..errors import BatchError, Problem
 from .outputs import atomic_write
 
 JOURNAL = "batch.journal.partial"
-JOURNAL_FORMAT = 1
+JOURNAL_FORMAT = 2  # 2: the input is identified by a content hash
 
 
 class Journal:
@@ -93,7 +93,7 @@ def check_header(old: dict | None, new: dict, out: Path) -> None:
                                  str(out)))
     for key, what in (("format", "journal format"), ("version", "screening version"), ("input", "input"),
                       ("kind", "input kind"),
-                      ("input_size", "input (its size changed)"), ("as_of", "screening date (--as-of)"),
+                      ("input_hash", "input (its content changed)"), ("as_of", "screening date (--as-of)"),
                       ("complete", "--complete"), ("trials", "rule files")):
         if old.get(key) != new.get(key):
             raise BatchError(Problem(f"cannot resume: the interrupted run used a different {what} "

@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Callable, Iterable, Iterator, Sequence
 
 from ..errors import BatchError, Problem
-from ..report.funnel import Funnel
+from ..report.funnel import Funnel, spreadsheet_safe, unsafe_cell
 from ..rules.compiled import CompiledTrial
 from ..version import __version__
 from .inputs import Source, chunks
@@ -47,7 +47,10 @@ from .outputs import (ERRORS, OUTPUTS, RESULTS, SUMMARY, PartialOutputs, fsync_d
                       start_partials, truncate_partials)
 from .worker import make_pool, screen_chunk
 
-__all__ = ["JOURNAL", "BatchError", "BatchSummary", "funnel_name", "journal_as_of", "run_batch"]
+__all__ = ["JOURNAL", "BatchError", "BatchSummary", "Interrupted", "funnel_name", "journal_as_of", "run_batch"]
+
+
+CHUNK_TIMEOUT = 600.0  # seconds for one chunk (at most 64 records): far above any real record's time
 
 
 @dataclass
@@ -63,6 +66,7 @@ class BatchSummary:
     funnels: list[Funnel] = field(default_factory=list)
     elapsed: float = 0.0
     already_complete: bool = False
+    seen: dict = field(default_factory=dict, repr=False)  # patient id -> where it was first screened
 
     @property
     def files(self) -> dict[str, Path]:
@@ -73,15 +77,21 @@ class BatchSummary:
 def run_batch(source: "str | Path | Source", trials: Sequence[CompiledTrial], out_dir: str | Path, as_of: date,
               complete: Iterable[str] = (), workers: int | None = None, resume: bool = False,
               chunk_size: int | None = None, checkpoint_seconds: float = 2.0,
-              progress: Callable[[int, int | None, int], None] | None = None) -> BatchSummary:
+              progress: Callable[[int, int | None, int], None] | None = None,
+              chunk_timeout: float | None = CHUNK_TIMEOUT) -> BatchSummary:
     """Screen every record of ``source`` against every trial, writing the outputs into ``out_dir``.
 
     ``workers``: processes (default: all cores; 1 runs in this process). ``resume``: continue
     the interrupted run in ``out_dir``. ``progress(records_done, total_or_None, errors)`` is
     called as records complete. Raises BatchError for input that stops the run from starting;
-    bad records never raise (they go to errors.ndjson).
+    bad records never raise (they go to errors.ndjson). ``chunk_timeout``: seconds a worker may
+    spend on one chunk; a chunk that takes longer, or whose worker dies (out of memory, a signal),
+    is screened again record by record, and the record that stops a worker is reported and skipped.
     """
     started = time.perf_counter()
+    if resume and str(source) == "-":
+        raise BatchError("standard input cannot be resumed (it cannot be read again): save it to a file and "
+                         "run the batch on the file")
     # inputs
     trials = _distinct(trials)
     complete = sorted({str(c) for c in complete})
@@ -100,14 +110,15 @@ def run_batch(source: "str | Path | Source", trials: Sequence[CompiledTrial], ou
     total = src.total()
     if chunk_size is None:
         chunk_size = 64 if total is None else max(1, min(64, total // (workers * 4) or 1))
-    writer = _Writer(PartialOutputs(out), journal, summary, start)
+    writer = _Writer(PartialOutputs(out), journal, summary, start, src)
 
     def report() -> None:
         if progress:
             progress(summary.records, total, summary.errors)
 
-    pool = make_pool(workers, trials, as_of, complete, src.name)
-    _screen_all(chunks(src.records(start), chunk_size), writer, pool, workers, checkpoint_seconds, report)
+    pool_factory = lambda n: make_pool(n, trials, as_of, complete, src.name)  # noqa: E731
+    _screen_all(chunks(src.records(start), chunk_size), writer, pool_factory, workers, checkpoint_seconds, report,
+                chunk_timeout)
     # outputs
     _finish(out, summary, journal)
     summary.elapsed = time.perf_counter() - started
@@ -157,7 +168,7 @@ def _output_dir(out_dir: str | Path) -> Path:
 def _header(src: Source, as_of: date, complete: list[str], trials: list[CompiledTrial]) -> dict:
     """What a resume must find unchanged: input, screening date, record parts, rule files, version."""
     return {"format": JOURNAL_FORMAT, "input": os.path.abspath(src.path) if src.path != "-" else "-",
-            "kind": src.kind, "input_size": src.size(), "as_of": as_of.isoformat(), "complete": complete,
+            "kind": src.kind, "input_hash": src.fingerprint(), "as_of": as_of.isoformat(), "complete": complete,
             "trials": [{"id": t.id, "digest": t.digest} for t in trials], "version": __version__}
 
 
@@ -171,7 +182,10 @@ def _start_or_resume(journal: Journal, header: dict, summary: BatchSummary, resu
                                      "or delete the *.partial files to start over", str(out)))
         old, last = Journal.read(journal.path)
         check_header(old, header, out)
-        start, sizes = 1, {name: 0 for name in OUTPUTS}
+        if last is None:  # killed between the journal's header and its first checkpoint: start the outputs afresh
+            start_partials(out)
+            journal.open(None)
+            return 1
         if last is not None:
             start, sizes = int(last["next"]), dict(last["sizes"])
             summary.records, summary.patients = int(last["records"]), int(last["patients"])
@@ -183,6 +197,8 @@ def _start_or_resume(journal: Journal, header: dict, summary: BatchSummary, resu
                 _finish(out, summary, journal)
                 return None
         truncate_partials(out, sizes)
+        summary_seen = _ids_so_far(out)
+        summary.seen.update(summary_seen)
         journal.open(None)
         return start
     if resume and (out / RESULTS).exists():
@@ -199,8 +215,9 @@ class _Writer:
     """Writes the outcomes of each chunk in input order and checkpoints them; between chunks the
     outputs and counts are consistent, which is when an interrupt may land."""
 
-    def __init__(self, outputs: PartialOutputs, journal: Journal, summary: BatchSummary, start: int):
-        self.outputs, self.journal, self.summary = outputs, journal, summary
+    def __init__(self, outputs: PartialOutputs, journal: Journal, summary: BatchSummary, start: int,
+                 source: "Source | None" = None):
+        self.outputs, self.journal, self.summary, self.source = outputs, journal, summary, source
         self.next = start  # the input position after the last record written
         self.consistent = True
         self.interrupted = False
@@ -212,11 +229,19 @@ class _Writer:
         writer = csv.writer(summ, lineterminator="\n")
         for o in outcomes:
             if o[0] == "ok":
-                _, _, lines, rows, letters, verdicts = o
+                _, position, pid, lines, rows, letters, verdicts, faults = o
+                first = summary.seen.get(pid)
+                if first is not None:  # the same patient twice: the second is an error, never a second row
+                    errs.append(json.dumps(_duplicate(position, pid, first, self.source), ensure_ascii=False))
+                    summary.errors += 1
+                    continue
+                summary.seen[pid] = _where(position, self.source)
                 res.extend(lines)
-                writer.writerows(rows)
+                writer.writerows([spreadsheet_safe(v) for v in row] for row in rows)
                 for f, s, v in zip(summary.funnels, letters, verdicts):
-                    f.add(s, v)
+                    if s is not None:  # None: this trial failed on this patient (reported in errors)
+                        f.add(s, v)
+                errs.extend(json.dumps(e, ensure_ascii=False) for e in faults)
                 summary.patients += 1
                 summary.results += len(lines)
             else:
@@ -229,16 +254,16 @@ class _Writer:
         self.next = outcomes[-1][1] + 1
         self.consistent = True
         if self.interrupted:
-            raise KeyboardInterrupt
+            raise Interrupted(self.interrupted)
 
     def checkpoint(self, done: bool = False) -> None:
         self.journal.append(_entry(self.next, self.outputs.sync(), self.summary, done))
 
     def on_sigint(self, signum, frame) -> None:
-        """Ctrl-C lands between chunks, so the last checkpoint keeps all finished work."""
+        """Ctrl-C (or SIGTERM) lands between chunks, so the last checkpoint keeps all finished work."""
         if self.consistent:
-            raise KeyboardInterrupt
-        self.interrupted = True
+            raise Interrupted(signum)
+        self.interrupted = signum
 
     def abandon(self) -> None:
         """After a failure or an interrupt: keep what is complete (a resume continues from here), close."""
@@ -251,36 +276,114 @@ class _Writer:
         self.journal.close()
 
 
-def _screen_all(work: Iterator[list], writer: _Writer, pool, workers: int, checkpoint_seconds: float,
-                report: Callable[[], None]) -> None:
-    """Send chunks to the pool with a bounded number in flight, write them back in order, checkpoint."""
-    pending: deque = deque()
+class Interrupted(KeyboardInterrupt):
+    """The run was stopped by a signal (SIGINT or SIGTERM, in ``signum``); finished work is kept."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
+
+
+class _WorkerLost(Exception):
+    """A chunk whose worker died or overran the timeout."""
+
+
+def _screen_all(work: Iterator[list], writer: _Writer, pool_factory, workers: int, checkpoint_seconds: float,
+                report: Callable[[], None], chunk_timeout: float | None = CHUNK_TIMEOUT) -> None:
+    """Send chunks to the pool with a bounded number in flight, write them back in order, checkpoint.
+
+    A chunk whose worker dies or overruns ``chunk_timeout`` is screened again one record at a
+    time in a fresh process; the record that stops that process too is reported and skipped, and
+    the other chunks in flight are sent again to a new pool.
+    """
+    from concurrent.futures import BrokenExecutor, TimeoutError as FutureTimeout
+
+    pending: deque = deque()  # (future, chunk)
     last_checkpoint = time.monotonic()
-    previous = _install_sigint(writer.on_sigint)
+    previous = _install_signals(writer.on_sigint)
+    pool = pool_factory(workers)
+    timeout = chunk_timeout if workers > 1 else None  # in-process: nothing to time out or replace
+
+    def collect() -> None:
+        nonlocal pool
+        future, chunk = pending.popleft()
+        try:
+            outcomes = future.result(timeout=timeout)
+        except (BrokenExecutor, FutureTimeout):
+            _stop(pool)
+            outcomes = _isolate(chunk, pool_factory, timeout)
+            pool = pool_factory(workers)
+            for i, (_, again) in enumerate(pending):  # their futures died with the pool
+                pending[i] = (pool.submit(screen_chunk, again), again)
+        writer.handle(outcomes)
+        report()
+
     try:
         report()
         for chunk in work:
-            pending.append(pool.submit(screen_chunk, chunk))
+            pending.append((pool.submit(screen_chunk, chunk), chunk))
             while len(pending) >= workers * 3:
-                writer.handle(pending.popleft().result())
-                report()
+                collect()
                 if time.monotonic() - last_checkpoint >= checkpoint_seconds:
                     writer.checkpoint()
                     last_checkpoint = time.monotonic()
         while pending:
-            writer.handle(pending.popleft().result())
-            report()
+            collect()
         writer.checkpoint(done=True)
     except BaseException:
-        for f in pending:
+        for f, _ in pending:
             f.cancel()
         pool.shutdown(wait=False, cancel_futures=True)
         writer.abandon()
         raise
     finally:
-        _restore_sigint(previous)
+        _restore_signals(previous)
     pool.shutdown()
     writer.outputs.close()
+
+
+def _stop(pool) -> None:
+    """Shut a broken or stuck pool down, killing its processes (a stuck worker never finishes)."""
+    processes = list(getattr(pool, "_processes", {}).values())  # no public way to reach a hung worker
+    pool.shutdown(wait=False, cancel_futures=True)
+    for p in processes:
+        try:
+            p.kill()
+        except Exception:
+            pass
+    for p in processes:
+        try:
+            p.join(5)
+        except Exception:
+            pass
+
+
+def _isolate(chunk: list, pool_factory, timeout: float | None) -> list[tuple]:
+    """Screen a chunk that stopped its worker one record at a time, each in a fresh worker when the last
+    one died: the record that stops a worker becomes an error record; the others are screened."""
+    from concurrent.futures import BrokenExecutor, TimeoutError as FutureTimeout
+
+    outcomes, pool = [], None
+    for record in chunk:
+        position, kind, payload = record
+        pool = pool or pool_factory(2)
+        try:
+            outcomes.extend(pool.submit(screen_chunk, [record]).result(timeout=timeout))
+            continue
+        except FutureTimeout:
+            why = f"took longer than {timeout:g} s"
+        except BrokenExecutor:
+            why = "stopped (killed by a signal or out of memory)"
+        _stop(pool)
+        pool = None
+        file = payload if kind == "file" else None
+        message = (f"the worker process screening this record {why}: record skipped (screen it alone with "
+                   "'screening screen' to investigate)")
+        outcomes.append(("error", position, {"file": file or "", "line": position if kind != "file" else None,
+                                             "column": None, "message": message, "problems": [message]}))
+    if pool is not None:
+        _stop(pool)
+    return outcomes
 
 
 def _entry(next_position: int, sizes: dict, summary: BatchSummary, done: bool = False) -> dict:
@@ -298,22 +401,62 @@ def _finish(out: Path, summary: BatchSummary, journal: Journal) -> None:
     fsync_dir(out)
 
 
-def _install_sigint(handler):
-    """Use ``handler`` for SIGINT where Python allows it (main thread) and SIGINT is not ignored."""
+def _install_signals(handler) -> dict:
+    """Use ``handler`` for SIGINT and SIGTERM where Python allows it (main thread) and the signal keeps its
+    default meaning (not ignored, not handled by the caller); the previous handlers, to restore."""
     import signal
     import threading
 
     if threading.current_thread() is not threading.main_thread():
-        return None
-    previous = signal.getsignal(signal.SIGINT)
-    if previous is not signal.default_int_handler:
-        return None  # ignored (a background job) or handled by the caller: leave it alone
-    signal.signal(signal.SIGINT, handler)
+        return {}
+    previous = {}
+    for signum, default in ((signal.SIGINT, signal.default_int_handler), (signal.SIGTERM, signal.SIG_DFL)):
+        if signal.getsignal(signum) is default:
+            previous[signum] = default
+            signal.signal(signum, handler)
     return previous
 
 
-def _restore_sigint(previous) -> None:
-    if previous is not None:
-        import signal
+def _restore_signals(previous: dict) -> None:
+    import signal
 
-        signal.signal(signal.SIGINT, previous)
+    for signum, handler in previous.items():
+        signal.signal(signum, handler)
+
+
+def _where(position: int, source: "Source | None") -> str:
+    if source is not None and source.kind == "dir":
+        return source.files[position - 1]
+    return f"line {position}"
+
+
+def _duplicate(position: int, pid: str, first: str, source: "Source | None") -> dict:
+    """The error record of a patient id met a second time."""
+    message = f"patient id {pid!r} again (first at {first}): not screened twice"
+    file = os.path.join(source.path, source.files[position - 1]) if source is not None and source.kind == "dir" \
+        else (source.name if source is not None else "")
+    return {"file": file, "line": position if source is None or source.kind != "dir" else None, "column": None,
+            "message": message, "problems": [message], "patient": pid}
+
+
+def _ids_so_far(out: Path) -> dict:
+    """Patient ids already written by an interrupted run (from its partial summary and errors)."""
+    seen: dict = {}
+    try:
+        with open(out / (SUMMARY + ".partial"), newline="", encoding="utf-8") as fh:
+            rows = csv.reader(fh)
+            next(rows, None)
+            for row in rows:
+                if row:
+                    seen.setdefault(unsafe_cell(row[0]), "earlier in this run")
+        with open(out / (ERRORS + ".partial"), encoding="utf-8") as fh:
+            for line in fh:
+                try:
+                    pid = json.loads(line).get("patient")
+                except ValueError:
+                    continue
+                if pid is not None:
+                    seen.setdefault(pid, "earlier in this run")
+    except OSError:
+        pass
+    return seen

@@ -26,7 +26,37 @@ def init_worker(trials: Sequence[CompiledTrial], as_of: date, complete: Sequence
         import signal
 
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides what an interrupt means
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        _die_with_parent()
     _WORKER.update(trials=list(trials), as_of=as_of, complete=list(complete), source=source)
+
+
+def _die_with_parent() -> None:
+    """A worker must not outlive its parent (killed, even with SIGKILL): the kernel kills it (Linux
+    prctl PR_SET_PDEATHSIG), and a watcher thread exits it wherever that is not available."""
+    import os
+    import threading
+    import time
+
+    parent = os.getppid()
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+            import signal
+
+            ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # 1 = PR_SET_PDEATHSIG
+        except (OSError, AttributeError):
+            pass
+    if os.getppid() != parent:  # the parent died before the request was made
+        os._exit(1)
+
+    def watch() -> None:
+        while True:
+            time.sleep(1.0)
+            if os.getppid() != parent:
+                os._exit(1)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
 def _to_patient(data: Any, file: str, line: int | None, text: str | None = None):
@@ -45,12 +75,17 @@ def screen_record(kind: str, position: int, payload: Any, trials: Sequence[Compi
                   complete: Sequence[str], source: str) -> tuple:
     """Screen one input record against every trial.
 
-    Returns ("ok", position, [result JSON lines], [summary rows], [status letters per trial],
-    [verdict per trial]) or ("error", position, error record).
+    Returns ("ok", position, patient id, [result JSON lines], [summary rows], [status letters per
+    trial, None for a trial that failed], [verdict per trial], [error records of trials that
+    failed]) or ("error", position, error record). One trial's fault is reported against that
+    trial; the patient's other trials keep their results.
     """
     file = payload if kind == "file" else payload[0] if kind == "patient" else source
-    line = position if kind == "line" else None
+    line = position if kind in ("line", "long") else None
     try:
+        if kind == "long":  # a line over the length limit: never read whole
+            raise PatientError(Problem(f"line longer than {payload} bytes: not read (one profile per line, "
+                                       "each under that size)", source, position))
         if kind == "patient":  # read by the parent from a database (an OMOP person): (location, Patient)
             patient = payload[1]
         else:
@@ -60,20 +95,27 @@ def screen_record(kind: str, position: int, payload: Any, trials: Sequence[Compi
             else:
                 data, text = decode_line(payload, source, position)
             patient = _to_patient(data, file, line, text)
-        lines, rows, letters, verdicts = [], [], [], []
-        for trial in trials:
+    except InputError as err:
+        return ("error", position, _error_record(err.problems, file, line))
+    except Exception as err:  # a fault reading one record must not stop the batch
+        problem = Problem(f"internal error while reading: {type(err).__name__}: {err}", file, line)
+        return ("error", position, _error_record([problem], file, line))
+    lines, rows, letters, verdicts, faults = [], [], [], [], []
+    for trial in trials:
+        try:
             r = screen(patient, trial, as_of, complete)
             lines.append(r.model_dump_json())
             verdict = r.verdict.value
             rows.append((r.patient, r.trial, verdict, ";".join(r.failed), ";".join(r.unknown)))
             letters.append("".join(LETTER[c.status.value] for c in r.criteria))
             verdicts.append(verdict_key(r))
-        return ("ok", position, lines, rows, letters, verdicts)
-    except InputError as err:
-        return ("error", position, _error_record(err.problems, file, line))
-    except Exception as err:  # an engine fault on one record must not stop the batch
-        problem = Problem(f"internal error while screening: {type(err).__name__}: {err}", file, line)
-        return ("error", position, _error_record([problem], file, line))
+        except Exception as err:  # an engine fault in one trial: reported against that trial only
+            problem = Problem(f"internal error while screening against {trial.id}: {type(err).__name__}: {err}",
+                              file, line)
+            faults.append({**_error_record([problem], file, line), "patient": patient.id, "trial": trial.id})
+            letters.append(None)
+            verdicts.append(None)
+    return ("ok", position, patient.id, lines, rows, letters, verdicts, faults)
 
 
 def _error_record(problems: list[Problem], file: str, line: int | None) -> dict:
@@ -95,7 +137,7 @@ class Inline:
         def __init__(self, value):
             self._value = value
 
-        def result(self):
+        def result(self, timeout=None):
             return self._value
 
         def cancel(self):

@@ -33,6 +33,22 @@ def verdict_key(result: ScreeningResult) -> str:
     return result.verdict.value
 
 
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(value):
+    """A CSV cell that a spreadsheet shows as text: a string starting like a formula ('=', '+', '-', '@')
+    gets a leading apostrophe, so that opening the file runs nothing (OWASP's CSV-injection advice)."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
+def unsafe_cell(value: str) -> str:
+    """The value ``spreadsheet_safe`` wrote ``value`` for."""
+    return value[1:] if value.startswith("'") and value[1:2] in _FORMULA_START and value[1:2] != "" else value
+
+
 class Funnel:
     """Counts for one trial; add one status string per patient screened."""
 
@@ -91,7 +107,7 @@ class Funnel:
     def write_csv(self, fh: IO[str]) -> None:
         writer = csv.DictWriter(fh, fieldnames=COLUMNS, lineterminator="\n")
         writer.writeheader()
-        writer.writerows(self.rows())
+        writer.writerows({k: spreadsheet_safe(v) for k, v in row.items()} for row in self.rows())
 
     def table(self):
         """A rich Table of the funnel, for the terminal."""

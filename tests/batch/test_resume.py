@@ -137,7 +137,7 @@ def test_resume_refuses_an_input_that_changed(tmp_path, trials):
         run_batch(src, trials, out, AS_OF, workers=1, chunk_size=4, progress=_stop_after(8))
     with open(src, "a") as fh:
         fh.write(json.dumps(next(synth_patients(1, seed=99, as_of=AS_OF))) + "\n")
-    with pytest.raises(BatchError, match="size changed"):
+    with pytest.raises(BatchError, match="content changed"):
         run_batch(src, trials, out, AS_OF, workers=1, resume=True)
 
 
