@@ -42,6 +42,7 @@ class Located:
     text: str
     marks: dict[Path, yaml.Mark] = field(default_factory=dict)
     ends: dict[Path, yaml.Mark] = field(default_factory=dict)
+    aliases: bool = False  # the text uses aliases (a huge value count then says so)
 
     def problem(self, path: Path, message: str, offset: int | None = None) -> Problem:
         """A problem located at ``path`` (the nearest known ancestor), optionally ``offset`` chars into its scalar."""
@@ -96,14 +97,56 @@ def _get(data: Any, path: Path) -> Any:
     return data
 
 
+MAX_DEPTH = 50  # levels of mappings and sequences; a rule file needs about 6
+_CORE_TAGS = {f"tag:yaml.org,2002:{t}" for t in ("map", "seq", "str", "int", "float", "bool", "null")}
+
+
+def _check_events(text: str, file: str) -> bool:
+    """A first pass over the parser's events (a loop, not a recursion): nesting deeper than MAX_DEPTH
+    and tags outside YAML's core schema ('!foo', '!!python/...') are refused where they stand, before
+    composing (which recurses). True when the text uses aliases."""
+    from ..errors import RuleFileError
+
+    depth, aliases, values = 0, False, 0
+    loader = _Loader(text)
+    try:
+        while loader.check_event():
+            event = loader.get_event()
+            tag = getattr(event, "tag", None)
+            if tag is not None and tag not in _CORE_TAGS and tag != "!":
+                mark = event.start_mark
+                raise RuleFileError(Problem(f"unknown YAML tag {tag!r}: rule files use plain YAML (no tags)",
+                                            file, mark.line + 1, mark.column + 1))
+            if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    mark = event.start_mark
+                    raise RuleFileError(Problem(f"nested too deeply (more than {MAX_DEPTH} levels)", file,
+                                                mark.line + 1, mark.column + 1))
+            elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+                depth -= 1
+            elif isinstance(event, yaml.AliasEvent):
+                aliases = True
+            if isinstance(event, (yaml.ScalarEvent, yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+                values += 1
+                if values > MAX_VALUES:
+                    mark = event.start_mark
+                    raise RuleFileError(Problem(f"more than {MAX_VALUES} values: a rule file this large is not "
+                                                "supported", file, mark.line + 1, mark.column + 1))
+    finally:
+        loader.dispose()
+    return aliases
+
+
 def load(text: str, file: str) -> Located:
     """Parse YAML text safely; raise InputError-ready problems as yaml errors are found."""
+    aliases = _check_events(text, file)
     loader = _Loader(text)
     try:
         node = loader.get_single_node()
     finally:
         loader.dispose()
-    doc = Located(None, file, text)
+    doc = Located(None, file, text, aliases=aliases)
     problems: list[Problem] = []
     doc.data = _build(node, (), loader, doc, problems) if node is not None else None
     if problems:
@@ -113,21 +156,28 @@ def load(text: str, file: str) -> Located:
     return doc
 
 
-MAX_VALUES = 100_000  # far above any real rule file; aliases of aliases can expand exponentially
+MAX_VALUES = 50_000  # far above any real rule file; aliases of aliases can expand exponentially
 
 
-def _build(node: yaml.Node, path: Path, loader: _Loader, doc: Located, problems: list[Problem]) -> Any:
+def _build(node: yaml.Node, path: Path, loader: _Loader, doc: Located, problems: list[Problem],
+           inside: frozenset = frozenset()) -> Any:
+    from ..errors import RuleFileError
+
     if len(doc.marks) >= MAX_VALUES:
-        from ..errors import RuleFileError
-
-        raise RuleFileError(Problem(f"more than {MAX_VALUES} values (YAML aliases expanding?)", doc.file,
+        why = " (YAML aliases expanding)" if doc.aliases else ": a rule file this large is not supported"
+        raise RuleFileError(Problem(f"more than {MAX_VALUES} values{why}", doc.file,
                                     node.start_mark.line + 1, node.start_mark.column + 1))
+    if id(node) in inside:  # an alias to a node that contains it: the value would be infinite
+        raise RuleFileError(Problem("recursive alias: an anchor used inside its own value", doc.file,
+                                    node.start_mark.line + 1, node.start_mark.column + 1))
+    if isinstance(node, (yaml.MappingNode, yaml.SequenceNode)):
+        inside = inside | {id(node)}
     doc.marks[path] = node.start_mark
     doc.ends[path] = node.end_mark
     if isinstance(node, yaml.MappingNode):
         out: dict[Any, Any] = {}
         for key_node, value_node in node.value:
-            key = loader.construct_object(key_node, deep=True)
+            key = loader.construct_object(key_node, deep=True) if isinstance(key_node, yaml.ScalarNode) else None
             if not isinstance(key, (str, int, float, bool)) or key is None:
                 problems.append(Problem("mapping keys must be plain scalars", doc.file,
                                         key_node.start_mark.line + 1, key_node.start_mark.column + 1))
@@ -136,10 +186,10 @@ def _build(node: yaml.Node, path: Path, loader: _Loader, doc: Located, problems:
                 problems.append(Problem(f"duplicate key {key!r}", doc.file,
                                         key_node.start_mark.line + 1, key_node.start_mark.column + 1))
                 continue
-            out[key] = _build(value_node, path + (key,), loader, doc, problems)
+            out[key] = _build(value_node, path + (key,), loader, doc, problems, inside)
         return out
     if isinstance(node, yaml.SequenceNode):
-        return [_build(item, path + (i,), loader, doc, problems) for i, item in enumerate(node.value)]
+        return [_build(item, path + (i,), loader, doc, problems, inside) for i, item in enumerate(node.value)]
     return loader.construct_object(node, deep=True)
 
 

@@ -92,8 +92,9 @@ def test_yaml_syntax_error_is_located():
 
 def test_safe_loading_executes_nothing(tmp_path):
     marker = tmp_path / "ran"
-    d = load(f"a: !!python/object/apply:os.system ['touch {marker}']\n", "evil.yaml")
-    assert d.data == {"a": [f"touch {marker}"]}  # read as plain data, never called
+    with pytest.raises(RuleFileError) as err:  # refused where it stands, never read as data or called
+        load(f"a: !!python/object/apply:os.system ['touch {marker}']\n", "evil.yaml")
+    assert str(err.value.problems[0]).startswith("evil.yaml:1:4: error: unknown YAML tag")
     assert not marker.exists()
 
 
@@ -104,7 +105,7 @@ def test_python_tags_on_scalars_are_rule_file_errors():
         compile_text("trial: !!python/name:os.system\n", "evil.yaml")
     (p,) = err.value.problems
     assert (p.file, p.line, p.column) == ("evil.yaml", 1, 8)
-    assert "could not determine a constructor" in p.message
+    assert "unknown YAML tag" in p.message
 
 
 def test_alias_bombs_are_refused_quickly():
@@ -120,7 +121,7 @@ def test_alias_bombs_are_refused_quickly():
     assert time.monotonic() - started < 20
     (p,) = err.value.problems
     assert p.file == "bomb.yaml" and p.line is not None
-    assert "more than 100000 values (YAML aliases expanding?)" in p.message
+    assert "more than 50000 values (YAML aliases expanding)" in p.message
 
 
 def test_ordinary_aliases_still_work():
