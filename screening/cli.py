@@ -22,6 +22,8 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=N
                          "--help' describes a command.")
 
 EXIT_BAD_INPUT = 2
+EARLIEST, LATEST = date(1800, 1, 1), date(9000, 12, 31)
+SYNTH_EARLIEST = date(1900, 1, 1)  # screening dates: windows of years fit on either side
 COMPLETE_HELP = ("Record parts known complete, so that no record means no (comma-separated: conditions, "
                  "medications, procedures, immunizations, facts).")
 
@@ -43,12 +45,15 @@ def _one_line(err) -> str:
 def _parse_date(text: Optional[str]) -> tuple[date, bool]:
     if text is None:
         return date.today(), True  # the CLI, not the engine, reads the clock
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):  # fromisoformat also takes 20261123 and 2026-W48-1
+        raise _fail(f"--as-of {text!r}: expected a date as YYYY-MM-DD")
     try:
-        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):  # fromisoformat also takes 20261123 and 2026-W48-1
-            raise ValueError(text)
-        return date.fromisoformat(text), False
+        day = date.fromisoformat(text)
     except ValueError:
-        raise _fail(f"--as-of {text!r}: expected a date as YYYY-MM-DD") from None
+        raise _fail(f"--as-of {text!r}: no such date") from None
+    if not (EARLIEST <= day <= LATEST):  # windows and ages reach back and forward from it
+        raise _fail(f"--as-of {text!r}: a screening date must lie between {EARLIEST} and {LATEST}")
+    return day, False
 
 
 def _parse_complete(text: Optional[str]) -> list[str]:
@@ -300,6 +305,9 @@ def synth(
     from .tools.synth import synth_patients, write_synth
 
     day, today = _parse_date(as_of)
+    if not (SYNTH_EARLIEST <= day):
+        raise _fail(f"--as-of {as_of!r}: synthetic patients need a date from {SYNTH_EARLIEST} on (they are born up "
+                    "to a century before it)")
     if today:
         typer.echo(f"dated up to {day.isoformat()} (today; use --as-of to reproduce)", err=True)
     if out == "-":
