@@ -104,7 +104,6 @@ def screen(
     try:
         from . import screen as run
 
-        trials = [_load_trial(t) for t in trial]
         if _is_omop(_spec(patient)):
             patient = _spec(patient)
             if person is None:
@@ -116,6 +115,7 @@ def screen(
             raise _fail("--person is for an OMOP database; this input is one patient file")
         else:
             profile = _read_patient(patient)
+        trials = [_load_trial(t) for t in trial]  # after the patient: a bad patient file costs no compile
     except InputError as err:
         raise _fail(_one_line(err), located=True) from None
     results = [run(profile, t, as_of=day, complete=parts) for t in trials]

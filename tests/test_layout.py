@@ -156,7 +156,9 @@ def test_nothing_in_the_library_imports_the_tools():
 
 
 # pint has no public listing of a registry's contexts nor a public test for offset units
-THIRD_PARTY_PRIVATE = {"_contexts", "_ok_for_muldiv"}
+THIRD_PARTY_PRIVATE = {"_contexts", "_ok_for_muldiv",
+                       "_exit",  # os._exit: documented, the way a child process exits at once
+                       "_processes"}  # ProcessPoolExecutor's: the only way to kill a hung worker
 
 
 def _private_uses(name: str) -> list[str]:

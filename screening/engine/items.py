@@ -23,7 +23,7 @@ from ..terms.results import is_negative, normalise_code
 from ..values.bounds import Bounded, Several, extreme, split_bound
 from ..values.durations import Window, age_in_years
 from ..values.titers import read_titer
-from ..values.units import affine_conversion, conversion_factor, format_number
+from ..values.units import conversion, format_number
 from .records import PatientView
 
 
@@ -106,21 +106,16 @@ def _convert(spec: ItemSpec, r: Any) -> tuple[float | Bounded | None, str]:
         return None, f"{where} has no unit (expected {spec.unit})"
     factor, offset = spec.factors.get(unit or "1"), 0.0
     if factor is None:
-        try:
-            factor = conversion_factor(unit or "dimensionless", spec.unit or "dimensionless", spec.context,
-                                       spec.molar_mass)
+        try:  # a factor, or an affine map for offset units and an analyte's own scales (HbA1c % <-> mmol/mol)
+            factor, offset = conversion(unit or "dimensionless", spec.unit or "dimensionless", spec.context,
+                                        spec.molar_mass)
         except UnitError as err:
-            if unit is None or "offset" not in str(err):
-                return None, f"{where}: {err}"
-            try:  # a temperature: 100.4 degF is 38 degC by a line, not a factor
-                factor, offset = affine_conversion(unit, spec.unit or "dimensionless")
-            except UnitError as err2:
-                return None, f"{where}: {err2}"
+            return None, f"{where}: {err}"
     value = float(f"{raw * factor + offset:.12g}")
     if not math.isfinite(value):
         return None, f"{where} is out of range in {spec.unit}"
     text = where
-    if factor != 1.0 or offset:
+    if factor != 1.0 or offset != 0.0:
         converted = f"{bound[0] if bound else ''}{format_number(value)}{unit_suffix(spec.unit)}"
         text = f"{_label(spec, r)} {shown} ({converted}) on {r.date}{source_suffix(r)}"
     result = value if bound is None else Bounded.of(bound[0], value)

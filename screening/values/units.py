@@ -168,12 +168,78 @@ def molar_mass(text: str) -> float:
 
 
 def check_context(name: str) -> None:
-    """Raise UnitError unless ``name`` is a context defined in the registry."""
+    """Raise UnitError unless ``name`` is a context defined in the registry or a scale of data/scales.txt."""
     with REGISTRY_LOCK:
-        contexts = set(registry()._contexts)  # pint keeps no public listing of contexts
+        contexts = set(getattr(registry(), "_contexts", ())) | set(scales())  # pint lists no contexts publicly
     if name not in contexts:
         known = ", ".join(sorted(contexts))
         raise UnitError(f"unknown unit context {name!r} (defined: {known})")
+
+
+@lru_cache(maxsize=1)
+def scales() -> dict[str, dict[str, str]]:
+    """data/scales.txt: context -> {recorded unit: registry unit}."""
+    text = resources.files(__package__).joinpath("data", "scales.txt").read_text(encoding="utf-8")
+    out: dict[str, dict[str, str]] = {}
+    for line in text.splitlines():
+        line = line.split("#", 1)[0].strip()
+        if line:
+            context, _, rest = line.partition(":")
+            spelling, _, unit = rest.partition("=")
+            out.setdefault(context.strip(), {})[spelling.strip()] = unit.strip()
+    return out
+
+
+@lru_cache(maxsize=4096)
+def conversion(unit: str, target: str, context: str | None = None,
+               molar_mass: float | None = None) -> tuple[float, float]:
+    """(scale, offset) such that value[unit] * scale + offset == value[target]. Raises UnitError.
+
+    A plain factor (offset 0) for most units; an offset unit (degF to degC) or an analyte's own
+    scales (HbA1c NGSP % and IFCC mmol/mol, context hba1c) convert by the affine map pint gives,
+    checked to be affine. Never a factor where an offset is needed.
+    """
+    table = scales().get(context or "")
+    if table is not None:
+        src, dst = table.get(_normalise(unit)), table.get(_normalise(target))
+        if src is None or dst is None:
+            bad = unit if src is None else target
+            raise UnitError(f"unit {bad!r} is not a unit of {context} ({', '.join(table)})")
+        return _affine(src, dst)
+    try:
+        return conversion_factor(unit, target, context, molar_mass), 0.0
+    except UnitError:
+        if context is not None or molar_mass is not None:
+            raise
+        with REGISTRY_LOCK:
+            src, dst = parse_unit(unit), parse_unit(target)
+            if is_multiplicative(src) and is_multiplicative(dst):
+                raise
+        return _affine(unit, target)
+
+
+def _affine(unit: str, target: str) -> tuple[float, float]:
+    """The affine map between two units (offset units included), from pint's own conversion."""
+    import pint
+
+    with REGISTRY_LOCK:
+        ureg = registry()
+        try:
+            src, dst = ureg.Unit(_normalise(unit)) if unit in scales_units() else parse_unit(unit).units, \
+                ureg.Unit(_normalise(target)) if target in scales_units() else parse_unit(target).units
+            at = [float(ureg.Quantity(x, src).to(dst).magnitude) for x in (0.0, 1.0, 100.0)]
+        except (pint.errors.PintError, ValueError) as err:
+            raise UnitError(f"unit {unit!r} cannot be converted to {target!r}: {err}") from None
+    offset, scale = at[0], at[1] - at[0]
+    if not math.isclose(at[2], offset + 100 * scale, rel_tol=1e-9, abs_tol=1e-9) or scale <= 0:
+        raise UnitError(f"unit {unit!r} does not convert to {target!r} by a linear map")
+    return scale, offset
+
+
+@lru_cache(maxsize=1)
+def scales_units() -> frozenset[str]:
+    """The registry units named by data/scales.txt (parsed directly, not as chart spellings)."""
+    return frozenset(u for table in scales().values() for u in table.values())
 
 
 def dimensionality(unit: str) -> Any:
