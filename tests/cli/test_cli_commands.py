@@ -278,10 +278,15 @@ def test_several_rule_problems_still_give_one_line(tmp_path):
     assert line.endswith("(and 1 more problem; run 'screening check')")
 
 
-@pytest.mark.parametrize("value", ["2026-02-30", "23/11/2026", "today", "", "20261123", "2026-W48-1", "2026-11-23T10:00"])
+@pytest.mark.parametrize("value", ["23/11/2026", "today", "", "20261123", "2026-W48-1", "2026-11-23T10:00"])
 def test_bad_as_of(value):
     one_error_line(invoke("screen", P1, "-t", LUPUS, "--as-of", value),
                    f"error: --as-of {value!r}: expected a date as YYYY-MM-DD")
+
+
+@pytest.mark.parametrize("value", ["2026-02-30", "2026-02-29", "2026-13-01", "2026-04-31"])
+def test_as_of_that_is_no_date(value):
+    one_error_line(invoke("screen", P1, "-t", LUPUS, "--as-of", value), f"error: --as-of {value!r}: no such date")
 
 
 def test_bad_complete():
