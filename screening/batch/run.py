@@ -168,7 +168,8 @@ def _output_dir(out_dir: str | Path) -> Path:
 def _header(src: Source, as_of: date, complete: list[str], trials: list[CompiledTrial]) -> dict:
     """What a resume must find unchanged: input, screening date, record parts, rule files, version."""
     return {"format": JOURNAL_FORMAT, "input": os.path.abspath(src.path) if src.path != "-" else "-",
-            "kind": src.kind, "input_hash": src.fingerprint(), "as_of": as_of.isoformat(), "complete": complete,
+            "kind": src.kind, "input_hash": src.fingerprint() if hasattr(src, "fingerprint") else src.size(),
+            "as_of": as_of.isoformat(), "complete": complete,
             "trials": [{"id": t.id, "digest": t.digest} for t in trials], "version": __version__}
 
 
@@ -434,7 +435,7 @@ def _duplicate(position: int, pid: str, first: str, source: "Source | None") -> 
     """The error record of a patient id met a second time."""
     message = f"patient id {pid!r} again (first at {first}): not screened twice"
     file = os.path.join(source.path, source.files[position - 1]) if source is not None and source.kind == "dir" \
-        else (source.name if source is not None else "")
+        else (getattr(source, "name", source.path) if source is not None else "")
     return {"file": file, "line": position if source is None or source.kind != "dir" else None, "column": None,
             "message": message, "problems": [message], "patient": pid}
 
