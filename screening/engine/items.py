@@ -23,7 +23,7 @@ from ..terms.results import is_negative, normalise_code
 from ..values.bounds import Bounded, Several, extreme, split_bound
 from ..values.durations import Window, age_in_years
 from ..values.titers import read_titer
-from ..values.units import conversion, format_number
+from ..values.units import conversion, conversion_factor, format_number
 from .records import PatientView
 
 
