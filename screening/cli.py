@@ -528,6 +528,42 @@ def explain(
     print_results(results)
 
 
+@app.command(short_help="Serve the JSON API, CDS Hooks and the coordinator's web page over HTTP.")
+def serve(
+    trials: Path = typer.Option(Path("criteria"), "--trials", metavar="DIR",
+                                help="Folder of rule files (*.yaml) to load and compile at start (or one file)."),
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
+    port: int = typer.Option(8000, "--port", min=0, max=65535, help="Port to listen on."),
+    max_body: int = typer.Option(5_000_000, "--max-body", min=1, metavar="BYTES", help="Largest request body accepted."),
+    timeout: float = typer.Option(10.0, "--timeout", min=0.1, metavar="SECONDS", help="Time allowed per request."),
+    concurrency: int = typer.Option(4, "--concurrency", min=1, metavar="N", help="Screenings running at once."),
+    queue: int = typer.Option(64, "--queue", min=0, metavar="N", help="Screenings waiting for a slot before 503."),
+    batch_root: Optional[Path] = typer.Option(None, "--batch-root", metavar="DIR",
+                                              help="Folder whose batch output folders the page may show as funnels."),
+    cds_complete: Optional[str] = typer.Option(None, "--cds-complete", metavar="PARTS",
+                                               help="Record parts a CDS client's FHIR server holds in full " + COMPLETE_HELP[COMPLETE_HELP.index("("):]),
+    public_url: Optional[str] = typer.Option(None, "--public-url", metavar="URL",
+                                             help="Base URL of this server as EHRs reach it (for CDS card links)."),
+) -> None:
+    """Serve the JSON API (POST /screen, GET /trials), CDS Hooks 2.0 (/cds-services) and the page at /."""
+    from .errors import InputError
+    from .service.config import ServiceConfig
+    from .service.core import Trials
+    from .service.server import serve as run
+
+    parts = _parse_complete(cds_complete)
+    try:
+        loaded = Trials.load(trials)
+    except InputError as err:
+        raise _fail(_one_line(err), located=True) from None
+    if batch_root is not None and not batch_root.is_dir():
+        raise _fail(f"--batch-root {batch_root}: not a folder")
+    config = ServiceConfig(trials=trials, host=host, port=port, max_body_bytes=max_body, timeout_s=timeout,
+                           max_concurrency=concurrency, max_queue=queue, batch_root=batch_root,
+                           cds_complete=tuple(parts), public_url=public_url)
+    run(config, loaded)
+
+
 def main() -> None:  # console-script entry point
     app()
 
