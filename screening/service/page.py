@@ -180,7 +180,7 @@ def _view(result, trial) -> dict:
             if c.missing:
                 decide.append(("data", "from the chart: " + ", ".join(c.missing)))
             if c.needs_confirmation:
-                decide.append(("person", "a person's confirmation" + (f": {spec.confirm}" if spec and spec.confirm else "")))
+                decide.append(("person", spec.confirm if spec and spec.confirm else "confirmation of this criterion"))
             if not decide:
                 decide.append(("data", "data that can be read (see the reason)"))
         rows.append({"c": c, "status": c.status.value, "evidence": [_evidence(e) for e in c.evidence],
@@ -196,7 +196,7 @@ def _evidence(e) -> str:
     if e.value is not None:
         parts.append(f"{e.value}{' ' + e.unit if e.unit else ''}")
     if e.converted is not None and (e.converted != e.value or e.converted_unit != e.unit):
-        parts.append(f"(= {e.converted:g} {e.converted_unit or ''})".replace(" )", ")"))
+        parts.append(f"(= {e.converted:.3g} {e.converted_unit or ''})".replace(" )", ")"))
     if e.date:
         parts.append(f"on {e.date.isoformat()}")
     if e.record:

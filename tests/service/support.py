@@ -142,7 +142,11 @@ def fhir_server(store: FhirStore):
             self.end_headers()
             self.wfile.write(data)
 
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    class Quiet(ThreadingHTTPServer):
+        def handle_error(self, request, client_address):  # a client that gave up (time limit tests)
+            pass
+
+    httpd = Quiet(("127.0.0.1", 0), Handler)
     httpd.daemon_threads = True
     port = httpd.server_address[1]
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
