@@ -24,17 +24,22 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, PackageLoader, select_autoescape
 from pydantic import ValidationError
 
-from .. import Fact, PatientError, screen
+from .. import Fact, screen
 from ..funnel import Funnel
-from .core import PARTS, BadRequest, ScreenRequest, from_input_error, parse_date, parse_parts, patient_at, screen_all, \
-    with_confirmations
+from .core import (
+    PARTS,
+    BadRequest,
+    ScreenRequest,
+    parse_date,
+    parse_parts,
+    patient_at,
+    screen_all,
+    with_confirmations,
+)
 from .svg import funnel_svg
 
 _ENV = Environment(loader=PackageLoader("screening.service", "templates"), autoescape=select_autoescape(["html"]),
                    trim_blocks=True, lstrip_blocks=True)
-
-STATUS_WORD = {"pass": "pass", "fail": "fail", "unknown": "unknown"}
-
 
 def render(name: str, status: int = 200, **context: Any) -> HTMLResponse:
     return HTMLResponse(_ENV.get_template(name).render(**context), status)
@@ -275,7 +280,7 @@ def _run_batch(data: bytes, name: str, trials: list, as_of: date, complete: list
         except BadRequest as err:
             errors.append(_renumber(err.message, name, n))
             continue
-        for t, f in zip(trials, funnels):
+        for t, f in zip(trials, funnels, strict=True):
             f.add_result(screen(patient, t, as_of=as_of, complete=complete))
     views = []
     for f in funnels:
@@ -292,5 +297,3 @@ def _renumber(message: str, name: str, line: int) -> str:
         return f"{name}:{line}:" + message[len(prefix):]
     return message.replace(f"{name}:", f"{name}:{line}:", 1)
 
-
-__all__ = ["install", "PatientError", "from_input_error"]
