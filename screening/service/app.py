@@ -127,8 +127,14 @@ def create_app(config: ServiceConfig, trials: Trials | None = None, today: Calla
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
+        def warmed(f) -> None:
+            if f.exception() is None:
+                ready.set()
+            else:  # /readyz stays 503; the type only, as everywhere in the log
+                log.error("warm-up failed (%s): /readyz will answer 503", type(f.exception()).__name__)
+
         warm = asyncio.get_running_loop().run_in_executor(None, _warm_up, trials)
-        warm.add_done_callback(lambda f: ready.set() if f.exception() is None else None)
+        warm.add_done_callback(warmed)
         yield
         runner.shutdown()
 

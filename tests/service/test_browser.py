@@ -53,6 +53,13 @@ def test_upload_screen_confirm_and_screen_again(browser, server):
     page = browser.new_page()
     page.goto(server.url + "/")
     assert page.title() == "Screen a patient"
+    # keyboard: the first Tab reaches the skip link, the next ones the navigation and then the form
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.textContent") == "Skip to content"
+    for _ in range(5):
+        page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.name") == "trial"
+    assert page.evaluate("getComputedStyle(document.activeElement).outlineStyle") == "solid"  # focus is visible
     for trial in ("MSV-allo-LN", "NCT01056471", "NCT04348461"):  # keyboard and labels: uncheck by label text
         page.get_by_label(trial, exact=False).uncheck()
     page.get_by_label("Patient file (native profile or FHIR R4 Bundle, JSON)").set_input_files(
