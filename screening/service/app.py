@@ -250,7 +250,8 @@ def create_app(config: ServiceConfig, trials: Trials | None = None, today: Calla
         text = decode_body(await request.body())
         data = decode_body_json(text) if text.strip() else None
         call = cdshooks.read_call(data)
-        fetched, failed = await cdshooks.fetch_missing(call, config.fhir_timeout_s, config.fhir_max_pages)
+        fetched, failed = await cdshooks.fetch_missing(call, config.fhir_timeout_s, config.fhir_max_pages,
+                                                       config.fhir_max_bytes)
         chart = cdshooks.gather(call, fetched, failed)
         complete = cdshooks.complete_parts(config.cds_complete, chart)
         results = await runner.run(_screen_chart, chart.bundle, trials, today(), complete)

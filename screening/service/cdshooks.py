@@ -107,7 +107,8 @@ class FetchFailed(Exception):
         self.why = why
 
 
-async def fetch_missing(call: HookCall, timeout_s: float, max_pages: int) -> tuple[dict[str, Any], dict[str, str]]:
+async def fetch_missing(call: HookCall, timeout_s: float, max_pages: int,
+                        max_bytes: int = 20_000_000) -> tuple[dict[str, Any], dict[str, str]]:
     """Fetch the prefetch keys the client did not send from its FHIR server.
 
     Returns the fetched values by key, and by key why a fetch failed (for keys left unfetched).
@@ -124,28 +125,41 @@ async def fetch_missing(call: HookCall, timeout_s: float, max_pages: int) -> tup
         headers["Authorization"] = f"Bearer {call.token}"
     fetched: dict[str, Any] = {}
     failed: dict[str, str] = {}
+    budget = [max_bytes]  # bytes all fetches of this call may still read
     async with httpx.AsyncClient(timeout=timeout_s, headers=headers, follow_redirects=False) as client:
         for key in missing:
             try:
-                fetched[key] = await _fetch(client, call.fhir_server, query_for(key, call.patient_id), key, max_pages)
+                fetched[key] = await _fetch(client, call.fhir_server, query_for(key, call.patient_id), key, max_pages,
+                                            budget)
             except FetchFailed as err:
                 failed[key] = err.why
     return fetched, failed
 
 
-async def _fetch(client, base: str, query: str, key: str, max_pages: int) -> Any:
+async def _get(client, url: str, key: str, budget: list[int]) -> tuple[int, bytes]:
+    """One GET: its status and body, read as a stream and stopped once the call's byte budget is spent."""
     import httpx
 
-    url = f"{base}/{query}"
     try:
-        response = await client.get(url)
+        async with client.stream("GET", url) as response:
+            chunks = []
+            async for chunk in response.aiter_bytes():
+                budget[0] -= len(chunk)
+                if budget[0] < 0:
+                    raise FetchFailed(key, "the FHIR server's answers are larger than this service reads per call")
+                chunks.append(chunk)
+            return response.status_code, b"".join(chunks)
     except httpx.HTTPError as err:
         raise FetchFailed(key, f"FHIR server not reachable ({type(err).__name__})") from None
-    if response.status_code == 404 and "?" not in query:
+
+
+async def _fetch(client, base: str, query: str, key: str, max_pages: int, budget: list[int]) -> Any:
+    status, content = await _get(client, f"{base}/{query}", key, budget)
+    if status == 404 and "?" not in query:
         return None  # a read of a resource that is not there
-    if response.status_code != 200:
-        raise FetchFailed(key, f"FHIR server answered HTTP {response.status_code}")
-    body = _json(response, key)
+    if status != 200:
+        raise FetchFailed(key, f"FHIR server answered HTTP {status}")
+    body = _json(content, key)
     if body.get("resourceType") != "Bundle":
         return body
     entries = list(body.get("entry") or [])
@@ -156,22 +170,19 @@ async def _fetch(client, base: str, query: str, key: str, max_pages: int) -> Any
             raise FetchFailed(key, f"more than {max_pages} pages of results")
         if not next_url.startswith(base + "/"):
             raise FetchFailed(key, "a 'next' link points away from the FHIR server")
-        try:
-            response = await client.get(next_url)
-        except httpx.HTTPError as err:
-            raise FetchFailed(key, f"FHIR server not reachable ({type(err).__name__})") from None
-        if response.status_code != 200:
-            raise FetchFailed(key, f"FHIR server answered HTTP {response.status_code} for a next page")
-        page = _json(response, key)
+        status, content = await _get(client, next_url, key, budget)
+        if status != 200:
+            raise FetchFailed(key, f"FHIR server answered HTTP {status} for a next page")
+        page = _json(content, key)
         entries.extend(page.get("entry") or [])
         next_url = _next(page)
         pages += 1
     return {"resourceType": "Bundle", "type": "searchset", "entry": entries}
 
 
-def _json(response, key: str) -> dict:
+def _json(content: bytes, key: str) -> dict:
     try:
-        data = response.json()
+        data = json.loads(content)
     except ValueError:
         raise FetchFailed(key, "FHIR server answered with something that is not JSON") from None
     if not isinstance(data, dict):

@@ -19,6 +19,7 @@ class ServiceConfig:
     max_queue: int = 64  # screenings waiting for a slot; more get 503 at once
     fhir_timeout_s: float = 5.0  # one request to a CDS client's FHIR server
     fhir_max_pages: int = 20  # 'next' links followed per prefetch query
+    fhir_max_bytes: int = 20_000_000  # bytes read from a FHIR server per hook call
     batch_root: Path | None = None  # batch output folders the page may read (None: none)
     cds_complete: tuple[str, ...] = ()  # record parts a CDS client's FHIR server is trusted to hold in full
     public_url: str | None = None  # base URL used in CDS card links (default: the request's own)

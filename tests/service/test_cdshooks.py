@@ -4,6 +4,7 @@ from a FHIR server (started here on the loopback) using the request's bearer tok
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from datetime import date
 
@@ -20,7 +21,7 @@ LUPUS_BUNDLE = EXAMPLES / "fhir" / "phase-ii-lupus-msc-ineligible.json"
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    with serve(tmp_path_factory.mktemp("cds"), "--timeout", "3") as s:
+    with serve(tmp_path_factory.mktemp("cds"), "--timeout", "30") as s:
         yield s
 
 
@@ -180,10 +181,30 @@ def test_bad_hook_calls(client, body, status, message):
     assert client.post("/cds-services/other", json=body).status_code == 404
 
 
-def test_a_slow_fhir_server_hits_the_time_limit(client):
-    store = fhir_store_from_bundle(LUPUS_BUNDLE, delay_s=4.5)
+def test_a_slow_fhir_server_hits_the_time_limit(tmp_path):
+    store = fhir_store_from_bundle(LUPUS_BUNDLE, delay_s=6)
+    pid = patient_of(LUPUS_BUNDLE)["id"]
+    with serve(tmp_path, "--timeout", "2") as server, fhir_server(store) as fhir:
+        t0 = time.monotonic()
+        r = httpx.post(server.url + "/cds-services/trial-eligibility", json=call(pid, fhir=fhir), timeout=30)
+        elapsed = time.monotonic() - t0
+        assert r.status_code == 503
+        assert r.json()["error"] == "error: the request took longer than the limit of 2 s"
+        assert elapsed < 5.5  # answered at the limit, not when the FHIR server finally answers
+        assert httpx.get(server.url + "/healthz").status_code == 200
+
+
+def test_fetch_reads_at_most_its_byte_budget():
+    """A FHIR server answering more than the service reads per call: that part is left out, never half-read."""
+    import asyncio
+
+    from screening.service.cdshooks import HookCall, fetch_missing
+
+    store = fhir_store_from_bundle(LUPUS_BUNDLE, page_size=100)
     pid = patient_of(LUPUS_BUNDLE)["id"]
     with fhir_server(store) as fhir:
-        r = client.post("/cds-services/trial-eligibility", json=call(pid, fhir=fhir))
-    assert r.status_code == 503
-    assert r.json()["error"] == "error: the request took longer than the limit of 3 s"
+        call_ = HookCall("x", pid, fhir, {}, token=None)
+        fetched, failed = asyncio.run(fetch_missing(call_, 5, 20, max_bytes=3_000))
+    assert "patient" in fetched and fetched["patient"]["id"] == pid
+    assert failed["observations"] == "the FHIR server's answers are larger than this service reads per call"
+    assert "observations" not in fetched
