@@ -231,11 +231,8 @@ def create_app(config: ServiceConfig, trials: Trials | None = None, today: Calla
                        "complete (comma-separated or repeated).", "schema": {"type": "array", "items": {"type": "string"}}}]})
     async def screen_endpoint(request: Request):
         body = await request.body()
-        query = _query(request)
-        req = read_screen_request(body, query, trials, today())
-        results = await runner.run(screen_all, req)
-        payload = [r.model_dump(mode="json") for r in results]
-        return JSONResponse(payload[0] if req.one else payload)
+        payload = await runner.run(_screen_body, body, _query(request), trials, today())
+        return JSONResponse(payload)
 
     # --- CDS Hooks
     @app.get("/cds-services", tags=["cds-hooks"], summary="CDS Hooks discovery.")
@@ -264,6 +261,13 @@ def create_app(config: ServiceConfig, trials: Trials | None = None, today: Calla
     install_page(app)
     _document_models(app)
     return app
+
+
+def _screen_body(body: bytes, query: dict[str, list[str]], trials: Trials, today: date) -> Any:
+    """Read and screen a POST /screen body on a worker thread (reading a FHIR bundle is CPU work too)."""
+    req = read_screen_request(body, query, trials, today)
+    payload = [r.model_dump(mode="json") for r in screen_all(req)]
+    return payload[0] if req.one else payload
 
 
 def _screen_chart(bundle: dict, trials: Trials, as_of: date, complete: list[str]) -> list[ScreeningResult]:

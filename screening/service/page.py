@@ -88,9 +88,8 @@ def install(app: FastAPI) -> None:
             if not text.strip():
                 raise BadRequest("patient: error: upload a patient file or paste one (native JSON or FHIR Bundle)")
             confirmations = _confirmations(form, as_of)
-            patient = patient_at(text, getattr(upload, "filename", None) or "patient")
-            patient = with_confirmations(patient, confirmations)
-            results = await runner.run(screen_all, ScreenRequest(patient, chosen, as_of, complete, one=False))
+            name = getattr(upload, "filename", None) or "patient"
+            patient, results = await runner.run(_read_and_screen, text, name, confirmations, chosen, as_of, complete)
         except BadRequest as err:
             ctx["error"] = err.message
             return render("screen.html", err.status if err.status < 500 else 400, **ctx)
@@ -146,6 +145,12 @@ def install(app: FastAPI) -> None:
             ctx["error"] = err.message
             return render("funnel.html", err.status, **ctx)
         return render("funnel.html", **ctx)
+
+
+def _read_and_screen(text: str, name: str, confirmations: list[Fact], trials: list, as_of: date, complete: list[str]):
+    """On a worker thread: read the patient as the command line does, add the confirmations, screen."""
+    patient = with_confirmations(patient_at(text, name), confirmations)
+    return patient, screen_all(ScreenRequest(patient, trials, as_of, complete, one=False))
 
 
 def _confirmations(form, as_of: date) -> list[Fact]:
