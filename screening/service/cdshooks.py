@@ -234,10 +234,15 @@ def gather(call: HookCall, fetched: dict[str, Any], failed: dict[str, str]) -> C
         resources = ([e.get("resource") for e in value.get("entry") or [] if isinstance(e, dict)
                       and (e.get("search") or {}).get("mode") != "outcome"]
                      if value.get("resourceType") == "Bundle" else [value])
-        for r in resources:
-            if not isinstance(r, dict):
-                continue
+        for i, r in enumerate(resources):
+            if not isinstance(r, dict) or not isinstance(r.get("resourceType"), str):
+                raise BadRequest(f"prefetch.{key}: error: entry {i} holds no FHIR resource")
             ref = f"{r.get('resourceType')}/{r.get('id')}" if r.get("id") else None
+            owner = _owner(r)
+            if owner is not None and owner != f"Patient/{call.patient_id}" \
+                    and not owner.endswith(f"/Patient/{call.patient_id}"):
+                raise BadRequest(f"prefetch.{key}: error: {ref or r['resourceType']} belongs to {owner}, not to "
+                                 "the patient in context")
             if ref and ref in seen:
                 continue  # the same resource under two keys (a MedicationRequest and its Medication)
             if ref:
@@ -250,6 +255,15 @@ def gather(call: HookCall, fetched: dict[str, Any], failed: dict[str, str]) -> C
 
 
 # ---------------------------------------------------------------------------------------------------- cards
+
+def _owner(resource: dict) -> str | None:
+    """The patient a record is about (its subject or patient reference), if it says."""
+    for field_name in ("subject", "patient"):
+        ref = resource.get(field_name)
+        if isinstance(ref, dict) and isinstance(ref.get("reference"), str) and "Patient/" in ref["reference"]:
+            return ref["reference"]
+    return None
+
 
 def card(result: ScreeningResult, detail_url: str | None, unavailable: dict[str, str]) -> dict:
     """One card for one trial's result: summary (under 140 characters), indicator, detail, source, links."""

@@ -208,3 +208,15 @@ def test_fetch_reads_at_most_its_byte_budget():
     assert "patient" in fetched and fetched["patient"]["id"] == pid
     assert failed["observations"] == "the FHIR server's answers are larger than this service reads per call"
     assert "observations" not in fetched
+
+
+def test_records_of_another_patient_are_refused(client):
+    patient = patient_of(LUPUS_BUNDLE)
+    other = {"resourceType": "Condition", "id": "c9", "subject": {"reference": "Patient/someone-else"},
+             "code": {"text": "lupus nephritis"}}
+    prefetch = {"patient": patient, "conditions": {"resourceType": "Bundle", "type": "searchset",
+                                                   "entry": [{"resource": other}]}}
+    r = client.post("/cds-services/trial-eligibility", json=call(patient["id"], prefetch=prefetch))
+    assert r.status_code == 400
+    assert r.json()["error"] == ("prefetch.conditions: error: Condition/c9 belongs to Patient/someone-else, "
+                                 "not to the patient in context")
