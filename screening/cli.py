@@ -536,7 +536,10 @@ def serve(
     port: int = typer.Option(8000, "--port", min=0, max=65535, help="Port to listen on."),
     max_body: int = typer.Option(5_000_000, "--max-body", min=1, metavar="BYTES", help="Largest request body accepted."),
     timeout: float = typer.Option(10.0, "--timeout", min=0.1, metavar="SECONDS", help="Time allowed per request."),
-    concurrency: int = typer.Option(4, "--concurrency", min=1, metavar="N", help="Screenings running at once."),
+    concurrency: int = typer.Option(4, "--concurrency", min=1, metavar="N",
+                                    help="Screenings running at once (per worker process)."),
+    workers: int = typer.Option(1, "--workers", min=1, metavar="N",
+                                help="Server processes (screening holds one core per process)."),
     queue: int = typer.Option(64, "--queue", min=0, metavar="N", help="Screenings waiting for a slot before 503."),
     batch_root: Optional[Path] = typer.Option(None, "--batch-root", metavar="DIR",
                                               help="Folder whose batch output folders the page may show as funnels."),
@@ -561,7 +564,7 @@ def serve(
     config = ServiceConfig(trials=trials, host=host, port=port, max_body_bytes=max_body, timeout_s=timeout,
                            max_concurrency=concurrency, max_queue=queue, batch_root=batch_root,
                            cds_complete=tuple(parts), public_url=public_url)
-    run(config, loaded)
+    run(config, loaded, workers=workers)
 
 
 def main() -> None:  # console-script entry point

@@ -193,3 +193,16 @@ def test_log_has_no_patient_data(client, server):
     assert "POST /screen 200" in log and "POST /screen 400" in log
     for secret in (profile["id"], profile["birth_date"], "mg/mmol", "2026-99-99", "Traceback"):
         assert secret not in log
+
+
+def test_two_worker_processes(tmp_path):
+    """--workers 2: each process builds the same application from the same settings."""
+    body = (EXAMPLES / LUPUS / "excluded-cyclophosphamide-5-months.json").read_bytes()
+    expected = library(EXAMPLES / LUPUS / "excluded-cyclophosphamide-5-months.json", CRITERIA / f"{LUPUS}.yaml")
+    with serve(tmp_path, "--workers", "2", "--max-body", "100000") as s, httpx.Client(base_url=s.url, timeout=60) as c:
+        for _ in range(4):
+            r = c.post("/screen", params={"trial": LUPUS, "as_of": AS_OF}, content=body)
+            assert r.status_code == 200 and r.json() == expected
+        big = c.post("/screen", content=b"{" + b" " * 200_000 + b"}")
+        assert big.status_code == 413  # the settings reached the workers
+        assert "with 2 worker process(es)" in s.log_text()
