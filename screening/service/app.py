@@ -27,8 +27,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .. import Patient, ScreeningResult, __version__
-from ..coverage import TrialCoverage, coverage
-from ..models.criteria import Criterion, TrialInfo
+from ..report.coverage import TrialCoverage, coverage
+from ..model.rulefile import Criterion, TrialInfo
 from . import cdshooks
 from .config import ServiceConfig
 from .core import BadRequest, Trials, decode_body, decode_body_json, read_screen_request, screen_all

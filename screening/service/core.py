@@ -15,8 +15,9 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from .. import Fact, Patient, PatientError, Problem, RuleFileError, ScreeningResult, load_criteria, screen
-from ..models.patient import Category
-from ..patients import decode_json, locate, patient_from_text
+from ..model.patient import Category
+from ..sources.files import decode_json, patient_from_text
+from ..sources.location import locate
 
 PARTS = tuple(c.value for c in Category)
 

@@ -74,6 +74,8 @@ class Limits:
         try:
             length = _content_length(scope)
             if length is not None and length > self.max_body:
+                if length <= DRAIN_FACTOR * self.max_body:  # read and drop it, so the client reads our answer
+                    await asyncio.wait_for(_drain(receive), self.timeout)  # rather than a reset connection
                 await refuse(413, f"request body: error: {length} bytes is over the limit of {self.max_body} bytes")
                 return
             received = 0
@@ -98,6 +100,16 @@ class Limits:
         finally:
             ms = (time.perf_counter() - t0) * 1000
             log.info("rid=%s %s %s %s %.1fms", rid, scope.get("method"), scope.get("path"), state["status"], ms)
+
+
+DRAIN_FACTOR = 8  # an over-long body up to this many times the limit is read and dropped before the 413
+
+
+async def _drain(receive) -> None:
+    while True:
+        message = await receive()
+        if message["type"] != "http.request" or not message.get("more_body", False):
+            return
 
 
 def _content_length(scope) -> int | None:

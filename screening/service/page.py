@@ -25,7 +25,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from pydantic import ValidationError
 
 from .. import Fact, screen
-from ..funnel import Funnel
+from ..report.funnel import Funnel
 from .core import (
     PARTS,
     BadRequest,
