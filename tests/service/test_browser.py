@@ -60,8 +60,9 @@ def test_upload_screen_confirm_and_screen_again(browser, server):
         page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.name") == "trial"
     assert page.evaluate("getComputedStyle(document.activeElement).outlineStyle") == "solid"  # focus is visible
-    for trial in ("MSV-allo-LN", "NCT01056471", "NCT04348461"):  # keyboard and labels: uncheck by label text
-        page.get_by_label(trial, exact=False).uncheck()
+    for box in page.locator("input[name=trial]").all():  # only the lupus trial
+        if box.get_attribute("value") != LUPUS:
+            box.uncheck()
     page.get_by_label("Patient file (native profile or FHIR R4 Bundle, JSON)").set_input_files(
         str(EXAMPLES / LUPUS / "pending-confirmation.json"))
     page.get_by_label("Screening date").fill(AS_OF)
@@ -71,7 +72,7 @@ def test_upload_screen_confirm_and_screen_again(browser, server):
     verdict = page.locator(".verdict")
     assert verdict.count() == 1
     assert verdict.get_attribute("data-verdict") == "undetermined"
-    assert "eligible pending confirmation of: exc-4a, exc-4d" in verdict.inner_text()
+    assert "eligible pending confirmation of: exc-4a, exc-4d, exc-4f" in verdict.inner_text()
     inc2c = page.locator(f"tr[id='{LUPUS}-inc-2c']")
     assert inc2c.locator(".status").inner_text() == "pass"
     assert "UPC ratio 150 mg/mmol (1.33 mg/mg) on 2026-11-10 [Observation/upcr-1]" in inc2c.inner_text()
@@ -87,6 +88,7 @@ def test_upload_screen_confirm_and_screen_again(browser, server):
     form = page.locator("#confirm-form")
     form.locator(f"fieldset:has-text('{LUPUS}/exc-4a')").get_by_label("does not hold").check()
     form.locator(f"fieldset:has-text('{LUPUS}/exc-4d')").get_by_label("does not hold").check()
+    form.locator(f"fieldset:has-text('{LUPUS}/exc-4f')").get_by_label("does not hold").check()
     form.get_by_label("Confirmed by (name and role)").fill("Dr A. Investigator, PI")
     form.get_by_role("button", name="Record and screen again").click()
     page.wait_for_load_state()

@@ -120,7 +120,7 @@ def test_confirmation_recorded_on_the_page_decides(client):
     data, files = screen_form(EXAMPLES / LUPUS / "pending-confirmation.json")
     first = client.post("/page/screen", data=data, files=files)
     assert 'data-verdict="undetermined"' in first.text
-    assert "eligible pending confirmation of: exc-4a, exc-4d" in first.text
+    assert "eligible pending confirmation of: exc-4a, exc-4d, exc-4f" in first.text
     assert "a person: whether a coexisting disease is uncontrolled is the investigator&#39;s judgement" in first.text
     confirm_form = re.search(r'<form[^>]*id="confirm-form".*?</form>', first.text, re.S).group(0)
     hidden = dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)"', confirm_form))
@@ -129,13 +129,14 @@ def test_confirmation_recorded_on_the_page_decides(client):
 
     data = [("trial", LUPUS), ("as_of", hidden["as_of"]), ("confirmations", html.unescape(hidden["confirmations"])),
             ("patient_text", html.unescape(patient_text)), (f"confirm:{LUPUS}/exc-4a", "no"),
-            (f"confirm:{LUPUS}/exc-4d", "no"), ("confirmed_by", "Dr A. Investigator"), ("confirmed_on", AS_OF)]
+            (f"confirm:{LUPUS}/exc-4d", "no"), (f"confirm:{LUPUS}/exc-4f", "no"), ("confirmed_by", "Dr A. Investigator"),
+            ("confirmed_on", AS_OF)]
     second = client.post("/page/screen", data=form(data))
     assert second.status_code == 200, second.text
     assert 'data-verdict="eligible"' in second.text
     assert f"{LUPUS}/exc-4a: does not hold (confirmed by Dr A. Investigator, {AS_OF})" in second.text
     # a confirmation that says the exclusion holds makes the patient ineligible, as the library says
-    data[-4] = (f"confirm:{LUPUS}/exc-4a", "yes")
+    data[4] = (f"confirm:{LUPUS}/exc-4a", "yes")
     third = client.post("/page/screen", data=form(data))
     assert 'data-verdict="ineligible"' in third.text
     assert ("exc-4a", "fail") in rows(third.text)
