@@ -53,7 +53,7 @@ def replicate(db: Path, n: int, copies: int) -> None:
             repl.append(f"{rid} + k * {top} AS {rid}")
         if table == "person":
             repl.append("person_source_value || '-' || CAST(k AS VARCHAR) AS person_source_value")
-        con.execute(f"INSERT INTO {table} SELECT * REPLACE ({', '.join(repl)}) FROM {table}, "
+        con.execute(f"INSERT INTO {table} SELECT t.* REPLACE ({', '.join(repl)}) FROM {table} AS t, "
                     f"range(1, {copies}) AS r(k) ORDER BY ALL")
     con.close()
 
