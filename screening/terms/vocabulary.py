@@ -1,0 +1,252 @@
+"""The terminology layer's interface: what a record is, and whether it could belong to a concept set.
+
+``Terminology.classify(category, record)`` gives ``Recognised`` (the concepts the record is,
+and how they were found: a code, an ingredient or brand name inside a product name, a
+condition's name) or ``Unrecognised`` (why not). ``Terminology.member(category, record,
+footprint)`` says whether a record that a concept set's matcher did not find could still be
+one of its members: ``no`` only when the record is recognised as something the set does not
+hold (a vitamin against immunosuppressants, I10 against C*), ``maybe`` otherwise. A
+``Footprint`` is what a concept set covers in the vocabularies (its drugs and drug classes,
+its ICD-10 codes and classes), computed when the rule file is compiled.
+
+Vocabularies are loaded once per process, on first use: the drug data files (``drugs.py``),
+the condition data file, and an OMOP vocabulary database when one is configured
+(``athena.py``: SCREENING_VOCABULARY or ``screening vocab load``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any, Iterable
+
+from . import icd
+from .drugs import DrugVocabulary, expand, read_data, vocabulary as drug_vocabulary
+
+DRUG_CATEGORIES = ("medications", "immunizations")
+YES, NO, MAYBE = "yes", "no", "maybe"
+
+
+@dataclass(frozen=True)
+class Recognised:
+    """A record the vocabulary knows: the concepts it is and how they were found."""
+
+    concepts: tuple[str, ...]
+    source: str
+    icd10: tuple[str, ...] = ()  # ICD-10 codes that place it (conditions)
+    drugs: tuple[str, ...] = ()  # drug names (medications, immunizations)
+    classes: tuple[str, ...] = ()  # drug classes named without a drug ('chemotherapy', atc:L04AX)
+    history: str | None = None  # 'personal history' / 'family history' for Z80-Z87, Z92 codes
+
+    def text(self) -> str:
+        return ", ".join(self.concepts) + f" ({self.source})"
+
+
+@dataclass(frozen=True)
+class Unrecognised:
+    """A record the vocabulary cannot place, and why."""
+
+    why: str
+
+
+@dataclass(frozen=True)
+class Footprint:
+    """What a concept set covers in the vocabularies (computed at compile time; plain data)."""
+
+    drugs: frozenset[str] = frozenset()
+    drug_classes: frozenset[str] = frozenset()
+    icd10: tuple[str, ...] = ()  # ICD-10 codes and classes, without system or dot ('C', 'I801', 'G35')
+    excluded_drugs: frozenset[str] = frozenset()
+    excluded_icd10: tuple[str, ...] = ()
+    members: tuple[tuple[str, str], ...] = ()  # (member, why) for `screening terms`
+
+    @property
+    def has_drugs(self) -> bool:
+        return bool(self.drugs or self.drug_classes)
+
+
+@dataclass(frozen=True)
+class Condition:
+    name: str
+    snomed: tuple[str, ...]
+    icd10: tuple[str, ...]
+    synonyms: tuple[str, ...]
+    src: tuple[str, ...]
+
+
+class Terminology:
+    """Every vocabulary the engine knows, loaded once: drugs, conditions, ICD-10, an OMOP export."""
+
+    def __init__(self, drugs: DrugVocabulary, conditions: Iterable[dict], athena: Any = None):
+        from ..records import words
+
+        self.drugs = drugs
+        self.athena = athena
+        self.conditions = [Condition(c["name"], tuple(str(s) for s in c.get("snomed", ())),
+                                     tuple(c.get("icd10", ())), tuple(c.get("synonyms", ())),
+                                     tuple(c.get("src", ()))) for c in conditions]
+        self._by_snomed = {s: c for c in self.conditions for s in c.snomed}
+        self._by_name = {}
+        for c in self.conditions:
+            for n in (c.name,) + c.synonyms:
+                self._by_name.setdefault(words(n), c)
+
+    # ------------------------------------------------------------ classification
+
+    def classify(self, category: str, record: Any) -> Recognised | Unrecognised:
+        """What a record is by the vocabularies, or why it cannot be placed."""
+        codes = ((record.code,) if record.code else ()) + tuple(record.codes)
+        if category in DRUG_CATEGORIES:
+            return self._classify_drug(record.name, codes)
+        if category == "conditions":
+            return self._classify_condition(record.name, codes)
+        return Unrecognised(f"no vocabulary of {category}")
+
+    def _classify_drug(self, name: str | None, codes: tuple[str, ...]) -> Recognised | Unrecognised:
+        res = self.drugs.resolve(name, codes)
+        hits = list(res.hits)
+        if not hits and self.athena is not None:
+            for code in codes:  # a clinical or branded drug, an NDC: its ingredients in the OMOP vocabulary
+                for ing in self.athena.ingredients(code):
+                    for d in self.drugs.by_code.get(f"rxnorm:{ing.code}", ()):
+                        from .drugs import Hit
+
+                        hits.append(Hit(d, f"{code} has ingredient {ing.name} (OMOP vocabulary)"))
+                    if not self.drugs.by_code.get(f"rxnorm:{ing.code}"):
+                        return Recognised((ing.name,), f"{code} has ingredient rxnorm:{ing.code} (OMOP vocabulary)",
+                                          drugs=(f"rxnorm:{ing.code}",))
+        if hits:
+            drugs = tuple(dict.fromkeys(h.drug.name for h in hits))
+            return Recognised(drugs, "; ".join(dict.fromkeys(h.how for h in hits)), drugs=drugs)
+        if res.classes:
+            labels = tuple(self.drugs.classes[c].label for c in res.classes)
+            return Recognised(labels, "class named" if name else "ATC class", classes=res.classes)
+        if res.guarded:
+            return Unrecognised(f"the name {name!r} is negated or about a plan or another person")
+        if codes and not name:
+            return Unrecognised("code " + ", ".join(codes) + " is not in the drug vocabulary")
+        return Unrecognised("no known ingredient, brand or class in its name"
+                            + (" or codes" if codes else ""))
+
+    def _classify_condition(self, name: str | None, codes: tuple[str, ...]) -> Recognised | Unrecognised:
+        from ..records import name_tokens
+
+        found: list[str] = []
+        how = []
+        for code in codes:
+            parsed = icd.split(code)
+            if parsed:
+                found.append(parsed[1])
+                how.append(f"code {code}")
+        if not found:
+            for code in codes:
+                system, _, value = code.strip().lower().partition(":")
+                c = self._by_snomed.get(value) if system == "snomed" else None
+                if c:
+                    found += list(c.icd10)
+                    how.append(f"code {code} = {c.name}")
+                elif self.athena is not None:
+                    for std in self.athena.maps_to(code):
+                        pass
+                    cm = [a for a in self._athena_icd(code)]
+                    if cm:
+                        found += cm
+                        how.append(f"code {code} (OMOP vocabulary)")
+        if not found and name:
+            toks, guarded = name_tokens(name)
+            c = self._by_name.get(toks)
+            if c:
+                found += list(c.icd10)
+                how.append(f"name {c.name}")
+        if not found:
+            return Unrecognised("no ICD-10 code, and its code or name is not in the condition vocabulary")
+        hist = [icd.history(f) for f in found]
+        kind = hist[0].kind if hist and all(h is not None for h in hist) else None
+        return Recognised(tuple(f"ICD-10 {f}" for f in dict.fromkeys(found)), "; ".join(how),
+                          icd10=tuple(dict.fromkeys(found)), history=kind)
+
+    def _athena_icd(self, code: str) -> list[str]:
+        """ICD-10 codes an OMOP vocabulary maps to the same standard concept as ``code``."""
+        out = []
+        for std in self.athena.maps_to(code):
+            for c in self.athena.by_ids(self.athena._related([std.id], ("Mapped from",))):
+                if c.system in ("icd10cm", "icd10who"):
+                    out.append(c.code)
+        return out
+
+    # ------------------------------------------------------------ membership
+
+    def member(self, category: str, record: Any, footprint: Footprint) -> tuple[str, Recognised | Unrecognised]:
+        """Could ``record`` (not found by the set's matcher) be a member of the set? yes, no or maybe."""
+        cls = self.classify(category, record)
+        if isinstance(cls, Unrecognised):
+            return MAYBE, cls
+        if category in DRUG_CATEGORIES:
+            if not footprint.has_drugs:
+                return MAYBE, cls
+            if cls.drugs:
+                if set(cls.drugs) & footprint.drugs:
+                    return YES, cls
+                return NO, cls
+            verdicts = set()
+            for c in cls.classes:
+                members = {d.name for d in self.drugs.members(c)}
+                if c in footprint.drug_classes or (members and members <= footprint.drugs):
+                    verdicts.add(YES)
+                elif members & (footprint.drugs | footprint.excluded_drugs):
+                    verdicts.add(MAYBE)
+                else:
+                    verdicts.add(NO)
+            if YES in verdicts:
+                return YES, cls
+            return (MAYBE if MAYBE in verdicts else NO), cls
+        if category == "conditions":
+            if not footprint.icd10:
+                return MAYBE, cls
+            relations = []
+            for code in cls.icd10:
+                rel = icd.relation(code, footprint.icd10)
+                if rel == "in" and footprint.excluded_icd10:
+                    ex = icd.relation(code, footprint.excluded_icd10)
+                    rel = "apart" if ex == "in" else ("holds" if ex == "holds" else "in")
+                relations.append(rel)
+            if "in" in relations:
+                return YES, cls
+            if all(r == "apart" for r in relations):
+                return NO, cls
+            return MAYBE, cls
+        return MAYBE, cls
+
+    # ------------------------------------------------------------ concept sets
+
+    def footprint(self, codes: Iterable[str], names: Iterable[str], classes: Iterable[str] = (),
+                  excluded: "Footprint | None" = None) -> Footprint:
+        """What a concept set covers: its drugs (by code, ATC level, name, class) and ICD-10 codes."""
+        codes, names, classes = list(codes), list(names), list(classes)
+        ds = expand(codes, names, classes, self.drugs)
+        drug_names = set(ds.names)
+        excluded_drugs = frozenset(excluded.drugs) if excluded else frozenset()
+        drug_names -= excluded_drugs
+        icd_codes = []
+        for c in codes:
+            body = c.strip()
+            star = body.endswith("*")
+            parsed = icd.split(body[:-1] if star else body)
+            if parsed:
+                icd_codes.append(icd.key(parsed[1]))
+            elif star and body.split(":", 1)[0].lower() in icd.SYSTEMS and len(body.split(":", 1)[1]) <= 3:
+                icd_codes.append(body.split(":", 1)[1][:-1].upper())  # a chapter letter such as icd10:C*
+        members = tuple((n, why) for n, why in ds.members if n in drug_names)
+        return Footprint(frozenset(drug_names), frozenset(ds.classes), tuple(dict.fromkeys(icd_codes)),
+                         excluded_drugs, tuple(excluded.icd10) if excluded else (), members)
+
+
+@lru_cache(maxsize=1)
+def terminology() -> Terminology:
+    """The process-wide terminology: data files, and the OMOP vocabulary database when configured."""
+    from .athena import Athena, default_db
+
+    data = read_data(("conditions.yaml",))
+    db = default_db()
+    athena = Athena(db) if db is not None and db.exists() else None
+    return Terminology(drug_vocabulary(), data["conditions.yaml"]["conditions"], athena)
