@@ -144,7 +144,8 @@ def read_data(files: Iterable[str] = DATA_FILES) -> dict[str, dict]:
 class DrugVocabulary:
     """Every drug and class of the data files, indexed by code and by the words of their names."""
 
-    def __init__(self, entries: Iterable[dict], vaccines: Iterable[dict], classes: dict, routes: dict):
+    def __init__(self, entries: Iterable[dict], vaccines: Iterable[dict], classes: dict, routes: dict,
+                 combinations: Iterable[dict] = ()):
         self.classes: dict[str, DrugClass] = {
             cid: DrugClass(cid, c.get("label", cid), tuple(a.upper() for a in c.get("atc", ())),
                            tuple(c.get("includes", ())), tuple(c.get("names", ())), c.get("note"))
@@ -173,6 +174,19 @@ class DrugVocabulary:
                     synonyms=tuple(e.get("synonyms", ())),
                     brands=tuple((m, tuple(n)) for m, n in (e.get("brands") or {}).items()),
                     src=tuple(e.get("src", ()))))
+        by_name = {d.name: d for d in self.drugs}
+        for combo in combinations:  # a brand of several ingredients names each of them
+            for ing in combo["ingredients"]:
+                if ing not in by_name:
+                    raise ValueError(f"drugs.yaml: combination {combo['brands']} names unknown ingredient {ing!r}")
+                d = by_name[ing]
+                extra = tuple((m, tuple(combo["brands"])) for m in combo.get("markets", ("?",)))
+                merged = dict(d.brands)
+                for m, names in extra:
+                    merged[m] = tuple(dict.fromkeys(merged.get(m, ()) + names))
+                new = Drug(**{**d.__dict__, "brands": tuple(merged.items())})
+                self.drugs[self.drugs.index(d)] = new
+                by_name[ing] = new
         self.by_code: dict[str, list[Drug]] = {}
         for d in self.drugs:
             for c in d.codes:
@@ -309,7 +323,8 @@ def vocabulary() -> DrugVocabulary:
     """The drug vocabulary of the data files, loaded once per process."""
     data = read_data()
     return DrugVocabulary(data["drugs.yaml"]["ingredients"], data["drugs-vaccines.yaml"]["vaccines"],
-                          data["drugs-classes.yaml"]["classes"], data["drugs-routes.yaml"])
+                          data["drugs-classes.yaml"]["classes"], data["drugs-routes.yaml"],
+                          data["drugs.yaml"].get("combinations", ()))
 
 
 @dataclass(frozen=True)
