@@ -250,3 +250,83 @@ def terminology() -> Terminology:
     db = default_db()
     athena = Athena(db) if db is not None and db.exists() else None
     return Terminology(drug_vocabulary(), data["conditions.yaml"]["conditions"], athena)
+
+
+# ------------------------------------------------------------------ what the engine asks
+
+# FHIR resource types of the parts of a record a caller may declare complete: a resource of
+# such a part that the mapper could not use stands in the way of "no record" like an
+# unrecognised record does.
+RESOURCE_CATEGORY = {
+    "Condition": "conditions", "MedicationRequest": "medications", "MedicationStatement": "medications",
+    "MedicationAdministration": "medications", "MedicationDispense": "medications", "Medication": "medications",
+    "Procedure": "procedures", "Immunization": "immunizations",
+}
+
+
+@dataclass(frozen=True)
+class Blocker:
+    """A record of a complete part that could be a member of the concept set, and why it is not known not to be."""
+
+    category: str
+    record: str  # as charted, with its dates and source ("'CellCept 1 g' started 2026-10-05 [MedicationRequest/x]")
+    why: str  # "not recognised: no known ingredient, brand or class in its name"
+    source: str | None = None
+    date: Any = None
+
+
+def unmapped_category(resource: str) -> str | None:
+    """The part of the record an unmapped source record belongs to ('MedicationRequest/x' -> medications)."""
+    kind = resource.split("/", 1)[0].split("[", 1)[0].strip()
+    return RESOURCE_CATEGORY.get(kind)
+
+
+def blockers(category: str, candidates: Iterable[tuple[Any, str]], footprint: Footprint,
+             unmapped: Iterable[Any] = (), terms: "Terminology | None" = None) -> list[Blocker]:
+    """Records of a complete part that the set's matcher did not find but that could be members:
+    unrecognised records, records recognised only as a class that overlaps the set, and source
+    records of that part that could not be mapped (entered-in-error ones excepted). Records
+    recognised as something the set does not hold are left out: they do not block "no record"."""
+    out: list[Blocker] = []
+    candidates = list(candidates)
+    if candidates:
+        terms = terms or terminology()
+    for record, text in candidates:
+        verdict, cls = terms.member(category, record, footprint)
+        if verdict == NO:
+            continue
+        if isinstance(cls, Unrecognised):
+            why = f"not recognised ({cls.why})"
+        elif verdict == YES:
+            why = f"recognised as {cls.text()}, which the concept set holds"
+        else:
+            why = f"recognised as {cls.text()}, which may or may not be in the concept set"
+        out.append(Blocker(category, text, why, getattr(record, "source", None),
+                           getattr(record, "start", None) or getattr(record, "onset", None) or getattr(record, "date", None)))
+    for u in unmapped:
+        if unmapped_category(u.resource) != category or "entered-in-error" in u.reason:
+            continue
+        out.append(Blocker(category, u.resource, f"not mapped: {u.reason}", u.resource))
+    return out
+
+
+def route_check(name: str | None, route: str, drugs: DrugVocabulary | None = None) -> tuple[str, str]:
+    """Does a charted drug name say ``route`` ('systemic', 'intravenous', 'oral', ...)? yes, no or
+    maybe, with the route words read. A name with no route word is systemic (tablets and
+    infusions are charted by the drug's name alone) but may be any systemic route."""
+    drugs = drugs or drug_vocabulary()
+    groups = drugs.routes_in(name or "")
+    local = {g for g in groups if drugs.route_kind(g) == "local"}
+    systemic = groups - local
+    said = ", ".join(sorted(groups)) or "no route words"
+    if route == "systemic":
+        if local and not systemic:
+            return NO, f"route {said}"
+        return YES, f"route {said}"
+    if route in groups:
+        return YES, f"route {said}"
+    if local and not systemic:
+        return NO, f"route {said}"
+    if systemic - {"parenteral"}:
+        return NO, f"route {said}"
+    return MAYBE, f"cannot tell whether it was {route}: {said}"
