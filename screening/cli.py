@@ -184,6 +184,11 @@ def check(files: List[Path] = typer.Argument(..., metavar="RULES.yaml", help="Ru
             continue
         n = len(trial.criteria)
         typer.echo(f"{f}: ok: {trial.id}, {n} criteria, {len(trial.items)} data items, {len(trial.concepts)} concept sets")
+        from .rules.compiler import concept_categories
+        from .terms.describe import concept_warnings
+
+        for concept, message in concept_warnings(trial.rules, trial.concepts, concept_categories(trial.criteria)):
+            typer.echo(f"{f}: warning: concept set {concept!r} {message}")
     if bad:
         raise typer.Exit(EXIT_BAD_INPUT)
 
@@ -411,6 +416,64 @@ def load(
                f"{summary.concepts:,} concepts local); {len(problems)} input problem(s)", err=True)
     if strict and problems:
         raise typer.Exit(1)
+vocab_app = typer.Typer(help="OMOP (Athena) vocabulary exports: index one for the terminology layer.",
+                        no_args_is_help=True)
+app.add_typer(vocab_app, name="vocab")
+
+
+@vocab_app.command("load", short_help="Index an Athena vocabulary export (CONCEPT.csv ...) into a database file.")
+def vocab_load(
+    folder: Path = typer.Argument(..., metavar="DIR", help="Folder with CONCEPT.csv, CONCEPT_RELATIONSHIP.csv, "
+                                                           "CONCEPT_ANCESTOR.csv (tab- or comma-separated)."),
+    db: Optional[Path] = typer.Option(None, "--db", metavar="FILE",
+                                      help="Database file to write (default: vocabulary.sqlite in the cache folder, "
+                                           "where screening looks for it; elsewhere, set SCREENING_VOCABULARY)."),
+) -> None:
+    """Index an OMOP vocabulary export once; concept sets then expand through it and records coded
+    by clinical drugs, NDCs or source codes are recognised through it."""
+    from .terms import athena
+    from .terms.drugs import cache_folder
+
+    target = db
+    if target is None:
+        folder_ = cache_folder()
+        if folder_ is None:
+            raise _fail("no cache folder (SCREENING_CACHE_DIR is empty): give --db FILE")
+        target = folder_ / "vocabulary.sqlite"
+    try:
+        counts = athena.load(folder, target)
+    except (athena.VocabularyError, OSError) as err:
+        raise _fail(str(err))
+    typer.echo(f"{target}: {counts['concept']} concepts, {counts['relationship']} relationships, "
+               f"{counts['ancestor']} ancestor rows")
+
+
+@app.command(short_help="What a concept set of a rule file expands to, and why.")
+def terms(
+    trial: Path = typer.Argument(..., metavar="RULES.yaml", help="Rule file."),
+    concept: str = typer.Argument(..., metavar="SET", help="Concept set name."),
+) -> None:
+    """Print what a concept set expands to with the source of each member: its own codes and names,
+    the drugs the vocabulary adds (by code, ATC level, name or class) with their brands, ICD-10
+    descendants, and what it excludes."""
+    from .errors import InputError
+    from .rules.compiler import load_criteria
+    from .terms.describe import describe_concept
+
+    try:
+        compiled = load_criteria(trial)
+    except InputError as err:
+        for p in err.problems:
+            typer.echo(str(p))
+        raise typer.Exit(EXIT_BAD_INPUT)
+    if concept not in compiled.concepts:
+        from .rules.expressions import suggest
+
+        hint = suggest(concept, list(compiled.concepts))
+        raise _fail(f"{trial}: no concept set {concept!r}" + (f" (did you mean {hint!r}?)" if hint else "")
+                    + "; sets: " + ", ".join(compiled.concepts))
+    for line in describe_concept(compiled.rules, compiled.concepts[concept]):
+        typer.echo(line)
 
 
 @app.command(short_help="Screen an OMOP population in the database (SQL), with funnels.")

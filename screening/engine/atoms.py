@@ -10,11 +10,13 @@ import operator
 from datetime import date
 from typing import Any, Callable
 
+from ..model.result import UnrecognisedRecord
 from ..model.rulefile import DataType
 from ..rules import ir as X
 from ..rules.compiled import CompiledTrial
 from ..values.bounds import Bounded, Several
 from ..values.durations import Window
+from ..terms.vocabulary import DRUG_CATEGORIES, Footprint, Unrecognised, blockers, route_check, terminology
 from ..values.logic import FAIL, PASS, UNKNOWN, Status
 from ..values.units import format_number
 from .items import Env, change, evidence_of, reference_ratio, resolve, source_suffix, unit_suffix
@@ -22,12 +24,15 @@ from .records import DATE_FIELD
 
 
 class Outcome:
-    """Status of an expression with the reasons, evidence and missing items behind it."""
+    """Status of an expression with the reasons, evidence and missing items behind it, and the
+    records of complete parts that stood in the way of "no record" (``UnrecognisedRecord``)."""
 
-    __slots__ = ("status", "reasons", "evidence", "missing")
+    __slots__ = ("status", "reasons", "evidence", "missing", "unrecognised")
 
-    def __init__(self, status: Status, reasons: tuple = (), evidence: tuple = (), missing: tuple = ()):
+    def __init__(self, status: Status, reasons: tuple = (), evidence: tuple = (), missing: tuple = (),
+                 unrecognised: tuple = ()):
         self.status, self.reasons, self.evidence, self.missing = status, reasons, evidence, missing
+        self.unrecognised = unrecognised
 
 
 Program = Callable[[Env], Outcome]
@@ -203,6 +208,38 @@ def _record_text(category: str, r: Any) -> str:
     return f"{label}{when}{'' if r.status == 'completed' else f' ({r.status})'}{source_suffix(r)}"
 
 
+def _filter(category: str, concept: Any, found: list, env: Env, left_out: list, questions: dict) -> list:
+    """Found records less those the set excludes or that name another route (their texts go to
+    ``left_out``); records it cannot tell about stay, with the question in ``questions``."""
+    excluded = {id(r) for r in env.view.find(category, concept.excluded)} if concept.excluded is not None else set()
+    keep = []
+    for r in found:
+        if id(r) in excluded:
+            verdict, cls = terminology().member(category, r, concept.footprint or Footprint())
+            if category in DRUG_CATEGORIES and verdict == YES:  # another of its ingredients is in the set
+                pass
+            elif category in DRUG_CATEGORIES and verdict == MAYBE and isinstance(cls, Unrecognised):
+                questions[id(r)] = " (matches an excluded set too: cannot tell which)"
+            else:
+                left_out.append(f"{_record_text(category, r)} (excluded)")
+                continue
+        if concept.route is not None and category in DRUG_CATEGORIES:
+            verdict, said = route_check(r.name, concept.route)
+            if verdict == NO:
+                left_out.append(f"{_record_text(category, r)} ({said}, not {concept.route})")
+                continue
+            if verdict == MAYBE:
+                questions[id(r)] = f" ({said})"
+        keep.append(r)
+    return keep
+
+
+def _unrecognised(b: Any, concept: Any) -> UnrecognisedRecord:
+    return UnrecognisedRecord(category=b.category, record=b.record, why=b.why, concept=concept.name,
+                              question=f"{b.record}: does it count as {concept.label}?", source=b.source,
+                              date=b.date if isinstance(b.date, date) else None)
+
+
 def _compile_records(trial: CompiledTrial, node: X.Records) -> Program:
     category, _ = X.RECORD_FUNCTIONS[node.function]
     concept = trial.concepts[node.concept]
@@ -221,10 +258,18 @@ def _compile_records(trial: CompiledTrial, node: X.Records) -> Program:
         as_of = env.as_of
         span = f" within {w} before {as_of} (since {w.start(as_of)})" if w else ""
         verdicts: dict[str, list] = {YES: [], NO: [], NEG: [], MAYBE: []}
-        for r in env.view.find(category, concept.matcher):
+        matched = found = env.view.find(category, concept.matcher)
+        left_out: list[str] = []  # found by words or codes, but excluded or by another route
+        questions: dict[int, str] = {}  # found, but cannot tell whether excluded or by the route
+        if concept.excluded is not None or concept.route is not None:
+            found = _filter(category, concept, found, env, left_out, questions)
+        for r in found:
             v = test(r, as_of)
             if v != SKIP:
+                if id(r) in questions and v == YES:
+                    v = MAYBE
                 verdicts[v].append(r)
+
         def ev(rs):
             return tuple(evidence_of(name, r, r.status, None, day=r.__dict__[day_field]) for r in rs)
         if verdicts[YES]:
@@ -233,13 +278,33 @@ def _compile_records(trial: CompiledTrial, node: X.Records) -> Program:
         if verdicts[MAYBE]:
             rs = verdicts[MAYBE]
             return Outcome(UNKNOWN, (f"{concept.label}: cannot tell if {phrase}{span}: "
-                                     + "; ".join(_record_text(category, r) for r in rs),), ev(rs), (name,))
+                                     + "; ".join(_record_text(category, r) + questions.get(id(r), "") for r in rs),),
+                           ev(rs), (name,))
         if verdicts[NEG]:
             rs = verdicts[NEG]
             return Outcome(FAIL, (f"{concept.label} not {phrase}: " + "; ".join(_record_text(category, r) for r in rs),), ev(rs))
         others = verdicts[NO]
         seen = ("; records outside it: " + "; ".join(_record_text(category, r) for r in others)) if others else ""
+        if left_out:
+            seen += "; not counted: " + "; ".join(left_out)
         if category in env.complete:
+            # fail-safe completeness: "complete" means every record is there, not that every record was
+            # understood; a record of the part that could be one of the set's and is not known not to be
+            # (unrecognised, or unmapped from the source) leaves the absence undecided
+            found_ids = {id(r) for r in matched}
+            candidates = [(r, _record_text(category, r)) for r in env.view.records(category)
+                          if id(r) not in found_ids and test(r, as_of) in (YES, MAYBE)]
+            unmapped = env.view.patient.unmapped
+            blocking = blockers(category, candidates, concept.footprint or Footprint(), unmapped,
+                                kept=(r.source for r in getattr(env.view.patient, category) if r.source)
+                                ) if candidates or unmapped else []
+            if blocking:
+                items = tuple(_unrecognised(b, concept) for b in blocking)
+                asked = "; ".join(f"{u.record}: {u.why}" for u in items)
+                return Outcome(UNKNOWN, (f"no record of {concept.label} {phrase}{span}{seen}; {category} declared "
+                                         f"complete, but {len(items)} record{'s' if len(items) > 1 else ''} there "
+                                         f"could be one: {asked}: does it count as {concept.label}?",),
+                               ev(others), (name,), items)
             return Outcome(FAIL, (f"no record of {concept.label} {phrase}{span}{seen}; {category} declared complete",), ev(others))
         return Outcome(UNKNOWN, (f"no record of {concept.label} {phrase}{span}{seen} ({category} not declared complete)",),
                        ev(others), (name,))

@@ -28,13 +28,15 @@ def program_of(trial: CompiledTrial) -> tuple:
 
 
 def _merge(outcomes: Iterable[Outcome], status: Status) -> Outcome:
-    reasons, evidence, missing = [], {}, []
+    reasons, evidence, missing, unrecognised = [], {}, [], []
     for o in outcomes:
         reasons.extend(o.reasons)
         for e in o.evidence:
             evidence[id(e)] = e
         missing.extend(o.missing)
-    return Outcome(status, tuple(reasons), tuple(evidence.values()), tuple(dict.fromkeys(missing)))
+        unrecognised.extend(o.unrecognised)
+    return Outcome(status, tuple(reasons), tuple(evidence.values()), tuple(dict.fromkeys(missing)),
+                   tuple(dict.fromkeys(unrecognised)))
 
 
 def format_reasons(reasons: Iterable) -> str:
@@ -81,7 +83,7 @@ def compile_node(trial: CompiledTrial, node: Any) -> Program:
 
         def negate(env: Env) -> Outcome:
             o = inner(env)
-            return Outcome(not_(o.status), o.reasons, o.evidence, o.missing)
+            return Outcome(not_(o.status), o.reasons, o.evidence, o.missing, o.unrecognised)
 
         return negate
     if isinstance(node, X.Const):
@@ -123,15 +125,18 @@ def _compile_criterion(trial: CompiledTrial, cc: CompiledCriterion):
             status = not_(met)
         else:
             status = met = or_((not_(a_status), r.status))
+        unrecognised = ()
         if a_status is FAIL:
             reason, evidence, missing = "not applicable: " + format_reasons(a.reasons), a.evidence, ()
         elif a_status is UNKNOWN and status is UNKNOWN:
             reason = "not known whether it applies (" + format_reasons(a.reasons) + "); " + format_reasons(r.reasons)
             evidence = tuple({id(e): e for e in a.evidence + r.evidence}.values())
             missing = tuple(dict.fromkeys(a.missing + r.missing))
+            unrecognised = a.unrecognised + r.unrecognised
         else:
             reason, evidence = format_reasons(r.reasons), r.evidence
             missing = r.missing if status is UNKNOWN else ()
+            unrecognised = r.unrecognised if status is UNKNOWN else ()
         if c.confirm:
             missing = tuple(m for m in missing if not m.startswith(X.CONFIRMATION))
         if status is UNKNOWN and c.confirm:
@@ -140,6 +145,7 @@ def _compile_criterion(trial: CompiledTrial, cc: CompiledCriterion):
             id=c.id, kind=c.kind, text=c.text, bullet=c.bullet, status=status, met=met.as_bool(),
             reason=reason + note, evidence=list(evidence), missing=list(missing),
             needs_confirmation=c.confirm is not None, applicable=(a_status.as_bool()),
+            unrecognised=list(dict.fromkeys(unrecognised)),
         )
 
     return run

@@ -35,11 +35,17 @@ class PatientView:
         self.as_of = as_of
         self.complete = complete
         self._indexes: dict[str, RecordIndex] = {}
+        self._visible: dict[str, list[Any]] = {}
         for category, field in DATE_FIELD.items():
-            records = getattr(patient, category)
+            records = [r for r in getattr(patient, category)
+                       if (d := r.__dict__[field]) is None or d <= as_of or _planned(r)]
+            self._visible[category] = records
             self._indexes[category] = RecordIndex(
-                (r for r in records if (d := r.__dict__[field]) is None or d <= as_of or _planned(r)),
-                whole_names_only=category == "facts", observation=category == "observations")
+                records, whole_names_only=category == "facts", observation=category == "observations")
+
+    def records(self, category: str) -> list[Any]:
+        """Every visible record of ``category``, in chart order."""
+        return self._visible[category]
 
     def find(self, category: str, matcher: Matcher) -> list[Any]:
         """Visible records of ``category`` matching ``matcher``, oldest first (undated first)."""

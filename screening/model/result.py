@@ -36,6 +36,21 @@ class Evidence(BaseModel):
     record: str | None = Field(None, description="Code or name of the record as charted.")
 
 
+class UnrecognisedRecord(BaseModel):
+    """A record that stood in the way of "no record" in a declared-complete part: not recognised,
+    or not usable from the source, and so possibly one of the records the criterion looks for."""
+
+    model_config = ConfigDict(frozen=True)
+
+    category: str = Field(description="The part of the record: medications, conditions, procedures, immunizations.")
+    record: str = Field(description="The record as charted, with its dates and source.")
+    why: str = Field(description="Why it could not be ruled out: not recognised, not mapped, or a class that overlaps.")
+    concept: str = Field(description="The concept set it could belong to.")
+    question: str = Field(description="What a person is asked to decide it.")
+    source: str | None = Field(None, description="Chart reference of the record, e.g. MedicationRequest/abc.")
+    date: dt.date | None = None
+
+
 class CriterionResult(BaseModel):
     model_config = ConfigDict(frozen=True)
 
@@ -50,6 +65,9 @@ class CriterionResult(BaseModel):
     missing: list[str] = Field(default_factory=list, description="Data items that would decide an unknown.")
     needs_confirmation: bool = Field(False, description="Only a person can decide this criterion.")
     applicable: bool | None = Field(True, description="False when an applies_if condition excluded it.")
+    unrecognised: list[UnrecognisedRecord] = Field(
+        default_factory=list, description="For an unknown criterion: records of a declared-complete part that "
+                                          "could be what it looks for and could not be ruled out, with the question.")
 
 
 class ScreeningResult(BaseModel):

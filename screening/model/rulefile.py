@@ -40,6 +40,18 @@ class ConceptSet(_Strict):
     codes: list[StrictStr] = Field(default_factory=list, description="'system:code' strings (rxnorm:121191, atc:L01XC02).")
     names: list[StrictStr] = Field(default_factory=list, description="Plain names as charted, matched case-insensitively.")
     include: list[StrictStr] = Field(default_factory=list, description="Other concept sets whose members belong here too.")
+    classes: list[StrictStr] = Field(
+        default_factory=list, description="Drug classes of the vocabulary (screening/terms/data/drugs-classes.yaml) "
+                                          "whose members belong here: immunosuppressant, anti_cd20, corticosteroid ...")
+    exclude: list[StrictStr] = Field(
+        default_factory=list, description="Other concept sets whose members are taken out of this one "
+                                          "(malignancy except non-melanoma skin cancer).")
+    include_descendants: bool = Field(
+        True, description="ICD-10 codes include every code under them (icd10:G35 finds G35.A); false: exact codes only.")
+    route: Literal["systemic", "intravenous", "oral", "intramuscular", "subcutaneous"] | None = Field(
+        None, description="Drug records count only by this route as their names say it: 'systemic' leaves out "
+                          "creams, inhalers, eye drops, nasal sprays and joint injections; 'intravenous' asks when "
+                          "a name says no route.")
     note: StrictStr | None = None
 
 

@@ -51,8 +51,8 @@ def name_shape(name: str, path: tuple, rules: RuleFile) -> Iterator[Finding]:
 
 
 def concept_not_empty(name: str, c: ConceptSet, path: tuple) -> Iterator[Finding]:
-    if not (c.codes or c.names or c.include):
-        yield Finding(path, f"concept set {name!r} has no codes, names or include")
+    if not (c.codes or c.names or c.include or c.classes):
+        yield Finding(path, f"concept set {name!r} has no codes, names, classes or include")
 
 
 def concept_codes(name: str, c: ConceptSet, path: tuple) -> Iterator[Finding]:

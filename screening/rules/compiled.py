@@ -19,9 +19,15 @@ from ..values.durations import Window
 
 @dataclass(frozen=True)
 class ConceptSpec:
+    """A concept set ready to match: its matcher (with the vocabulary's brands, synonyms, codes and
+    descendants), what it covers in the vocabularies (for the fail-safe), what it excludes, its route."""
+
     name: str
     label: str
     matcher: Matcher
+    footprint: Any = None  # terms.vocabulary.Footprint
+    excluded: Matcher | None = None
+    route: str | None = None
 
 
 @dataclass(frozen=True)

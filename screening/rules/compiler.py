@@ -8,17 +8,19 @@ cycles in concept sets. All problems of a file are collected before raising.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import math
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable
 
 import yaml
 from pydantic import ValidationError
 
 from ..errors import Problem, RuleFileError, UnitError
 from ..model.rulefile import DataType, Pick, RuleFile
+from ..terms.codes import ICD10_FAMILY, class_prefix_problem
 from ..terms.matcher import Matcher
 from ..terms.results import normalise_code
 from ..values.durations import Window, parse_window
@@ -97,6 +99,96 @@ def _schema_problems(err: ValidationError, doc: Located) -> list[Problem]:
     return problems
 
 
+def descendants_pattern(code: str) -> str | None:
+    """'icd10:G35*' for an exact ICD-10 code 'icd10:G35': the code and every code under it; None for
+    codes of other systems (and for class prefixes, which already are)."""
+    system, _, value = code.strip().partition(":")
+    if system.lower() in ICD10_FAMILY and value and not value.endswith("*"):
+        return f"{system}:{value}*" if class_prefix_problem(f"{system}:{value}*") is None else None
+    return None
+
+
+def concept_categories(criteria) -> dict[str, frozenset[str]]:
+    """For each concept set that record functions read: the parts of the record they read it in."""
+    out: dict[str, set[str]] = {}
+
+    def walk(n) -> None:
+        if isinstance(n, X.Records):
+            out.setdefault(n.concept, set()).add(X.RECORD_FUNCTIONS[n.function][0])
+        for child in getattr(n, "items", ()) or ():
+            walk(child)
+        if isinstance(n, X.Not):
+            walk(n.item)
+
+    for cc in criteria:
+        for node in (cc.rule, cc.applies_if):
+            if node is not None:
+                walk(node)
+    return {k: frozenset(v) for k, v in out.items()}
+
+
+def _drug_sets(criteria) -> frozenset[str]:
+    """Concept sets that record functions read among medications or immunizations."""
+    return frozenset(k for k, cats in concept_categories(criteria).items()
+                     if cats & {"medications", "immunizations"})
+
+
+def concept_spec(name: str, c, codes: set, names: set, classes: set, ex_codes: set, ex_names: set,
+                 ex_classes: set, terms, drugs: bool = True) -> ConceptSpec:
+    """A concept set expanded through the vocabularies: the drugs it covers (by code, ATC level, name
+    or class) add their codes, synonyms and brands to its matcher; the excluded sets' members are
+    taken out and matched apart; an OMOP vocabulary, when configured, adds descendants and products."""
+    excluded_fp = terms.footprint(ex_codes, ex_names, ex_classes) if (ex_codes or ex_names or ex_classes) else None
+    fp = terms.footprint(codes, names, classes, excluded=excluded_fp)
+    if not drugs:  # a set of conditions or procedures: no drug of the vocabulary belongs to it
+        no_drugs = dict(drugs=frozenset(), drug_classes=frozenset(), related=frozenset(), members=(),
+                        excluded_drugs=frozenset())
+        fp = dataclasses.replace(fp, **no_drugs)
+        excluded_fp = dataclasses.replace(excluded_fp, **no_drugs) if excluded_fp is not None else None
+    by_name = {d.name: d for d in terms.drugs.drugs}
+    match_codes, match_names = set(codes), set(names)
+    for drug in fp.drugs:
+        match_codes |= set(by_name[drug].codes) if drug in by_name else set()
+        match_names |= set(by_name[drug].all_names) if drug in by_name else set()
+    for cid in classes:
+        match_names |= set(terms.drugs.classes[cid].names)
+    entry_codes, entry_names = terms.entry_terms(fp)
+    match_codes |= entry_codes
+    match_names |= entry_names
+    match_codes |= _athena_codes(codes, terms)
+    excluded = None
+    if excluded_fp is not None:
+        ex_match_codes, ex_match_names = set(ex_codes), set(ex_names)
+        for drug in excluded_fp.drugs:
+            ex_match_codes |= set(by_name[drug].codes) if drug in by_name else set()
+            ex_match_names |= set(by_name[drug].all_names) if drug in by_name else set()
+        ex_match_codes |= _athena_codes(ex_codes, terms)
+        more_codes, more_names = terms.entry_terms(excluded_fp)
+        ex_match_codes |= more_codes
+        ex_match_names |= more_names
+        excluded = Matcher.build(ex_match_codes, ex_match_names)
+        match_codes -= ex_match_codes - set(codes)
+        match_names -= ex_match_names - set(names)
+    return ConceptSpec(name, c.label or name.replace("_", " "), Matcher.build(match_codes, match_names),
+                       fp, excluded, c.route)
+
+
+def _athena_codes(codes: Iterable[str], terms) -> set[str]:
+    """Codes an OMOP vocabulary adds to a set: every concept under its codes, and the drug products
+    of its RxNorm ingredients (none without a configured vocabulary)."""
+    if terms.athena is None:
+        return set()
+    out: set[str] = set()
+    for code in codes:
+        if code.endswith("*") or ":" not in code:
+            continue
+        for concept in terms.athena.descendants(code):
+            out.add(concept.key)
+        if code.lower().startswith("rxnorm:"):
+            out |= {p.key for p in terms.athena.products([code])}
+    return {c for c in out if ":" in c}
+
+
 class _Compiler:
     def __init__(self, rules: RuleFile, doc: Located, positions: list[int] | None = None,
                  all_ids: set | None = None):
@@ -110,7 +202,6 @@ class _Compiler:
         self.problems.append(self.doc.problem(path, message, offset))
 
     def compile(self, digest: str) -> CompiledTrial:
-        concepts = self._concepts()
         items = self._items()
         declared = {n: frozenset(normalise_code(v) for v in i.values)
                     for n, i in self.rules.data.items() if i.values is not None}
@@ -121,6 +212,7 @@ class _Compiler:
         items = {n: (ItemSpec(**{**vars(s), "formula": formulas.get(n)}) if n in formulas else s)
                  for n, s in items.items()}
         criteria = self._criteria(parser)
+        concepts = self._concepts(_drug_sets(criteria))
         items = _with_vocabularies(items, criteria, declared)
         for cc in criteria:  # criteria a person confirms read a fact named after the criterion
             if cc.criterion.confirm is not None:
@@ -139,34 +231,65 @@ class _Compiler:
             self.error(f.path, f.message)
 
     # -- concepts
-    def _concepts(self) -> dict[str, ConceptSpec]:
+    def _concepts(self, drug_sets: frozenset[str]) -> dict[str, ConceptSpec]:
+        """Concept sets expanded through the vocabularies; drugs only for sets that record
+        functions read among medications or immunizations (``drug_sets``)."""
+        from ..terms.vocabulary import terminology
+
+        terms = terminology()
         out = {}
         for name, c in self.rules.concepts.items():
             path = ("concepts", name)
             self.report(checks.name_shape(name, path, self.rules))
             for check in checks.CONCEPT_CHECKS:
                 self.report(check(name, c, path))
-            codes, names = self._expand(name, [])
-            out[name] = ConceptSpec(name, c.label or name.replace("_", " "), Matcher.build(codes, names))
+            codes, names, classes = self._expand(name, [])
+            for i, cid in enumerate(c.classes):
+                if cid not in terms.drugs.classes:
+                    hint = X.suggest(cid, list(terms.drugs.classes))
+                    self.error(path + ("classes", i), f"unknown drug class {cid!r}"
+                               + (f" (did you mean {hint!r}?)" if hint else "")
+                               + "; classes are listed in screening/terms/data/drugs-classes.yaml")
+            classes = {k for k in classes if k in terms.drugs.classes}
+            ex_codes, ex_names, ex_classes = set(), set(), set()
+            for i, other in enumerate(c.exclude):
+                if other not in self.rules.concepts:
+                    hint = X.suggest(other, list(self.rules.concepts))
+                    self.error(path + ("exclude", i), f"unknown concept set {other!r}"
+                               + (f" (did you mean {hint!r}?)" if hint else ""))
+                    continue
+                if other == name:
+                    self.error(path + ("exclude", i), f"concept set {name!r} cannot exclude itself")
+                    continue
+                more = self._expand(other, [name])
+                ex_codes |= more[0]
+                ex_names |= more[1]
+                ex_classes |= {k for k in more[2] if k in terms.drugs.classes}
+            out[name] = concept_spec(name, c, codes, names, classes, ex_codes, ex_names, ex_classes, terms,
+                                     drugs=name in drug_sets)
         return out
 
-    def _expand(self, name: str, stack: list[str]) -> tuple[set[str], set[str]]:
-        """Codes and names of a concept set with those of the sets it includes (unknown and cyclic includes reported)."""
+    def _expand(self, name: str, stack: list[str]) -> tuple[set[str], set[str], set[str]]:
+        """Codes, names and drug classes of a concept set with those of the sets it includes (unknown
+        and cyclic includes reported)."""
         if name in stack:
             self.error(("concepts", stack[0], "include"), "concept sets include each other: " + " -> ".join(stack + [name]))
-            return set(), set()
+            return set(), set(), set()
         c = self.rules.concepts[name]
-        codes, names = set(c.codes), set(c.names)
+        codes, names, classes = set(c.codes), set(c.names), set(c.classes)
+        if c.include_descendants:
+            codes |= {descendants_pattern(code) for code in c.codes if descendants_pattern(code)}
         for i, other in enumerate(c.include):
             if other not in self.rules.concepts:
                 hint = X.suggest(other, list(self.rules.concepts))
                 self.error(("concepts", name, "include", i), f"unknown concept set {other!r}"
                            + (f" (did you mean {hint!r}?)" if hint else ""))
                 continue
-            more_codes, more_names = self._expand(other, stack + [name])
+            more_codes, more_names, more_classes = self._expand(other, stack + [name])
             codes |= more_codes
             names |= more_names
-        return codes, names
+            classes |= more_classes
+        return codes, names, classes
 
     # -- data items
     def _items(self) -> dict[str, ItemSpec]:

@@ -185,7 +185,8 @@ class Athena:
                 f"SELECT {self._COLS} FROM concept WHERE concept_id IN ({','.join('?' * len(chunk))})", chunk)]
         return out
 
-    def _related(self, ids, relations) -> set[int]:
+    def related(self, ids, relations) -> set[int]:
+        """Concept ids related to ``ids`` by one of ``relations``."""
         if not ids:
             return set()
         q = (f"SELECT concept_id_2 FROM relationship WHERE concept_id_1 IN ({','.join('?' * len(ids))}) "
@@ -198,7 +199,7 @@ class Athena:
         for c in self.lookup(code):
             if c.standard:
                 out.append(c)
-            out += self.by_ids(self._related([c.id], ("Maps to",)))
+            out += self.by_ids(self.related([c.id], ("Maps to",)))
         return list({c.id: c for c in out}.values())
 
     def descendants(self, code: str) -> list[Concept]:
@@ -212,7 +213,7 @@ class Athena:
         else:
             ids, frontier = set(start), set(start)
             while frontier:
-                frontier = self._related(frontier, ("Subsumes",)) - ids
+                frontier = self.related(frontier, ("Subsumes",)) - ids
                 ids |= frontier
         return self.by_ids(ids)
 
@@ -229,7 +230,7 @@ class Athena:
             for c in self.by_ids(frontier):
                 if c.concept_class == "Ingredient":
                     found[c.id] = c
-            frontier = self._related(frontier, _INGREDIENT_RELATIONS) - seen
+            frontier = self.related(frontier, _INGREDIENT_RELATIONS) - seen
         return list(found.values())
 
     def products(self, ingredient_codes) -> list[Concept]:
@@ -243,7 +244,7 @@ class Athena:
         else:
             out, frontier = set(ids), set(ids)
             for _ in range(6):
-                frontier = self._related(frontier, ("RxNorm ing of", "Ingredient of", "Constitutes", "Tradename of",
+                frontier = self.related(frontier, ("RxNorm ing of", "Ingredient of", "Constitutes", "Tradename of",
                                                     "Has marketed form", "Has quantified form", "Available as box",
                                                     "Brand name of", "RxNorm inverse is a", "Mapped from")) - out
                 if not frontier:
@@ -254,12 +255,12 @@ class Athena:
 
 def default_db() -> Path | None:
     """SCREENING_VOCABULARY, else 'vocabulary.sqlite' in the cache folder when it exists; None when neither."""
+    from .drugs import cache_folder
+
     env = os.environ.get("SCREENING_VOCABULARY")
     if env is not None:
         return Path(env) if env else None
-    from ..cache import cache_dir
-
-    folder = cache_dir()
+    folder = cache_folder()
     if folder is None:
         return None
     path = folder / "vocabulary.sqlite"

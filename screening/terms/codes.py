@@ -14,9 +14,12 @@ import re
 # the dot carries no meaning, so prefixes are compared without it. ATC prefixes must end on
 # one of its levels: L (anatomical group), L04 (therapeutic), L04A (pharmacological), L04AA
 # (chemical subgroup).
+_ICD10 = (re.compile(r"[a-z](?:[0-9](?:[0-9a-z](?:\.?[0-9a-z]{0,4})?)?)?"),
+          "a letter, then up to two category characters, a dot and four more (C*, C50*, C50.9*)")
+# ICD-10 without saying the edition (icd10), ICD-10-CM (icd10cm) and WHO ICD-10 (icd10who): see terms.icd
+ICD10_FAMILY = ("icd10", "icd10cm", "icd10who")
 HIERARCHICAL = {
-    "icd10": (re.compile(r"[a-z](?:[0-9](?:[0-9a-z](?:\.?[0-9a-z]{0,4})?)?)?"),
-              "a letter, then up to two category characters, a dot and four more (C*, C50*, C50.9*)"),
+    "icd10": _ICD10, "icd10cm": _ICD10, "icd10who": _ICD10,
     "atc": (re.compile(r"[a-z](?:[0-9]{2}(?:[a-z][a-z]?)?)?"),
             "a whole ATC level: L*, L04*, L04A* or L04AA*"),
 }
@@ -24,7 +27,14 @@ HIERARCHICAL = {
 
 def prefix_key(code: str) -> str:
     """A code or class prefix ('icd10:C50.9') as compared for prefixes: lower case, no ICD-10 dot."""
-    return code.replace(".", "") if code.startswith("icd10:") else code
+    return code.replace(".", "") if code.split(":", 1)[0] in ICD10_FAMILY else code
+
+
+def family_keys(key: str) -> tuple[str, ...]:
+    """The keys a record's code is also found under: an ICD-10-CM or WHO ICD-10 code is an ICD-10
+    code ('icd10cm:g35a' is found by a rule's 'icd10:G35.A' and 'icd10:G35*')."""
+    system, _, rest = key.partition(":")
+    return (f"icd10:{rest}",) if system in ("icd10cm", "icd10who") else ()
 
 
 def code_key(code: str) -> str:

@@ -16,7 +16,7 @@ from functools import lru_cache
 from importlib import resources
 from typing import Iterable
 
-from ..records import name_tokens, words
+from .names import name_tokens, words
 
 
 @dataclass(frozen=True)
@@ -100,6 +100,20 @@ class Resolution:
         return bool(self.hits or self.classes)
 
 
+def cache_folder():
+    """Where the parsed vocabulary is kept between runs: SCREENING_CACHE_DIR, else the user's cache
+    folder ('screening' under XDG_CACHE_HOME or ~/.cache); None when SCREENING_CACHE_DIR is empty.
+    The same folder as the compiled-trial cache, read without importing it (terms is a lower layer)."""
+    import os
+    from pathlib import Path
+
+    env = os.environ.get("SCREENING_CACHE_DIR")
+    if env is not None:
+        return Path(env) if env else None
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "screening"
+
+
 DATA_FILES = ("drugs.yaml", "drugs-vaccines.yaml", "drugs-classes.yaml", "drugs-routes.yaml")
 
 
@@ -111,11 +125,9 @@ def read_data(files: Iterable[str] = DATA_FILES) -> dict[str, dict]:
     import os
     import tempfile
 
-    from ..cache import cache_dir
-
-    texts = {f: resources.files("screening.terms.data").joinpath(f).read_bytes() for f in files}
+    texts = {f: resources.files("screening.terms").joinpath("data", f).read_bytes() for f in files}
     key = hashlib.sha256(b"\0".join(f.encode() + b"\0" + t for f, t in texts.items())).hexdigest()[:32]
-    folder = cache_dir()
+    folder = cache_folder()
     entry = folder / f"terms-{key}.json" if folder is not None else None
     if entry is not None:
         try:
@@ -335,6 +347,7 @@ class DrugSet:
     classes: tuple[str, ...] = ()
     atc_levels: tuple[str, ...] = ()  # ATC prefixes the set names (lower case, no '*')
     excluded: tuple[str, ...] = ()  # drug names removed by `exclude`
+    related: tuple[tuple[str, str], ...] = ()  # drugs a name mentions without holding them ('methylprednisolone pulse')
 
     @property
     def names(self) -> frozenset[str]:
@@ -367,19 +380,46 @@ def expand(codes: Iterable[str], names: Iterable[str], classes: Iterable[str] = 
         cid = voc.class_of_phrase(n)
         if cid:
             class_ids.append(cid)
+    related: dict[str, str] = {}
     for d in voc.drugs:
-        if d.name in members:
-            continue
-        for g in d.generic_names + tuple(b for _, bs in d.brands for b in bs):
-            gt = words(g)
-            hit = next((names_i for names_i, p in zip(names, phrases)
-                        if p and any(gt[i:i + len(p)] == p for i in range(len(gt) - len(p) + 1))), None)
-            if hit is not None:
-                members.setdefault(d.name, f"name {hit!r}")
-                break
+        canonical = words(d.name)
+        for n, p in zip(names, phrases):
+            if not p:
+                continue
+            why = _member_by_name(d, canonical, p)
+            if why and d.name not in members:
+                members[d.name] = f"name {n!r}" + ("" if why == "name" else f" ({why})")
+            elif d.name not in members and d.name not in related and (
+                    _within(canonical, p) or any(words(b) == p for _, bs in d.brands for b in bs)
+                    or any(words(syn) == p for syn in d.synonyms)):
+                # the name mentions the drug, is one of its brands or a form of it: a set about the
+                # drug that need not hold all of it ('methylprednisolone pulse', 'Solu-Medrol')
+                related[d.name] = f"name {n!r} mentions it"
     for cid in dict.fromkeys(class_ids):
         if cid not in voc.classes:
             continue
         for d in voc.members(cid):
             members.setdefault(d.name, f"class {cid}")
-    return DrugSet(tuple(members.items()), tuple(dict.fromkeys(class_ids)), tuple(levels))
+    return DrugSet(tuple(members.items()), tuple(dict.fromkeys(class_ids)), tuple(levels),
+                   related=tuple((k, v) for k, v in related.items() if k not in members))
+
+
+def _within(part: tuple[str, ...], whole: tuple[str, ...]) -> bool:
+    """Whether the words ``part`` occur together in ``whole``."""
+    n = len(part)
+    return any(whole[i:i + n] == part for i in range(len(whole) - n + 1))
+
+
+def _member_by_name(d: Drug, canonical: tuple[str, ...], p: tuple[str, ...]) -> str | None:
+    """Whether a concept set's name ``p`` takes in the whole drug ``d``: the drug's name or its
+    first words ('mycophenolate' of 'mycophenolate mofetil'), or one of its synonyms. A synonym
+    that is the drug's name and more ('methylprednisolone sodium succinate') names a form of it,
+    and a brand names one product line ('Solu-Medrol'): such a set is about the drug
+    (``related``) without holding all of it."""
+    if p == canonical or (d.kind == "ingredient" and canonical[:len(p)] == p):
+        return "name"
+    for syn in d.synonyms:
+        st = words(syn)
+        if st == p and not (len(st) > len(canonical) and _within(canonical, st)):
+            return f"synonym {syn}"
+    return None

@@ -72,7 +72,7 @@ class History:
 def _history_table() -> tuple[History, ...]:
     import yaml
 
-    text = resources.files("screening.terms.data").joinpath("conditions-icd10.yaml").read_text(encoding="utf-8")
+    text = resources.files("screening.terms").joinpath("data", "conditions-icd10.yaml").read_text(encoding="utf-8")
     data = yaml.safe_load(text)
     return tuple(History(str(h["prefix"]).upper(), h["kind"], h["label"]) for h in data["history"])
 

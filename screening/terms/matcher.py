@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Iterable
 
-from .codes import HIERARCHICAL, code_key, prefix_key
+from .codes import HIERARCHICAL, code_key, family_keys, prefix_key
 from .names import name_tokens, ratio_joins, words
 
 
@@ -61,7 +61,8 @@ class RecordIndex:
         self.order: dict[int, int] = {}  # chart position of each record
         for r in records:
             self.order[id(r)] = len(self.order)
-            for code in {code_key(c) for c in ((r.code,) if r.code else ()) + tuple(r.codes)}:
+            keys = {code_key(c) for c in ((r.code,) if r.code else ()) + tuple(r.codes)}
+            for code in keys | {f for k in keys for f in family_keys(k)}:
                 self.by_code.setdefault(code, []).append(r)
             if r.name:
                 toks, guarded = name_tokens(r.name, observation, getattr(r, "status", None) == "planned")

@@ -37,6 +37,8 @@ class Recognised:
     drugs: tuple[str, ...] = ()  # drug names (medications, immunizations)
     classes: tuple[str, ...] = ()  # drug classes named without a drug ('chemotherapy', atc:L04AX)
     history: str | None = None  # 'personal history' / 'family history' for Z80-Z87, Z92 codes
+    entries: tuple[str, ...] = ()  # condition or procedure vocabulary entries it is
+    entry_classes: tuple[str, ...] = ()  # procedure classes of those entries
 
     def text(self) -> str:
         return ", ".join(self.concepts) + f" ({self.source})"
@@ -59,10 +61,14 @@ class Footprint:
     excluded_drugs: frozenset[str] = frozenset()
     excluded_icd10: tuple[str, ...] = ()
     members: tuple[tuple[str, str], ...] = ()  # (member, why) for `screening terms`
+    related: frozenset[str] = frozenset()  # drugs the set is about without holding all of them (a pulse, a form)
+    conditions: frozenset[str] = frozenset()  # condition-vocabulary entries the set names (by code or name)
+    procedures: frozenset[str] = frozenset()  # procedure-vocabulary entries the set names
+    procedure_classes: frozenset[str] = frozenset()  # procedure classes the set names ('surgery')
 
     @property
     def has_drugs(self) -> bool:
-        return bool(self.drugs or self.drug_classes)
+        return bool(self.drugs or self.drug_classes or self.related)
 
 
 @dataclass(frozen=True)
@@ -77,8 +83,9 @@ class Condition:
 class Terminology:
     """Every vocabulary the engine knows, loaded once: drugs, conditions, ICD-10, an OMOP export."""
 
-    def __init__(self, drugs: DrugVocabulary, conditions: Iterable[dict], athena: Any = None):
-        from ..records import words
+    def __init__(self, drugs: DrugVocabulary, conditions: Iterable[dict], athena: Any = None,
+                 procedures: dict | None = None):
+        from .names import words
 
         self.drugs = drugs
         self.athena = athena
@@ -90,6 +97,22 @@ class Terminology:
         for c in self.conditions:
             for n in (c.name,) + c.synonyms:
                 self._by_name.setdefault(words(n), c)
+        procedures = procedures or {}
+        self.procedure_classes = {cid: tuple(names) for cid, names in (procedures.get("classes") or {}).items()}
+        self._procedure_class_phrase = {words(n): cid for cid, names in self.procedure_classes.items() for n in names}
+        self.procedures = [Condition(e["name"], tuple(str(x) for x in e.get("snomed", ())),
+                                     tuple(e.get("classes", ())), tuple(e.get("synonyms", ())), tuple(e.get("src", ())))
+                           for e in procedures.get("procedures") or ()]
+        self._proc_by_code = {}
+        for e, raw in zip(self.procedures, procedures.get("procedures") or ()):
+            for s_ in e.snomed:
+                self._proc_by_code[f"snomed:{s_}"] = e
+            for c_ in raw.get("cpt", ()):
+                self._proc_by_code[f"cpt:{c_}"] = e
+        self._proc_by_name = {}
+        for e in self.procedures:
+            for n in (e.name,) + e.synonyms:
+                self._proc_by_name.setdefault(words(n), e)
 
     # ------------------------------------------------------------ classification
 
@@ -100,7 +123,23 @@ class Terminology:
             return self._classify_drug(record.name, codes)
         if category == "conditions":
             return self._classify_condition(record.name, codes)
+        if category == "procedures":
+            return self._classify_procedure(record.name, codes)
         return Unrecognised(f"no vocabulary of {category}")
+
+    def _classify_procedure(self, name: str | None, codes: tuple[str, ...]) -> Recognised | Unrecognised:
+        from .names import name_tokens
+
+        for code in codes:
+            e = self._proc_by_code.get(code.strip().lower())
+            if e:
+                return Recognised((e.name,), f"code {code}", entries=(e.name,), entry_classes=e.icd10)
+        if name:
+            toks, _ = name_tokens(name)
+            e = self._proc_by_name.get(toks)
+            if e:
+                return Recognised((e.name,), "name", entries=(e.name,), entry_classes=e.icd10)
+        return Unrecognised("its code or name is not in the procedure vocabulary")
 
     def _classify_drug(self, name: str | None, codes: tuple[str, ...]) -> Recognised | Unrecognised:
         res = self.drugs.resolve(name, codes)
@@ -129,7 +168,7 @@ class Terminology:
                             + (" or codes" if codes else ""))
 
     def _classify_condition(self, name: str | None, codes: tuple[str, ...]) -> Recognised | Unrecognised:
-        from ..records import name_tokens
+        from .names import name_tokens
 
         found: list[str] = []
         how = []
@@ -152,24 +191,47 @@ class Terminology:
                     if cm:
                         found += cm
                         how.append(f"code {code} (OMOP vocabulary)")
-        if not found and name:
+        entries = []
+        for code in codes:
+            system, _, value = code.strip().lower().partition(":")
+            c = self._by_snomed.get(value) if system == "snomed" else None
+            if c:
+                entries.append(c.name)
+        if name:
             toks, guarded = name_tokens(name)
             c = self._by_name.get(toks)
             if c:
-                found += list(c.icd10)
-                how.append(f"name {c.name}")
+                entries.append(c.name)
+                if not found:
+                    found += list(c.icd10)
+                    how.append(f"name {c.name}")
         if not found:
             return Unrecognised("no ICD-10 code, and its code or name is not in the condition vocabulary")
         hist = [icd.history(f) for f in found]
         kind = hist[0].kind if hist and all(h is not None for h in hist) else None
         return Recognised(tuple(f"ICD-10 {f}" for f in dict.fromkeys(found)), "; ".join(how),
-                          icd10=tuple(dict.fromkeys(found)), history=kind)
+                          icd10=tuple(dict.fromkeys(found)), history=kind, entries=tuple(dict.fromkeys(entries)))
+
+    def entry_terms(self, footprint: Footprint) -> tuple[set[str], set[str]]:
+        """Codes and names of the condition and procedure entries a set names, and of the procedures
+        of the classes it names: added to the set's matcher ('surgery' finds 'Appendectomy')."""
+        codes: set[str] = set()
+        names: set[str] = set()
+        for c in self.conditions:
+            if c.name in footprint.conditions:
+                codes |= {f"snomed:{x}" for x in c.snomed}
+                names |= {c.name, *c.synonyms}
+        for e in self.procedures:
+            if e.name in footprint.procedures or set(e.icd10) & footprint.procedure_classes:
+                codes |= {k for k, v in self._proc_by_code.items() if v is e}
+                names |= {e.name, *e.synonyms}
+        return codes, names
 
     def _athena_icd(self, code: str) -> list[str]:
         """ICD-10 codes an OMOP vocabulary maps to the same standard concept as ``code``."""
         out = []
         for std in self.athena.maps_to(code):
-            for c in self.athena.by_ids(self.athena._related([std.id], ("Mapped from",))):
+            for c in self.athena.by_ids(self.athena.related([std.id], ("Mapped from",))):
                 if c.system in ("icd10cm", "icd10who"):
                     out.append(c.code)
         return out
@@ -183,17 +245,21 @@ class Terminology:
             return MAYBE, cls
         if category in DRUG_CATEGORIES:
             if not footprint.has_drugs:
-                return MAYBE, cls
+                # the set names no drug of the vocabulary (an investigational drug): a drug the
+                # vocabulary knows is an approved product, something else (`screening check` warns)
+                return NO, cls
             if cls.drugs:
                 if set(cls.drugs) & footprint.drugs:
                     return YES, cls
+                if set(cls.drugs) & footprint.related:
+                    return MAYBE, cls
                 return NO, cls
             verdicts = set()
             for c in cls.classes:
                 members = {d.name for d in self.drugs.members(c)}
                 if c in footprint.drug_classes or (members and members <= footprint.drugs):
                     verdicts.add(YES)
-                elif members & (footprint.drugs | footprint.excluded_drugs):
+                elif members & (footprint.drugs | footprint.related | footprint.excluded_drugs):
                     verdicts.add(MAYBE)
                 else:
                     verdicts.add(NO)
@@ -202,6 +268,8 @@ class Terminology:
             return (MAYBE if MAYBE in verdicts else NO), cls
         if category == "conditions":
             if not footprint.icd10:
+                if footprint.conditions and cls.entries:
+                    return (YES if set(cls.entries) & footprint.conditions else NO), cls
                 return MAYBE, cls
             relations = []
             for code in cls.icd10:
@@ -215,6 +283,12 @@ class Terminology:
             if all(r == "apart" for r in relations):
                 return NO, cls
             return MAYBE, cls
+        if category == "procedures":
+            if not (footprint.procedures or footprint.procedure_classes):
+                return MAYBE, cls
+            if set(cls.entries) & footprint.procedures or set(cls.entry_classes) & footprint.procedure_classes:
+                return YES, cls
+            return NO, cls
         return MAYBE, cls
 
     # ------------------------------------------------------------ concept sets
@@ -236,9 +310,24 @@ class Terminology:
                 icd_codes.append(icd.key(parsed[1]))
             elif star and body.split(":", 1)[0].lower() in icd.SYSTEMS and len(body.split(":", 1)[1]) <= 3:
                 icd_codes.append(body.split(":", 1)[1][:-1].upper())  # a chapter letter such as icd10:C*
+        from .names import words
+
         members = tuple((n, why) for n, why in ds.members if n in drug_names)
+        related = frozenset(n for n, _ in ds.related) - drug_names
+        keys = {c.strip().lower() for c in codes}
+        phrases = {words(n) for n in names}
+        conditions = {c.name for c in self.conditions
+                      if {f"snomed:{x}" for x in c.snomed} & keys or {words(n) for n in (c.name,) + c.synonyms} & phrases}
+        procs = {e.name for e in self.procedures
+                 if {k for k, v in self._proc_by_code.items() if v is e} & keys
+                 or {words(n) for n in (e.name,) + e.synonyms} & phrases}
+        proc_classes = {self._procedure_class_phrase[p] for p in phrases if p in self._procedure_class_phrase}
+        if excluded is not None:
+            conditions -= excluded.conditions
+            procs -= excluded.procedures
         return Footprint(frozenset(drug_names), frozenset(ds.classes), tuple(dict.fromkeys(icd_codes)),
-                         excluded_drugs, tuple(excluded.icd10) if excluded else (), members)
+                         excluded_drugs, tuple(excluded.icd10) if excluded else (), members, related,
+                         frozenset(conditions), frozenset(procs), frozenset(proc_classes))
 
 
 @lru_cache(maxsize=1)
@@ -246,10 +335,11 @@ def terminology() -> Terminology:
     """The process-wide terminology: data files, and the OMOP vocabulary database when configured."""
     from .athena import Athena, default_db
 
-    data = read_data(("conditions.yaml",))
+    data = read_data(("conditions.yaml", "conditions-procedures.yaml"))
     db = default_db()
     athena = Athena(db) if db is not None and db.exists() else None
-    return Terminology(drug_vocabulary(), data["conditions.yaml"]["conditions"], athena)
+    return Terminology(drug_vocabulary(), data["conditions.yaml"]["conditions"], athena,
+                       data["conditions-procedures.yaml"])
 
 
 # ------------------------------------------------------------------ what the engine asks
@@ -282,11 +372,14 @@ def unmapped_category(resource: str) -> str | None:
 
 
 def blockers(category: str, candidates: Iterable[tuple[Any, str]], footprint: Footprint,
-             unmapped: Iterable[Any] = (), terms: "Terminology | None" = None) -> list[Blocker]:
+             unmapped: Iterable[Any] = (), terms: "Terminology | None" = None,
+             kept: Iterable[str] = ()) -> list[Blocker]:
     """Records of a complete part that the set's matcher did not find but that could be members:
     unrecognised records, records recognised only as a class that overlaps the set, and source
     records of that part that could not be mapped (entered-in-error ones excepted). Records
-    recognised as something the set does not hold are left out: they do not block "no record"."""
+    recognised as something the set does not hold are left out: they do not block "no record".
+    ``kept``: sources of the part's records; a source record that was mapped in part (and is one of
+    them) is judged by its record, not by its note."""
     out: list[Blocker] = []
     candidates = list(candidates)
     if candidates:
@@ -303,8 +396,9 @@ def blockers(category: str, candidates: Iterable[tuple[Any, str]], footprint: Fo
             why = f"recognised as {cls.text()}, which may or may not be in the concept set"
         out.append(Blocker(category, text, why, getattr(record, "source", None),
                            getattr(record, "start", None) or getattr(record, "onset", None) or getattr(record, "date", None)))
+    kept = set(kept)
     for u in unmapped:
-        if unmapped_category(u.resource) != category or "entered-in-error" in u.reason:
+        if unmapped_category(u.resource) != category or "entered-in-error" in u.reason or u.resource in kept:
             continue
         out.append(Blocker(category, u.resource, f"not mapped: {u.reason}", u.resource))
     return out

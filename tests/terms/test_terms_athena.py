@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from screening.models.patient import Medication
+from screening.model.patient import Medication
 from screening.terms import athena
 from screening.terms.drugs import vocabulary
 from screening.terms.vocabulary import Terminology, read_data

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from screening.models.patient import Condition, Immunization, Medication, Procedure
+from screening.model.patient import Condition, Immunization, Medication, Procedure
 from screening.terms.vocabulary import MAYBE, NO, YES, Recognised, Unrecognised, terminology
 
 
@@ -35,10 +35,13 @@ def test_a_class_named_without_a_drug(T, immunosuppressants):
     assert T.member("medications", Medication(name="chemotherapy"), chemo)[0] == YES
 
 
-def test_a_set_named_only_by_words_outside_the_vocabulary_leaves_every_record_a_question(T):
+def test_a_set_that_names_no_drug_of_the_vocabulary(T):
+    # an investigational drug is no product the vocabulary knows: a known drug is something else, an
+    # unknown one is a question (and `screening check` warns about such a set)
     study = T.footprint(["local:investigational-drug"], ["investigational drug", "study drug"])
     verdict, cls = T.member("medications", Medication(name="atorvastatin 40 mg"), study)
-    assert verdict == MAYBE and isinstance(cls, Recognised)
+    assert verdict == NO and isinstance(cls, Recognised)
+    assert T.member("medications", Medication(name="ABC-123 10 mg"), study)[0] == MAYBE
 
 
 def test_exclude_removes_members(T):
@@ -76,6 +79,12 @@ def test_vaccines_by_cvx_and_name(T):
     assert T.member("immunizations", Immunization(name="Vacuna X"), flu)[0] == MAYBE
 
 
-def test_procedures_have_no_vocabulary(T):
-    verdict, cls = T.member("procedures", Procedure(name="Appendectomy"), T.footprint(["snomed:387713003"], ["surgery"]))
+def test_procedures_by_entry_and_class(T):
+    surgery = T.footprint(["snomed:387713003"], ["surgery"])
+    assert T.member("procedures", Procedure(name="Appendectomy"), surgery)[0] == YES
+    assert T.member("procedures", Procedure(code="snomed:399208008"), surgery)[0] == NO  # chest X-ray
+    verdict, cls = T.member("procedures", Procedure(name="Procedure X"), surgery)
     assert verdict == MAYBE and isinstance(cls, Unrecognised)
+    ecmo = T.footprint(["snomed:233573008"], ["ECMO"])
+    assert T.member("procedures", Procedure(name="invasive mechanical ventilation"), ecmo)[0] == NO
+    assert T.member("procedures", Procedure(name="Procedure X"), T.footprint(["local:x"], ["experimental procedure"]))[0] == MAYBE
