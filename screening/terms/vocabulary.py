@@ -84,9 +84,10 @@ class Terminology:
     """Every vocabulary the engine knows, loaded once: drugs, conditions, ICD-10, an OMOP export."""
 
     def __init__(self, drugs: DrugVocabulary, conditions: Iterable[dict], athena: Any = None,
-                 procedures: dict | None = None):
+                 procedures: dict | None = None, uncertain: Iterable[str] = ()):
         from .names import words
 
+        self.uncertain = tuple(w for w in (words(u) for u in uncertain) if w)
         self.drugs = drugs
         self.athena = athena
         self.conditions = [Condition(c["name"], tuple(str(s) for s in c.get("snomed", ())),
@@ -119,6 +120,9 @@ class Terminology:
     def classify(self, category: str, record: Any) -> Recognised | Unrecognised:
         """What a record is by the vocabularies, or why it cannot be placed."""
         codes = ((record.code,) if record.code else ()) + tuple(record.codes)
+        statement = self._statement(record.name, codes, getattr(record, "status", None) == "planned")
+        if statement is not None:
+            return statement
         if category in DRUG_CATEGORIES:
             return self._classify_drug(record.name, codes)
         if category == "conditions":
@@ -140,6 +144,22 @@ class Terminology:
             if e:
                 return Recognised((e.name,), "name", entries=(e.name,), entry_classes=e.icd10)
         return Unrecognised("its code or name is not in the procedure vocabulary")
+
+    def _statement(self, name: str | None, codes: tuple[str, ...], planned: bool) -> Recognised | None:
+        """A record named only by a guarded phrase ('No known cancer', 'Family history of cancer',
+        'methotrexate not taken'): a statement that the patient does not have or take it, or about
+        someone else; None when the name is not guarded, has words that leave it open ('possible
+        lymphoma'), or the record has codes (a code says what it is)."""
+        from .names import name_tokens, words
+
+        if not name or codes:
+            return None
+        toks, guarded = name_tokens(name, planned=planned)
+        if not guarded:
+            return None
+        if any(toks[i:i + len(u)] == u for u in self.uncertain for i in range(len(toks) - len(u) + 1)):
+            return None
+        return Recognised((f"a statement that is not a record of it ({name!r})",), "guarded name")
 
     def _classify_drug(self, name: str | None, codes: tuple[str, ...]) -> Recognised | Unrecognised:
         res = self.drugs.resolve(name, codes)
@@ -243,6 +263,8 @@ class Terminology:
         cls = self.classify(category, record)
         if isinstance(cls, Unrecognised):
             return MAYBE, cls
+        if cls.source == "guarded name":
+            return NO, cls
         if category in DRUG_CATEGORIES:
             if not footprint.has_drugs:
                 # the set names no drug of the vocabulary (an investigational drug): a drug the
@@ -335,11 +357,11 @@ def terminology() -> Terminology:
     """The process-wide terminology: data files, and the OMOP vocabulary database when configured."""
     from .athena import Athena, default_db
 
-    data = read_data(("conditions.yaml", "conditions-procedures.yaml"))
+    data = read_data(("conditions.yaml", "conditions-procedures.yaml", "conditions-qualifiers.yaml"))
     db = default_db()
     athena = Athena(db) if db is not None and db.exists() else None
     return Terminology(drug_vocabulary(), data["conditions.yaml"]["conditions"], athena,
-                       data["conditions-procedures.yaml"])
+                       data["conditions-procedures.yaml"], data["conditions-qualifiers.yaml"]["uncertain"])
 
 
 # ------------------------------------------------------------------ what the engine asks
