@@ -187,6 +187,11 @@ def test_covid_pleural_effusion_abbreviated_pe_is_not_pulmonary_embolism(trials)
     trial = trials["NCT04348461"]
     p = _example("NCT04348461")
     p["conditions"].append({"name": "Right pleural effusion (PE)", "onset": "2026-11-19"})
+    # never read as an embolism; with conditions complete, a name the vocabularies cannot place is asked about
+    r = screen(p, trial, "2026-11-23")
+    exc9b = next(c for c in r.criteria if c.id == "exc-9b")
+    assert exc9b.status.value == "unknown" and exc9b.unrecognised[0].record.startswith("Right pleural effusion (PE)")
+    p["conditions"][-1]["code"] = "icd10:J90"  # coded: recognised as a pleural effusion, not an embolism
     assert _status(trial, p, "exc-9b") == "pass"
 
 
@@ -247,6 +252,10 @@ def test_ms_hip_prosthesis_and_inhaled_steroid_are_not_exclusions(trials) -> Non
     p = _example("NCT01056471")
     p["conditions"].append({"name": "Metallic implant - right hip prosthesis", "onset": "2015-01-01"})
     p["medications"].append({"name": "Budesonide inhaled corticosteroid", "start": "2026-01-01"})
+    # never read as an MR-unsafe implant; with conditions complete, an uncoded name the vocabularies
+    # cannot place is asked about, and coded it is recognised as something else
+    assert _status(trial, p, "exc-2b") == "unknown"
+    p["conditions"][-1]["code"] = "icd10:Z96.641"  # presence of right artificial hip joint
     assert _status(trial, p, "exc-2b") == "pass"
     assert _status(trial, p, "inc-4b") == "pass"
     p["conditions"].append({"code": "icd10:Z96.21", "name": "cochlear implant status", "onset": "2015-01-01"})

@@ -234,13 +234,34 @@ def _filter(category: str, concept: Any, found: list, env: Env, left_out: list, 
     return keep
 
 
+def _placed(trial: CompiledTrial, concept: Any, category: str, candidates: list, env: Env) -> dict:
+    """Where the trial's other concept sets place each candidate: the ICD-10 codes of the sets that
+    found a condition ('portador de marcapasos' found by the pacemaker set lies under Z95.0), the
+    footprints of the sets that found a procedure (an invasive ventilation charted in Spanish)."""
+    if category not in ("conditions", "procedures") or not candidates:
+        return {}
+    wanted = {id(r) for r, _ in candidates}
+    out: dict[int, tuple] = {}
+    for other in trial.concepts.values():
+        fp = other.footprint
+        if other is concept or fp is None:
+            continue
+        what = tuple(fp.icd10) if category == "conditions" else ((fp,) if fp.procedures else ())
+        if not what:
+            continue
+        for r in env.view.find(category, other.matcher):
+            if id(r) in wanted:
+                out[id(r)] = out.get(id(r), ()) + what
+    return out
+
+
 def _unrecognised(b: Any, concept: Any) -> UnrecognisedRecord:
     return UnrecognisedRecord(category=b.category, record=b.record, why=b.why, concept=concept.name,
                               question=f"{b.record}: does it count as {concept.label}?", source=b.source,
                               date=b.date if isinstance(b.date, date) else None)
 
 
-def _compile_records(trial: CompiledTrial, node: X.Records) -> Program:
+def _compile_records(trial: CompiledTrial, node: X.Records, siblings: tuple[str, ...] = ()) -> Program:
     category, _ = X.RECORD_FUNCTIONS[node.function]
     concept = trial.concepts[node.concept]
     w = node.window
@@ -253,6 +274,9 @@ def _compile_records(trial: CompiledTrial, node: X.Records) -> Program:
     }[node.function]
     name = node.concept
     day_field = DATE_FIELD[category]
+    # other concept sets the same criterion reads: a record one of them finds has its own reading
+    # in the rule ('started_within(methylprednisolone) and methylprednisolone_bolus'), not a question here
+    sibling_sets = tuple(trial.concepts[s] for s in siblings if s in trial.concepts and s != node.concept)
 
     def run(env: Env) -> Outcome:
         as_of = env.as_of
@@ -292,11 +316,14 @@ def _compile_records(trial: CompiledTrial, node: X.Records) -> Program:
             # understood; a record of the part that could be one of the set's and is not known not to be
             # (unrecognised, or unmapped from the source) leaves the absence undecided
             found_ids = {id(r) for r in matched}
+            for sibling in sibling_sets:
+                found_ids |= {id(r) for r in env.view.find(category, sibling.matcher)}
             candidates = [(r, _record_text(category, r)) for r in env.view.records(category)
                           if id(r) not in found_ids and test(r, as_of) in (YES, MAYBE)]
             unmapped = env.view.patient.unmapped
             blocking = blockers(category, candidates, concept.footprint or Footprint(), unmapped,
-                                kept=(r.source for r in getattr(env.view.patient, category) if r.source)
+                                kept=(r.source for r in getattr(env.view.patient, category) if r.source),
+                                placed=_placed(trial, concept, category, candidates, env)
                                 ) if candidates or unmapped else []
             if blocking:
                 items = tuple(_unrecognised(b, concept) for b in blocking)
@@ -324,12 +351,12 @@ def _compile_fact(trial: CompiledTrial, node: X.FactIs) -> Program:
     return run
 
 
-def compile_atom(trial: CompiledTrial, node: Any) -> Program:
+def compile_atom(trial: CompiledTrial, node: Any, siblings: tuple[str, ...] = ()) -> Program:
     """A closure for one leaf of the IR: a comparison, a record function or a fact."""
     if isinstance(node, X.Compare):
         return _compile_compare(trial, node)
     if isinstance(node, X.Records):
-        return _compile_records(trial, node)
+        return _compile_records(trial, node, siblings)
     if isinstance(node, X.FactIs):
         return _compile_fact(trial, node)
     raise TypeError(f"unknown IR node {node!r}")  # pragma: no cover - the converter emits only these

@@ -74,12 +74,12 @@ def _compile_junction(programs: list[Program], is_and: bool) -> Program:
     return run
 
 
-def compile_node(trial: CompiledTrial, node: Any) -> Program:
+def compile_node(trial: CompiledTrial, node: Any, siblings: tuple[str, ...] = ()) -> Program:
     """Turn an IR node into a closure over an Env."""
     if isinstance(node, X.And) or isinstance(node, X.Or):
-        return _compile_junction([compile_node(trial, n) for n in node.items], isinstance(node, X.And))
+        return _compile_junction([compile_node(trial, n, siblings) for n in node.items], isinstance(node, X.And))
     if isinstance(node, X.Not):
-        inner = compile_node(trial, node.item)
+        inner = compile_node(trial, node.item, siblings)
 
         def negate(env: Env) -> Outcome:
             o = inner(env)
@@ -89,7 +89,7 @@ def compile_node(trial: CompiledTrial, node: Any) -> Program:
     if isinstance(node, X.Const):
         out = Outcome(PASS if node.value else FAIL, ("constant " + ("true" if node.value else "false"),))
         return lambda env: out
-    return compile_atom(trial, node)
+    return compile_atom(trial, node, siblings)
 
 
 # ---------------------------------------------------------------- criteria and verdict
@@ -97,8 +97,8 @@ def compile_node(trial: CompiledTrial, node: Any) -> Program:
 
 def _compile_criterion(trial: CompiledTrial, cc: CompiledCriterion):
     c = cc.criterion
-    rule = compile_node(trial, cc.rule)
-    applies = compile_node(trial, cc.applies_if) if cc.applies_if is not None else None
+    rule = compile_node(trial, cc.rule, cc.items)
+    applies = compile_node(trial, cc.applies_if, cc.items) if cc.applies_if is not None else None
     exclusion = c.kind is Kind.EXCLUSION
     note = f" [reading: {c.note}]" if c.note else ""
     # a rule with confirm: a person's recorded confirmation decides when the data cannot, or when it is

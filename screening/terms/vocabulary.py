@@ -90,10 +90,14 @@ class Terminology:
         self.uncertain = tuple(w for w in (words(u) for u in uncertain) if w)
         self.drugs = drugs
         self.athena = athena
+        conditions_raw = list(conditions)
+        conditions = conditions_raw
         self.conditions = [Condition(c["name"], tuple(str(s) for s in c.get("snomed", ())),
                                      tuple(c.get("icd10", ())), tuple(c.get("synonyms", ())),
                                      tuple(c.get("src", ()))) for c in conditions]
         self._by_snomed = {s: c for c in self.conditions for s in c.snomed}
+        self._identified = tuple((icd.key(str(code)), c) for c, raw in zip(self.conditions, conditions_raw)
+                                 for code in raw.get("identified_by", ()))
         self._by_name = {}
         for c in self.conditions:
             for n in (c.name,) + c.synonyms:
@@ -211,7 +215,7 @@ class Terminology:
                     if cm:
                         found += cm
                         how.append(f"code {code} (OMOP vocabulary)")
-        entries = []
+        entries = [c.name for f in found for k, c in self._identified if icd.key(f).startswith(k)]
         for code in codes:
             system, _, value = code.strip().lower().partition(":")
             c = self._by_snomed.get(value) if system == "snomed" else None
@@ -231,6 +235,19 @@ class Terminology:
         kind = hist[0].kind if hist and all(h is not None for h in hist) else None
         return Recognised(tuple(f"ICD-10 {f}" for f in dict.fromkeys(found)), "; ".join(how),
                           icd10=tuple(dict.fromkeys(found)), history=kind, entries=tuple(dict.fromkeys(entries)))
+
+    def _procedures_apart(self, theirs: Footprint, mine: Footprint) -> bool:
+        """Whether every procedure another set holds is outside this set (by entry and class)."""
+        if not theirs.procedures:
+            return False
+        classes = {c for e in self.procedures if e.name in theirs.procedures for c in e.icd10}
+        return not (theirs.procedures & mine.procedures or classes & mine.procedure_classes
+                    or theirs.procedure_classes & mine.procedure_classes)
+
+    def _entry_icd10(self, footprint: Footprint) -> tuple[str, ...]:
+        """ICD-10 codes of the condition entries a set names (a set named 'MS relapse' lies under G35)."""
+        return tuple(dict.fromkeys(icd.key(code) for c in self.conditions if c.name in footprint.conditions
+                                   for code in c.icd10))
 
     def entry_terms(self, footprint: Footprint) -> tuple[set[str], set[str]]:
         """Codes and names of the condition and procedure entries a set names, and of the procedures
@@ -258,10 +275,26 @@ class Terminology:
 
     # ------------------------------------------------------------ membership
 
-    def member(self, category: str, record: Any, footprint: Footprint) -> tuple[str, Recognised | Unrecognised]:
-        """Could ``record`` (not found by the set's matcher) be a member of the set? yes, no or maybe."""
+    def member(self, category: str, record: Any, footprint: Footprint,
+               placed: tuple[str, ...] = ()) -> tuple[str, Recognised | Unrecognised]:
+        """Could ``record`` (not found by the set's matcher) be a member of the set? yes, no or maybe.
+        ``placed``: ICD-10 codes of other concept sets of the trial that found the record (it lies
+        under one of them): a condition the vocabularies cannot place is still placed by those."""
         cls = self.classify(category, record)
         if isinstance(cls, Unrecognised):
+            if category == "procedures" and placed and (footprint.procedures or footprint.procedure_classes):
+                # found by other sets of the trial that the procedure vocabulary places: it is one of theirs
+                theirs = [p for p in placed if isinstance(p, Footprint)]
+                if theirs and all(self._procedures_apart(f, footprint) for f in theirs):
+                    return NO, Recognised(tuple(sorted(set().union(*(f.procedures for f in theirs)))),
+                                          "found by another concept set of the trial")
+                return MAYBE, cls
+            placed = tuple(p for p in placed if isinstance(p, str))
+            if category == "conditions" and placed:
+                mine = footprint.icd10 or self._entry_icd10(footprint)
+                if mine and all(icd.relation(code, mine) == "apart" for code in placed):
+                    return NO, Recognised((f"ICD-10 {' or '.join(placed)}",), "found by another concept set of the trial",
+                                          icd10=placed)
             return MAYBE, cls
         if cls.source == "guarded name":
             return NO, cls
@@ -292,6 +325,9 @@ class Terminology:
             if not footprint.icd10:
                 if footprint.conditions and cls.entries:
                     return (YES if set(cls.entries) & footprint.conditions else NO), cls
+                mine = self._entry_icd10(footprint)
+                if mine and cls.icd10 and all(icd.relation(code, mine) == "apart" for code in cls.icd10):
+                    return NO, cls
                 return MAYBE, cls
             relations = []
             for code in cls.icd10:
@@ -395,7 +431,7 @@ def unmapped_category(resource: str) -> str | None:
 
 def blockers(category: str, candidates: Iterable[tuple[Any, str]], footprint: Footprint,
              unmapped: Iterable[Any] = (), terms: "Terminology | None" = None,
-             kept: Iterable[str] = ()) -> list[Blocker]:
+             kept: Iterable[str] = (), placed: dict | None = None) -> list[Blocker]:
     """Records of a complete part that the set's matcher did not find but that could be members:
     unrecognised records, records recognised only as a class that overlaps the set, and source
     records of that part that could not be mapped (entered-in-error ones excepted). Records
@@ -407,7 +443,7 @@ def blockers(category: str, candidates: Iterable[tuple[Any, str]], footprint: Fo
     if candidates:
         terms = terms or terminology()
     for record, text in candidates:
-        verdict, cls = terms.member(category, record, footprint)
+        verdict, cls = terms.member(category, record, footprint, (placed or {}).get(id(record), ()))
         if verdict == NO:
             continue
         if isinstance(cls, Unrecognised):

@@ -22,7 +22,7 @@ def immunosuppressants(T):
 @pytest.mark.parametrize("name, verdict", [
     ("CellCept 1 g", YES), ("Imurel 50 mg", YES), ("Advagraf 3 mg", YES),
     ("Vitamin D3 1000 IU", NO), ("atorvastatin 40 mg", NO), ("Percocet", NO), ("Privigen 10%", NO),
-    ("XYZ-123 50 mg", MAYBE), ("no azathioprine", MAYBE),
+    ("XYZ-123 50 mg", MAYBE), ("no azathioprine", NO), ("possible azathioprine intolerance", MAYBE),
 ])
 def test_drug_membership(T, immunosuppressants, name, verdict):
     assert T.member("medications", Medication(name=name), immunosuppressants)[0] == verdict
@@ -67,9 +67,15 @@ def test_condition_membership(T, record, verdict):
     assert T.member("conditions", record, malignancy)[0] == verdict
 
 
-def test_a_condition_set_without_icd10_codes_cannot_place_a_record(T):
+def test_a_condition_set_without_icd10_codes(T):
+    # placed by the condition vocabulary's entries ('MS relapse' lies under G35)
     relapse = T.footprint(["local:ms-relapse"], ["MS relapse"])
-    assert T.member("conditions", Condition(code="icd10:I10"), relapse)[0] == MAYBE
+    assert T.member("conditions", Condition(code="icd10:I10"), relapse)[0] == NO
+    assert T.member("conditions", Condition(code="icd10:G35.C"), relapse)[0] == NO  # secondary progressive MS
+    assert T.member("conditions", Condition(code="icd10:G35"), relapse)[0] == MAYBE
+    # a set the vocabularies cannot place at all: every record is a question
+    odd = T.footprint(["local:x"], ["odd syndrome"])
+    assert T.member("conditions", Condition(code="icd10:I10"), odd)[0] == MAYBE
 
 
 def test_vaccines_by_cvx_and_name(T):

@@ -146,9 +146,12 @@ def test_icd10_class_prefix_ignores_the_dot():
         "icd10:C50911", "icd10:C50.911", "icd10:C509"]
 
 
-def test_prefix_never_crosses_systems_and_exact_codes_stay_exact():
+def test_prefix_never_crosses_systems_and_an_icd10_code_takes_its_descendants_not_its_ancestors():
     assert _found("malignancy", "snomed:C50", "local:C50", "icd9:C50") == []
-    assert _found("lupus_nephritis", "icd10:M32.14", "icd10:M32.1", "icd10:M32.149") == ["icd10:M32.14"]
+    # include_descendants (the default): a code under M32.14 is lupus nephritis, M32.1 is not
+    assert _found("lupus_nephritis", "icd10:M32.14", "icd10:M32.1", "icd10:M32.149") == ["icd10:M32.14", "icd10:M32.149"]
+    # the editions: an ICD-10-CM or WHO ICD-10 record code is an ICD-10 code
+    assert _found("lupus_nephritis", "icd10cm:M32.14", "icd10who:M32.1") == ["icd10cm:M32.14"]
 
 
 def test_atc_class_prefix():
@@ -173,7 +176,7 @@ def test_matcher_keeps_exact_codes_a_set_and_prefixes_apart():
 
 @pytest.mark.parametrize("code, message", [
     ("snomed:363346000*", "t.yaml:7:13: error: code 'snomed:363346000*': a class prefix ('*') needs a hierarchical "
-                          "code system (atc, icd10); snomed codes match exactly"),
+                          "code system (atc, icd10, icd10cm, icd10who); snomed codes match exactly"),
     ("icd10:*", "t.yaml:7:13: error: code 'icd10:*' would match every icd10 code: give a class (a letter, then up "
                 "to two category characters, a dot and four more (C*, C50*, C50.9*))"),
     ("icd10:C*50", "t.yaml:7:13: error: code 'icd10:C*50': '*' may appear only once, at the end "
