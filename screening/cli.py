@@ -416,6 +416,8 @@ def load(
                f"{summary.concepts:,} concepts local); {len(problems)} input problem(s)", err=True)
     if strict and problems:
         raise typer.Exit(1)
+
+
 vocab_app = typer.Typer(help="OMOP (Athena) vocabulary exports: index one for the terminology layer.",
                         no_args_is_help=True)
 app.add_typer(vocab_app, name="vocab")
