@@ -186,19 +186,16 @@ class DrugVocabulary:
                     synonyms=tuple(e.get("synonyms", ())),
                     brands=tuple((m, tuple(n)) for m, n in (e.get("brands") or {}).items()),
                     src=tuple(e.get("src", ()))))
-        by_name = {d.name: d for d in self.drugs}
+        position = {d.name: i for i, d in enumerate(self.drugs)}
         for combo in combinations:  # a brand of several ingredients names each of them
             for ing in combo["ingredients"]:
-                if ing not in by_name:
+                if ing not in position:
                     raise ValueError(f"drugs.yaml: combination {combo['brands']} names unknown ingredient {ing!r}")
-                d = by_name[ing]
-                extra = tuple((m, tuple(combo["brands"])) for m in combo.get("markets", ("?",)))
+                d = self.drugs[position[ing]]
                 merged = dict(d.brands)
-                for m, names in extra:
-                    merged[m] = tuple(dict.fromkeys(merged.get(m, ()) + names))
-                new = Drug(**{**d.__dict__, "brands": tuple(merged.items())})
-                self.drugs[self.drugs.index(d)] = new
-                by_name[ing] = new
+                for m in combo.get("markets", ("?",)):
+                    merged[m] = tuple(dict.fromkeys(merged.get(m, ()) + tuple(combo["brands"])))
+                self.drugs[position[ing]] = Drug(**{**d.__dict__, "brands": tuple(merged.items())})
         self.by_code: dict[str, list[Drug]] = {}
         for d in self.drugs:
             for c in d.codes:
