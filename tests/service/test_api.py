@@ -206,7 +206,7 @@ def test_two_worker_processes(tmp_path):
     """--workers 2: each process builds the same application from the same settings."""
     body = (EXAMPLES / LUPUS / "excluded-cyclophosphamide-5-months.json").read_bytes()
     expected = library(EXAMPLES / LUPUS / "excluded-cyclophosphamide-5-months.json", CRITERIA / f"{LUPUS}.yaml")
-    with serve(tmp_path, "--workers", "2", "--max-body", "100000") as s, httpx.Client(base_url=s.url, timeout=60) as c:
+    with serve(tmp_path, "--workers", "2", "--max-body", "100000", ready_timeout=300) as s, httpx.Client(base_url=s.url, timeout=60) as c:
         for _ in range(4):
             r = c.post("/screen", params={"trial": LUPUS, "as_of": AS_OF}, content=body)
             assert r.status_code == 200 and r.json() == expected
