@@ -330,7 +330,6 @@ def test_snomed_written_as_its_oid():
     assert c.code == "snomed:254637007"
 
 
-@pytest.mark.xfail(strict=True, reason="the SARS-CoV-2 RNA panel LOINC code Synthea writes is not in the rule file")
 def test_the_sars_cov_2_rna_panel_real_exports_write_confirms_infection():
     r = screen(variant("f001-sars-cov-2-panel"), "NCT04348461", "2013-04-05")
     assert status(r, "inc-3") == "pass" and status(r, "exc-2") == "pass"
@@ -345,7 +344,6 @@ def test_an_antigen_test_is_not_an_rt_pcr():
 # ------------------------------------------------------------------ what a coordinator sees in these charts
 
 
-@pytest.mark.xfail(strict=True, reason="'HIV rapid test' is not read as an HIV screening test today")
 def test_a_positive_hiv_rapid_test_excludes():
     r = screen(real("georgianne"), "NCT01056471", "2007-02-17")
     assert status(r, "exc-6a") == "fail" and crit(r, "exc-6a").met is True
