@@ -75,6 +75,7 @@ VOCABULARY_HELP = ("OMOP input: a folder with the vocabulary tables (concept, co
 COMPLETENESS_HELP = ("OMOP input: which record parts are declared complete: 'observation-period' (conditions, "
                      "medications, procedures, immunizations, when an observation period contains the screening "
                      "date), 'lifetime' (the same, for persons observed from birth), 'none'.")
+STRICT_HELP = "Refuse a FHIR Bundle holding any invalid resource (default: list it as unmapped, screen the rest)."
 
 
 @app.command(short_help="Screen one patient against one or more trials.")
@@ -95,6 +96,7 @@ def screen(
     vocabulary: Optional[Path] = typer.Option(None, "--vocabulary", metavar="DIR", help=VOCABULARY_HELP),
     completeness: str = typer.Option("observation-period", "--completeness", metavar="POLICY",
                                      help=COMPLETENESS_HELP),
+    strict: bool = typer.Option(False, "--strict", help=STRICT_HELP),
 ) -> None:
     """Screen one patient against one or more trials."""
     from .errors import InputError
@@ -114,7 +116,7 @@ def screen(
         elif person is not None:
             raise _fail("--person is for an OMOP database; this input is one patient file")
         else:
-            profile = _read_patient(patient)
+            profile = _read_patient(patient, strict)
         trials = [_load_trial(t) for t in trial]  # after the patient: a bad patient file costs no compile
     except InputError as err:
         raise _fail(_one_line(err), located=True) from None
@@ -152,13 +154,13 @@ def _omop_source(spec: str, schema: Optional[str], vocabulary: Optional[Path], d
                            completeness=completeness)
 
 
-def _read_patient(path: Path):
+def _read_patient(path: Path, strict: bool = False):
     """A patient file, or standard input for '-' (as batch reads it)."""
     from .sources.files import load_patient, patient_from_text
 
     if str(path) == "-":
-        return patient_from_text(sys.stdin.read().lstrip("\ufeff"), "<stdin>")
-    return load_patient(path)
+        return patient_from_text(sys.stdin.read().lstrip("\ufeff"), "<stdin>", strict)
+    return load_patient(path, strict)
 
 
 def _load_trial(path: Path):
@@ -372,12 +374,13 @@ def new(
 
 @app.command(short_help="The native profile a FHIR R4 Bundle maps to.")
 def convert(patient: Path = typer.Argument(..., metavar="BUNDLE.json",
-                                           help="FHIR R4 Bundle JSON ('-' for standard input; a native profile is printed as read).")) -> None:
+                                           help="FHIR R4 Bundle JSON ('-' for standard input; a native profile is printed as read)."),
+            strict: bool = typer.Option(False, "--strict", help=STRICT_HELP)) -> None:
     """Print the native patient profile JSON a FHIR Bundle maps to, with its unmapped resources."""
     from .errors import InputError
 
     try:
-        profile = _read_patient(patient)
+        profile = _read_patient(patient, strict)
     except InputError as err:
         for p in err.problems:  # every problem, one per line: convert is where a bundle gets diagnosed
             typer.echo(str(p), err=True)

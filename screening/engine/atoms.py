@@ -130,17 +130,24 @@ def _overlaps(first: date | None, last: date | None, ongoing: bool, start: date,
 
 
 def _condition_test(fn: str, w: Window | None):
-    def test(r: Any, as_of: date) -> str:
+    def verdict(r: Any, as_of: date) -> str:
         if r.status == "refuted":
             return NEG
         # a condition that abated after the screening date was still present on it, whatever its status now
         abated_later = r.abatement is not None and r.abatement > as_of
         active = abated_later or (r.status in _ACTIVE_CONDITION and r.abatement is None)
         if fn == "has_condition":
+            if r.status == "unknown" and not abated_later:  # a diagnosis whose activity now the chart does not state
+                return MAYBE
             return YES if active else NEG
         if w is None:
             return YES
         return _overlaps(r.onset, r.abatement, active, w.start(as_of), as_of)
+
+    def test(r: Any, as_of: date) -> str:
+        v = verdict(r, as_of)
+        # a provisional, differential or unconfirmed diagnosis is no evidence either way
+        return MAYBE if r.verification is not None and v in (YES, NEG) else v
     return test
 
 
@@ -151,12 +158,21 @@ def _medication_test(fn: str, w: Window | None):
             return NEG if fn == "taking" and w is None and current else NO
         if r.status == "intended":
             return SKIP
+        if r.status == "unknown":  # the chart does not say whether it was given: no evidence either way
+            if w is not None and r.start is not None and r.stop is not None and r.stop < w.start(as_of):
+                return NO
+            return MAYBE
         if fn == "ever_taken":
             return YES
         if fn == "started_within":
             if r.start is None:
                 return MAYBE
-            return YES if w.contains(r.start, as_of) else NO
+            if w.contains(r.start, as_of):
+                return YES
+            # an order's date is the earliest start: ordered before the window, it may have started inside it
+            if r.start_is_earliest and r.start < w.start(as_of) and (r.stop is None or r.stop >= w.start(as_of)):
+                return MAYBE
+            return NO
         # taken on the screening date: active and not stopped, or (whatever its status now) stopped after it;
         # a paused (on-hold) drug is not known to be taken on any given day
         stops_later = r.stop is not None and r.stop >= as_of and r.start is not None and r.start <= as_of
@@ -196,12 +212,17 @@ def _record_text(category: str, r: Any) -> str:
         when = f" onset {r.onset}" if r.onset else " (no onset date)"
         if r.abatement:
             when += f", abated {r.abatement}"
-        return f"{label} ({r.status}){when}{source_suffix(r)}"
+        status = "clinical status not recorded" if r.status == "unknown" else r.status
+        if r.verification is not None:
+            status += f", {r.verification} diagnosis"
+        return f"{label} ({status}){when}{source_suffix(r)}"
     if category == "medications":
-        when = f" started {r.start}" if r.start else " (no start date)"
+        when = (f" ordered {r.start}" if r.start_is_earliest else f" started {r.start}") if r.start \
+            else " (no start date)"
         if r.stop:
             when += f", stopped {r.stop}"
-        return f"{label}{when}{'' if r.status == 'active' else f' ({r.status})'}{source_suffix(r)}"
+        status = "status unknown" if r.status == "unknown" else r.status
+        return f"{label}{when}{'' if r.status == 'active' else f' ({status})'}{source_suffix(r)}"
     when = f" on {r.date}" if r.date else " (no date)"
     if getattr(r, "end", None):
         when += f", ended {r.end}"

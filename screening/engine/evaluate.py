@@ -79,9 +79,15 @@ def screen(patient: Patient | dict, trial: CompiledTrial, as_of: date | str,
     unknown = [r for r in results if r.status is UNKNOWN]
     missing = list(dict.fromkeys(m for r in unknown for m in r.missing))
     pending = [r.id for r in unknown if r.needs_confirmation and not r.missing]  # nothing but a person's word
+    summary = _summary(verdict, results, missing, pending)
+    dead = patient.deceased and (patient.deceased_date is None or patient.deceased_date <= as_of)
+    if dead:  # never screened as alive: the criteria are still shown, the verdict is not theirs
+        verdict = Verdict.INELIGIBLE
+        when = f"on {patient.deceased_date}" if patient.deceased_date else "(date not recorded)"
+        summary = f"ineligible: the patient is recorded as deceased {when}; the criteria read: {summary}"
     return build(ScreeningResult,
         trial=trial.id, patient=patient.id, as_of=as_of, verdict=verdict, criteria=results,
         failed=[r.id for r in results if r.status is FAIL], unknown=[r.id for r in unknown],
         missing=missing, pending_confirmation=pending, complete=sorted(parts),
-        summary=_summary(verdict, results, missing, pending), unmapped=list(patient.unmapped),
+        summary=summary, unmapped=list(patient.unmapped), deceased=dead,
     )

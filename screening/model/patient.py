@@ -13,7 +13,7 @@ from enum import Enum
 from typing import Literal, Union
 
 from pydantic import (BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StrictStr, field_validator,
-                      model_validator)
+                      model_serializer, model_validator)
 
 
 class Category(str, Enum):
@@ -87,7 +87,8 @@ class Observation(_Record):
 
     value: ObservationValue = Field(description="Number, titer string such as '1:160', or coded text such as 'positive'.")
     unit: str | None = Field(None, description="Unit string parsed by pint or UCUM (mg/mmol, mm[Hg], %, lb).")
-    date: dt.date = Field(description="When the value was measured (effective date).")
+    date: dt.date = Field(description="When the value was measured (effective date; the report's date when the "
+                          "chart gives no other).")
     status: Literal["final", "amended", "corrected", "preliminary", "registered"] = "final"
     reference_range: ReferenceRange | None = Field(
         None, description="The laboratory's own normal range for this result (for x_uln() and x_lln()).")
@@ -98,7 +99,14 @@ class Condition(_Record):
 
     onset: dt.date | None = None
     abatement: dt.date | None = None
-    status: Literal["active", "recurrence", "relapse", "inactive", "remission", "resolved", "refuted"] = "active"
+    status: Literal["active", "recurrence", "relapse", "inactive", "remission", "resolved", "refuted", "unknown"] = Field(
+        "active", description="Clinical status; 'unknown' when the chart does not say (a diagnosis whose activity "
+                              "now is not recorded, e.g. an encounter diagnosis): it counts as history, and whether "
+                              "it is active is unknown.")
+    verification: Literal["confirmed", "provisional", "differential", "unconfirmed"] | None = Field(
+        None, description="How sure the diagnosis is. provisional, differential and unconfirmed diagnoses are "
+                          "neither evidence of the condition nor of its absence: criteria they could decide are "
+                          "unknown, naming them.")
 
 
 class Medication(_Record):
@@ -106,7 +114,11 @@ class Medication(_Record):
 
     start: dt.date | None = None
     stop: dt.date | None = None
-    status: Literal["active", "completed", "stopped", "on-hold", "not-taken", "intended"] = "active"
+    status: Literal["active", "completed", "stopped", "on-hold", "not-taken", "intended", "unknown"] = Field(
+        "active", description="'unknown' when the chart does not say whether it was given: never evidence either way.")
+    start_is_earliest: bool = Field(
+        False, description="`start` is the date the drug was ordered (a prescription's authoredOn): it started then "
+                           "or later, if at all. A record dated after the screening date is not seen.")
 
 
 class Procedure(_Record):
@@ -138,6 +150,17 @@ class UnmappedRecord(BaseModel):
 
     resource: str = Field(description="The source record, e.g. 'Observation/abc' or 'Bundle.entry[4]'.")
     reason: str = Field(description="Why it was not used, e.g. 'code system http://acme.org/lab is not known'.")
+    category: Literal["observations", "conditions", "medications", "procedures", "immunizations", "facts"] | None = \
+        Field(None, description="The part of the record it would belong to, when the whole record was not used: a "
+                                "declared-complete part holding it is not complete as far as this record goes.")
+    code: str | None = Field(None, description="Its code ('system:code') when it has one, to tell what it could be.")
+    name: str | None = Field(None, description="Its name as charted, to tell what it could be.")
+    date: dt.date | None = Field(None, description="Its date, when it has one.")
+
+    @model_serializer(mode="wrap")
+    def _without_empty(self, handler):
+        """Fields that are not known are left out (most unmapped resources are just a type screening does not use)."""
+        return {k: v for k, v in handler(self).items() if v is not None}
 
 
 class Patient(BaseModel):
@@ -148,6 +171,9 @@ class Patient(BaseModel):
     id: str = Field(description="Identifier of the patient in the calling system.")
     birth_date: dt.date | None = None
     sex: Literal["female", "male", "other", "unknown"] | None = None
+    deceased: bool = Field(False, description="The chart records the patient as deceased (with `deceased_date` when "
+                                              "it gives the date): not screened as alive.")
+    deceased_date: dt.date | None = Field(None, description="Date of death, when recorded.")
     observations: list[Observation] = Field(default_factory=list)
     conditions: list[Condition] = Field(default_factory=list)
     medications: list[Medication] = Field(default_factory=list)

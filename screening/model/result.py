@@ -86,6 +86,8 @@ class ScreeningResult(BaseModel):
     )
     complete: list[str] = Field(default_factory=list, description="Record parts taken as complete.")
     summary: str = Field("", description="One line for people: the verdict and why.")
+    deceased: bool = Field(False, description="The chart records the patient as deceased on or before the screening "
+                                              "date: not eligible, whatever the criteria say.")
     unmapped: list[UnmappedRecord] = Field(
         default_factory=list, description="Source records that could not be used (e.g. FHIR resources), and why."
     )

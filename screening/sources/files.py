@@ -14,23 +14,26 @@ from .jsontext import JSONProblem, loads, position
 from .native import parse_patient
 
 
-def load_patient(path: str | Path) -> Patient:
-    """Read a patient JSON file (a native profile or a FHIR R4 Bundle)."""
+def load_patient(path: str | Path, strict: bool = False) -> Patient:
+    """Read a patient JSON file (a native profile or a FHIR R4 Bundle).
+
+    ``strict``: a FHIR resource that is not valid rejects the bundle (else it is listed as unmapped)."""
     text = read_text(path)
-    return patient_from_text(text, str(path))
+    return patient_from_text(text, str(path), strict)
 
 
-def patient_from_text(text: str, file: str | None = None) -> Patient:
+def patient_from_text(text: str, file: str | None = None, strict: bool = False) -> Patient:
     """A patient from JSON text: a native profile or a FHIR R4 Bundle; problems located in ``text``."""
-    return patient_from_document(decode_json(text, file), file, text)
+    return patient_from_document(decode_json(text, file), file, text, strict)
 
 
-def patient_from_document(data: Any, file: str | None = None, text: str | None = None) -> Patient:
+def patient_from_document(data: Any, file: str | None = None, text: str | None = None,
+                          strict: bool = False) -> Patient:
     """A patient from a decoded JSON document: a FHIR R4 Bundle when it says so, else a native profile."""
     if isinstance(data, dict) and data.get("resourceType") == "Bundle":
         from .fhir import bundle_to_patient  # imported only for FHIR input: a native profile needs none of it
 
-        return bundle_to_patient(data, file, text=text)
+        return bundle_to_patient(data, file, text=text, strict=strict)
     return parse_patient(data, file, text)
 
 

@@ -46,11 +46,24 @@ def test_screen_a_bundle_as_json(tmp_path):
         1850, "mg/g{creat}", 1.85)
 
 
+def test_without_strict_an_invalid_resource_is_listed_and_the_rest_screened(tmp_path):
+    b = B.bundle(*B.lupus_eligible())
+    b["entry"][4]["resource"]["valueQuantity"]["value"] = "1,85"  # Observation/upcr
+    path = write(tmp_path, b, indent=2)
+    out = run("screen", str(path), "-t", str(RULES), "--as-of", "2026-11-23", "--json")
+    assert out.returncode == 0, out.stderr
+    result = json.loads(out.stdout)
+    (note,) = [u for u in result["unmapped"] if u["resource"] == "Observation/upcr"]
+    assert note["category"] == "observations" and "valueQuantity.value" in note["reason"]
+    upcr = next(c for c in result["criteria"] if c["id"] == "inc-upcr")
+    assert upcr["status"] == "unknown"
+
+
 def test_invalid_bundle_is_one_line_and_exit_2(tmp_path):
     b = B.bundle(*B.lupus_eligible())
     b["entry"][4]["resource"]["valueQuantity"]["value"] = "1,85"  # Observation/upcr
     path = write(tmp_path, b, indent=2)
-    out = run("screen", str(path), "-t", str(RULES), "--as-of", "2026-11-23")
+    out = run("screen", str(path), "-t", str(RULES), "--as-of", "2026-11-23", "--strict")
     assert out.returncode == 2
     assert out.stdout == ""
     lines = out.stderr.strip().splitlines()

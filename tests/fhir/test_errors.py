@@ -11,9 +11,9 @@ from screening.errors import PatientError
 from screening.sources.fhir import bundle_to_patient
 
 
-def problems(data) -> list[str]:
+def problems(data, strict: bool = True) -> list[str]:
     with pytest.raises(PatientError) as err:
-        bundle_to_patient(data, "b.json")
+        bundle_to_patient(data, "b.json", strict=strict)
     return [str(p) for p in err.value.problems]
 
 
@@ -30,6 +30,27 @@ def test_every_invalid_field_is_named_with_entry_and_resource():
         "b.json: error: Bundle.entry[2] (Condition/c): onsetDateTime: DateTime value string does not match spec regex",
         "b.json: error: Bundle.entry[3] (Observation/s): status: missing required field",
     ]
+
+
+def test_without_strict_an_invalid_resource_is_listed_with_its_problems_and_the_rest_mapped():
+    bad_value = B.lab("u", (B.LOINC, "2890-5"), {"valueQuantity": {"value": "1,85", "system": B.UCUM, "code": "mg/g"}},
+                      "2026-10-01")
+    bad_date = B.condition("c", (B.SNOMED, "55464009", "Systemic lupus erythematosus"), onset="2020-13-01")
+    good = B.lab("g", (B.LOINC, "2890-5"), B.quantity(1, "mg/mg"), "2026-10-02")
+    p = bundle_to_patient(B.bundle(B.patient(), bad_value, bad_date, good), "b.json")
+    assert [o.source for o in p.observations] == ["Observation/g"] and p.conditions == []
+    notes = {u.resource: u for u in p.unmapped}
+    assert notes["Observation/u"].reason.startswith("not a valid FHIR R4 Observation: valueQuantity.value: Decimal")
+    assert (notes["Observation/u"].category, notes["Observation/u"].code) == ("observations", "loinc:2890-5")
+    c = notes["Condition/c"]
+    assert "onsetDateTime: DateTime value string does not match" in c.reason
+    assert (c.category, c.code, c.name) == ("conditions", "snomed:55464009", "Systemic lupus erythematosus")
+
+
+def test_an_invalid_patient_rejects_the_bundle_even_without_strict():
+    unknown_field = {**B.patient(), "gender": "female", "sexe": "F"}
+    assert problems(B.bundle(unknown_field), strict=False) == [
+        "b.json: error: Bundle.entry[0] (Patient/pat-1): sexe: unknown field"]
 
 
 def test_unknown_or_missing_resource_type():
@@ -60,7 +81,7 @@ def test_problems_are_located_in_the_bundle_text():
     data = B.bundle(B.patient(), bad_date)
     text = json.dumps(data, indent=2)
     with pytest.raises(PatientError) as err:
-        bundle_to_patient(data, "b.json", text=text)
+        bundle_to_patient(data, "b.json", text=text, strict=True)
     at = text.index('"2020-13-01"')
     line, column = text.count("\n", 0, at) + 1, at - text.rfind("\n", 0, at)
     assert [str(p) for p in err.value.problems] == [

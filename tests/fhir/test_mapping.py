@@ -7,6 +7,7 @@ import datetime as dt
 import builders as B
 import pytest
 
+from screening.errors import PatientError
 from screening.sources.fhir import bundle_to_patient
 
 
@@ -142,14 +143,22 @@ def test_condition_statuses(verification, clinical, status):
     assert [c.status for c in p.conditions] == [status]
 
 
-@pytest.mark.parametrize("verification, clinical, reason", [
-    ("provisional", "active", "verificationStatus provisional: not a confirmed diagnosis"),
-    ("entered-in-error", None, "verificationStatus entered-in-error: not a confirmed diagnosis"),
-    ("confirmed", None, "no clinicalStatus: cannot tell whether it is active"),
-])
-def test_conditions_that_are_not_used(verification, clinical, reason):
-    p = mapped(B.condition("c", (B.SNOMED, "68815009"), clinical=clinical, verification=verification))
-    assert p.conditions == [] and reasons(p) == {"Condition/c": [reason]}
+@pytest.mark.parametrize("verification", ["provisional", "differential", "unconfirmed"])
+def test_unconfirmed_diagnoses_are_kept_with_their_verification(verification):
+    p = mapped(B.condition("c", (B.SNOMED, "68815009"), clinical="active", verification=verification))
+    assert [(c.status, c.verification) for c in p.conditions] == [("active", verification)] and p.unmapped == []
+
+
+def test_a_condition_without_clinical_status_is_a_diagnosis_whose_activity_is_unknown():
+    p = mapped(B.condition("c", (B.SNOMED, "68815009"), clinical=None, verification="confirmed"),
+               B.condition("r", (B.SNOMED, "68815009"), clinical=None, abatementDateTime="2025-01-02"))
+    assert [(c.source, c.status) for c in p.conditions] == [("Condition/c", "unknown"), ("Condition/r", "resolved")]
+    assert p.unmapped == []
+
+
+def test_a_condition_entered_in_error_is_no_record():
+    p = mapped(B.condition("c", (B.SNOMED, "68815009"), verification="entered-in-error"))
+    assert p.conditions == [] and reasons(p) == {"Condition/c": ["verificationStatus entered-in-error: not used"]}
 
 
 def test_condition_dates():
@@ -204,22 +213,23 @@ def test_medication_statuses(kind, status, extra, expected):
     assert [m.status for m in mapped(r).medications] == [expected]
 
 
-def test_medication_request_dates_come_from_the_dosage_bounds_not_the_order_date():
+def test_medication_request_dates_come_from_the_dosage_bounds_else_the_order_date_as_the_earliest_start():
     base = {"resourceType": "MedicationRequest", "status": "active", "intent": "order", "subject": B.PATIENT_REF,
             "medicationCodeableConcept": B.cc((B.RXNORM, "3002", "cyclophosphamide")), "authoredOn": "2026-05-02"}
     bounded = {**base, "id": "b", "dosageInstruction": [
         {"timing": {"repeat": {"boundsPeriod": {"start": "2026-05-10", "end": "2026-11-10"}}}}]}
     p = mapped(bounded, {**base, "id": "o"})
-    assert [(m.start, m.stop) for m in p.medications] == [(dt.date(2026, 5, 10), dt.date(2026, 11, 10)), (None, None)]
-    assert reasons(p) == {"MedicationRequest/o": [
-        "authoredOn 2026-05-02 is when it was ordered, not when it started: kept without a start date"]}
+    assert [(m.start, m.stop, m.start_is_earliest) for m in p.medications] == [
+        (dt.date(2026, 5, 10), dt.date(2026, 11, 10), False), (dt.date(2026, 5, 2), None, True)]
+    assert p.unmapped == []
 
 
 def test_medication_request_cancelled_is_listed():
     p = mapped({"resourceType": "MedicationRequest", "id": "c", "status": "cancelled", "intent": "order",
                 "subject": B.PATIENT_REF, "medicationCodeableConcept": B.cc((B.RXNORM, "3002"))})
     assert p.medications == [] and reasons(p) == {
-        "MedicationRequest/c": ["status cancelled: not an exposure screening can use"]}
+        "MedicationRequest/c": ["status cancelled: withdrawn before any administration, not an exposure"]}
+    assert p.unmapped[0].category == "medications" and p.unmapped[0].code == "rxnorm:3002"
 
 
 @pytest.mark.parametrize("status, expected", [("completed", "completed"), ("preparation", "planned"),
@@ -303,10 +313,13 @@ def test_searchset_with_outcome_and_next_page():
         "OperationOutcome/oo": ["OperationOutcome from the server: warning: results limited to 2 years"]}
 
 
-def test_bundle_without_patient_takes_the_subject():
+def test_a_bundle_without_a_patient_is_refused():
     b = B.bundle(B.lab("u", (B.LOINC, "2890-5"), B.quantity(2, "mg/mg"), "2026-10-01"), btype="searchset")
-    p = bundle_to_patient(b)
-    assert (p.id, p.birth_date, len(p.observations)) == ("pat-1", None, 1)
+    with pytest.raises(PatientError) as err:
+        bundle_to_patient(b, "s.json")
+    assert [str(p) for p in err.value.problems] == [
+        "s.json: error: the bundle holds no Patient resource: a screen is about one patient, "
+        "and whose records these are cannot be told"]
 
 
 def test_adding_a_loinc_code_to_a_data_item_needs_no_mapping_change():

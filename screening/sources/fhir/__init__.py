@@ -26,14 +26,16 @@ from .parse import parse_bundle
 __all__ = ["FhirSource", "UnmappedRecord", "bundle_to_patient", "map_bundle", "parse_bundle"]
 
 
-def bundle_to_patient(data: dict, file: str | None = None, text: str | None = None) -> Patient:
+def bundle_to_patient(data: dict, file: str | None = None, text: str | None = None, strict: bool = False) -> Patient:
     """Validate a decoded FHIR R4 Bundle and map it to a native profile. Raises PatientError.
 
     ``text``, the JSON text ``data`` was decoded from, locates each problem by line and column.
+    A resource that is not valid FHIR is listed in ``unmapped`` with its problems and the rest
+    is mapped; with ``strict`` it rejects the bundle.
     """
     if not isinstance(data, dict) or data.get("resourceType") != "Bundle":
         raise PatientError(Problem("not a FHIR Bundle (resourceType 'Bundle')", file))
-    return map_bundle(parse_bundle(data, file, text), file)
+    return map_bundle(parse_bundle(data, file, text, strict), file)
 
 
 class FhirSource:

@@ -10,6 +10,7 @@ with the reason, and every record's ``source`` cites its resource ('Observation/
 from __future__ import annotations
 
 import datetime as dt
+import re
 from decimal import Decimal
 from typing import Any
 
@@ -25,6 +26,13 @@ from .tables import tables
 UCUM = "http://unitsofmeasure.org"
 _MEDICATION_TYPES = ("MedicationStatement", "MedicationRequest", "MedicationAdministration")
 _SUBJECT_FIELD = {"Immunization": "patient", "Consent": "patient"}
+# the part of the native profile each resource type feeds (for a resource listed as unmapped)
+_CATEGORY = {"Observation": "observations", "Condition": "conditions", "Procedure": "procedures",
+             "Immunization": "immunizations", "MedicationStatement": "medications",
+             "MedicationRequest": "medications", "MedicationAdministration": "medications",
+             "Consent": "facts", "QuestionnaireResponse": "facts"}
+_CODE_FIELD = {"Immunization": "vaccineCode", "MedicationStatement": "medicationCodeableConcept",
+               "MedicationRequest": "medicationCodeableConcept", "MedicationAdministration": "medicationCodeableConcept"}
 
 
 class _Skip(Exception):
@@ -65,13 +73,37 @@ class Mapper:
             if e.full_url:
                 self.by_ref[e.full_url] = e
         self.used: set[int] = set()  # entries consumed by others (referenced Medications)
+        self.birth: dt.date | None = None
         self.patient_entry: Entry | None = None
         self.patient_ids: list[Identity] = []  # the patient's identities (by id, by fullUrl)
         self.patient_label = ""
 
     # -- helpers
-    def note(self, where: str, reason: str) -> None:
-        self.unmapped.append(UnmappedRecord(resource=where, reason=reason))
+    def note(self, where: str, reason: str, **what: Any) -> None:
+        self.unmapped.append(UnmappedRecord(resource=where, reason=reason, **what))
+
+    def drop(self, e: Entry, reason: str, day: dt.date | None = None) -> None:
+        """List a whole resource of a part screening uses as unmapped, with what it could be."""
+        self.note(e.ref, reason, **self.sketch(e, day))
+
+    def sketch(self, e: Entry, day: dt.date | None = None) -> dict:
+        """Part, code, name and date of a resource not used, read leniently (it may be invalid)."""
+        category = _CATEGORY.get(e.type)
+        if category is None:
+            return {}
+        raw = e.raw if e.resource is None else e.resource.model_dump(mode="json", exclude_none=True)
+        cc = raw.get(_CODE_FIELD.get(e.type, "code")) if isinstance(raw, dict) else None
+        code = name = None
+        if isinstance(cc, dict):
+            for c in cc.get("coding") or ():
+                if not isinstance(c, dict):
+                    continue
+                prefix = self.t.prefix_of.get(c.get("system") or "")
+                if prefix and c.get("code") and code is None:
+                    code = f"{prefix}:{c['code']}"
+                name = name or c.get("display")
+            name = cc.get("text") or name
+        return {"category": category, "code": code, "name": name if isinstance(name, str) else None, "date": day}
 
     def concept(self, cc: Any, where: str, what: str = "code") -> tuple[list[str], str | None]:
         """Known codes (in order, deduplicated) and a name of a CodeableConcept.
@@ -138,21 +170,24 @@ class Mapper:
             refs = ", ".join(e.ref for e in patients)
             raise PatientError(Problem(f"the bundle holds {len(patients)} Patient resources ({refs}): "
                                        "a screen is about one patient", self.file))
-        birth, sex, pid = None, None, None
-        if patients:
-            e = self.patient_entry = patients[0]
-            p = e.resource
-            pid = p.id
-            if p.id:
-                self.patient_ids.append(resolve_reference(f"Patient/{p.id}", e.full_url))
-                self.patient_label = f"Patient/{p.id}"
-            if e.full_url:
-                self.patient_ids.append(resolve_reference(e.full_url))
-                self.patient_label = self.patient_label or e.full_url
-            birth = self.day(p.birthDate, e.ref, "birthDate")
-            sex = p.gender if p.gender in ("female", "male", "other", "unknown") else None
-        if pid is None:
-            pid = self._subject_id() or b.id or "unknown"
+        if not patients:
+            raise PatientError(Problem("the bundle holds no Patient resource: a screen is about one patient, "
+                                       "and whose records these are cannot be told", self.file))
+        e = self.patient_entry = patients[0]
+        p = e.resource
+        pid = p.id or self._subject_id() or b.id or "unknown"
+        if p.id:
+            self.patient_ids.append(resolve_reference(f"Patient/{p.id}", e.full_url))
+            self.patient_label = f"Patient/{p.id}"
+        if e.full_url:
+            self.patient_ids.append(resolve_reference(e.full_url))
+            self.patient_label = self.patient_label or e.full_url
+        self.birth = birth = self.day(p.birthDate, e.ref, "birthDate")
+        sex = p.gender if p.gender in ("female", "male", "other", "unknown") else None
+        if p.gender is None:
+            sex = self.sex_from_extensions(p, e.ref)
+        deceased = bool(p.deceasedBoolean) or p.deceasedDateTime is not None
+        deceased_date = self.day(p.deceasedDateTime, e.ref, "deceasedDateTime") if p.deceasedDateTime else None
         if b.has_next_page:
             self.note(f"Bundle/{b.id}" if b.id else "Bundle", "one page of a search: the next page (link 'next') "
                       "is not in the file, so its records are not seen")
@@ -164,6 +199,10 @@ class Mapper:
         }
         seen: dict[str, int] = {}
         for e in b.entries:
+            if e.invalid is not None:
+                self.drop(e, f"not a valid FHIR R4 {e.type}: {e.invalid}: not used (screened without it; "
+                             "--strict refuses the bundle)")
+                continue
             if e.resource is None:
                 self.note(e.ref, "entry without a resource")
                 continue
@@ -194,7 +233,7 @@ class Mapper:
             try:
                 handler(e)
             except _Skip as why:
-                self.note(e.ref, str(why))
+                self.drop(e, str(why))
             except ValidationError as err:  # a value the native profile refuses (a 5,000-character name...)
                 first = err.errors()[0]
                 self.note(e.ref, f"{'.'.join(str(p) for p in first['loc']) or 'record'}: "
@@ -204,7 +243,28 @@ class Mapper:
                 self.note(e.ref, "Medication not referenced by any medication record of the bundle")
             elif e.type == "ResearchStudy" and e.index not in self.used:
                 self.note(e.ref, "ResearchStudy not named by any Consent of the bundle")
-        return Patient(id=pid, birth_date=birth, sex=sex, unmapped=self.unmapped, **self.lists)
+        return Patient(id=pid, birth_date=birth, sex=sex, deceased=deceased, deceased_date=deceased_date,
+                       unmapped=self.unmapped, **self.lists)
+
+    def sex_from_extensions(self, p: Any, where: str) -> str | None:
+        """Sex from the US Core individual-sex or birth-sex extension (in the table's order), when gender is absent."""
+        by_url = {x.url: x for x in p.extension or ()}
+        for spec in self.m["patient"]["sex_extensions"]:
+            x = by_url.get(spec["url"])
+            if x is None:
+                continue
+            keys = []
+            if x.valueCoding is not None:
+                prefix = self.t.prefix_of.get(x.valueCoding.system or "")
+                keys = [f"{prefix}:{x.valueCoding.code}" if prefix else None, x.valueCoding.code]
+            elif x.valueCode is not None:
+                keys = [x.valueCode]
+            sex = next((spec["values"][k] for k in keys if k in spec["values"]), None)
+            if sex is not None:
+                return sex
+            self.note(where, f"extension {spec['url'].rsplit('/', 1)[-1]}: value {keys[-1] if keys else None!r} "
+                             "is not in the mapping table: sex not taken from it")
+        return None
 
     def _subject_id(self) -> str | None:
         for e in self.bundle.entries:
@@ -225,10 +285,12 @@ class Mapper:
             raise _Skip(f"status {r.status}: not a result to use")
         when = r.effectiveDateTime or (r.effectivePeriod.start if r.effectivePeriod else None) or r.effectiveInstant
         field = "effectiveDateTime" if r.effectiveDateTime else "effectivePeriod.start" if r.effectivePeriod else "effectiveInstant"
+        if when is None and r.issued is not None:  # no time of the sample: the report's date is the nearest known
+            when, field = r.issued, "issued"
         day = self.day(when, where, field)
         if day is None:
             if when is None:
-                raise _Skip("no effective date (effectiveDateTime or effectivePeriod.start)")
+                raise _Skip("no date (effectiveDateTime, effectivePeriod.start, effectiveInstant or issued)")
             return  # a partial date: noted by day()
         parts = [("code", r.code, r)] + [(f"component[{k}]", c.code, c) for k, c in enumerate(r.component or ())]
         for label, cc, holder in parts:
@@ -336,29 +398,55 @@ class Mapper:
     def condition(self, e: Entry) -> None:
         r, where = e.resource, e.ref
         table = self.m["condition"]
-        ver = _code(r.verificationStatus) or "confirmed"
-        how = table["verification_status"].get(ver)
-        if how is None:
-            raise _Skip(f"verificationStatus {ver}: not a confirmed diagnosis")
-        if how == "refuted":
-            status = "refuted"
-        else:
-            clin = _code(r.clinicalStatus)
-            status = table["clinical_status"].get(clin) if clin else None
-            if status is None:
-                raise _Skip("no clinicalStatus: cannot tell whether it is active" if clin is None
-                            else f"clinicalStatus {clin} is not in the mapping table")
+        ver = _code(r.verificationStatus)
+        if ver == "entered-in-error":  # an error, not a diagnosis: no record
+            self.note(where, "verificationStatus entered-in-error: not used")
+            return
+        verification = table["verification_status"].get(ver) if ver else None
+        if ver and verification is None:
+            raise _Skip(f"verificationStatus {ver} is not in the mapping table: cannot tell how sure the diagnosis is")
         onset = self.day(r.onsetDateTime or (r.onsetPeriod.start if r.onsetPeriod else None), where, "onset")
-        for other in ("onsetAge", "onsetRange", "onsetString"):
+        if r.onsetAge is not None:
+            onset = self.age_day(r.onsetAge, where, "onsetAge", last=False)
+        for other in ("onsetRange", "onsetString"):
             if getattr(r, other, None) is not None:
                 self.note(where, f"{other} is not a date: kept without an onset date")
         abatement = self.day(r.abatementDateTime or (r.abatementPeriod.start if r.abatementPeriod else None),
                              where, "abatement")
-        for other in ("abatementAge", "abatementRange", "abatementString"):
+        if r.abatementAge is not None:
+            abatement = self.age_day(r.abatementAge, where, "abatementAge", last=True)
+        for other in ("abatementRange", "abatementString"):
             if getattr(r, other, None) is not None:
                 self.note(where, f"{other} is not a date: kept without an abatement date")
-        self.lists["conditions"].append(Condition(onset=onset, abatement=abatement, status=status,
-                                                  **self.identity(r.code, where)))
+        ended = r.abatementDateTime or r.abatementPeriod or r.abatementAge or r.abatementRange or r.abatementString
+        if verification == "refuted":
+            status = "refuted"
+        else:
+            clin = _code(r.clinicalStatus)
+            if clin is None:  # allowed for encounter diagnoses: a diagnosis all the same
+                status = "resolved" if ended is not None else "unknown"
+            else:
+                status = table["clinical_status"].get(clin)
+                if status is None:
+                    raise _Skip(f"clinicalStatus {clin} is not in the mapping table")
+        self.lists["conditions"].append(Condition(
+            onset=onset, abatement=abatement, status=status,
+            verification=verification if verification in ("provisional", "differential", "unconfirmed") else None,
+            **self.identity(r.code, where)))
+
+    def age_day(self, age: Any, where: str, field: str, last: bool) -> dt.date | None:
+        """The day an age (onsetAge, abatementAge) falls on: the first day of that year of age, or the last."""
+        per_year = self.m["condition"]["age_units"].get(age.code or age.unit or "")
+        if age.value is None or per_year is None or self.birth is None:
+            why = "no birth date to convert it with" if self.birth is None else f"unit {age.code or age.unit!r}"
+            self.note(where, f"{field} {_num(age.value) if age.value is not None else '?'}: {why}: kept without "
+                             f"{'an abatement' if last else 'an onset'} date")
+            return None
+        from dateutil.relativedelta import relativedelta
+
+        months = int(Decimal(age.value) * 12 / per_year)  # whole months of age
+        start = self.birth + relativedelta(months=months)
+        return start + relativedelta(months=12 // per_year) - dt.timedelta(days=1) if last else start
 
     # -- medications
     def medication(self, e: Entry) -> None:
@@ -366,6 +454,8 @@ class Mapper:
         table = self.m["medication"]
         status = table[kind].get(r.status)
         if status is None:
+            if kind == "MedicationRequest" and r.status == "cancelled":
+                raise _Skip("status cancelled: withdrawn before any administration, not an exposure")
             raise _Skip(f"status {r.status}: not an exposure screening can use")
         if kind == "MedicationRequest":
             if r.doNotPerform:
@@ -374,15 +464,16 @@ class Mapper:
                 status = "intended"
         codes, name = self.drug(r, where)
         start = stop = None
+        earliest = False
         if kind == "MedicationRequest":
             bounds = [d.timing.repeat.boundsPeriod for d in r.dosageInstruction or ()
                       if d.timing and d.timing.repeat and d.timing.repeat.boundsPeriod]
             if bounds:
                 start = self.day(bounds[0].start, where, "boundsPeriod.start")
                 stop = self.day(bounds[0].end, where, "boundsPeriod.end")
-            elif r.authoredOn is not None:
-                self.note(where, f"authoredOn {r.authoredOn} is when it was ordered, not when it started: "
-                                 "kept without a start date")
+            elif r.authoredOn is not None:  # ordered then: it started that day or later, if at all
+                start = self.day(r.authoredOn, where, "authoredOn")
+                earliest = start is not None
         else:
             if r.effectivePeriod is not None:
                 start = self.day(r.effectivePeriod.start, where, "effectivePeriod.start")
@@ -392,7 +483,8 @@ class Mapper:
                 if kind == "MedicationAdministration":
                     stop = start  # one administration
         self.lists["medications"].append(Medication(code=codes[0] if codes else None, codes=codes[1:], name=name,
-                                                    source=where, start=start, stop=stop, status=status))
+                                                    source=where, start=start, stop=stop, status=status,
+                                                    start_is_earliest=earliest))
 
     def drug(self, r: Any, where: str) -> tuple[list[str], str | None]:
         """Codes and name of the drug: medicationCodeableConcept, or the referenced Medication with its ingredients."""
@@ -506,6 +598,14 @@ class Mapper:
                 continue
             known = [i for i in ids if i in self.m["consent"].get("trials", {})]
             out += known or ids[:1]
+        # a policy naming the trial: its URI or authority ('https://clinicaltrials.gov/study/NCT04348461'),
+        # or the policy rule's text or code
+        said = [x for pol in r.policy or () for x in (pol.uri, pol.authority) if x]
+        if r.policyRule is not None:
+            said += [r.policyRule.text or ""] + [c.code or "" for c in r.policyRule.coding or ()]
+        for trial in self.m["consent"].get("trials", {}):
+            if any(re.search(rf"(?<![A-Za-z0-9]){re.escape(trial)}(?![A-Za-z0-9])", x) for x in said):
+                out.append(trial)
         return list(dict.fromkeys(out))
 
     # -- QuestionnaireResponse (a trial's screening checklist)

@@ -28,19 +28,26 @@ class Entry:
     index: int
     full_url: str | None
     mode: str | None
-    resource: Any  # a fhir.resources R4B model, or None for an entry without a resource
+    resource: Any  # a fhir.resources R4B model, or None for an entry without a (valid) resource
+    invalid: str | None = None  # why the resource failed validation (not strict): it is listed, not used
+    raw: Any = None  # the resource as written, when it is invalid
 
     @property
     def type(self) -> str:
-        return self.resource.get_resource_type() if self.resource is not None else "(none)"
+        if self.resource is not None:
+            return self.resource.get_resource_type()
+        if isinstance(self.raw, dict) and isinstance(self.raw.get("resourceType"), str):
+            return self.raw["resourceType"]
+        return "(none)"
 
     @property
     def ref(self) -> str:
         """How records cite it: 'Observation/abc', else its place in the bundle."""
-        rid = getattr(self.resource, "id", None)
+        rid = getattr(self.resource, "id", None) if self.resource is not None else \
+            (self.raw.get("id") if isinstance(self.raw, dict) and isinstance(self.raw.get("id"), str) else None)
         if rid:
             return f"{self.type}/{rid}"
-        return f"Bundle.entry[{self.index}]" + (f" ({self.type})" if self.resource is not None else "")
+        return f"Bundle.entry[{self.index}]" + (f" ({self.type})" if self.type != "(none)" else "")
 
 
 @dataclass(frozen=True)
@@ -51,10 +58,13 @@ class ParsedBundle:
     entries: list[Entry]
 
 
-def parse_bundle(data: dict, file: str | None = None, text: str | None = None) -> ParsedBundle:
+def parse_bundle(data: dict, file: str | None = None, text: str | None = None, strict: bool = False) -> ParsedBundle:
     """Validate a decoded Bundle; PatientError listing every problem found.
 
     With ``text`` (the JSON the bundle was decoded from) each problem has its line and column.
+    A resource that fails its own validation is kept as an invalid entry (the mapper lists it
+    as unmapped with its problems and screens the rest); with ``strict`` it is an error, as is
+    any problem with the bundle itself.
     """
     from fhir.resources.R4B import get_fhir_model_class
     from fhir.resources.R4B.bundle import Bundle
@@ -109,15 +119,22 @@ def parse_bundle(data: dict, file: str | None = None, text: str | None = None) -
             except (ValueError, KeyError):
                 problem(f"{where} ({label}): unknown resourceType {rtype!r}", at + ("resourceType",))
                 continue
+            found: list[tuple[str, tuple]] = []
             try:
                 model = cls.model_validate(res)
             except ValidationError as err:
-                for e in err.errors():
-                    problem(f"{where} ({label}): {error_path(e['loc'], '(resource)')}: {error_message(e)}",
-                            at + tuple(e["loc"]))
-                continue
+                found = [(f"{error_path(e['loc'], '(resource)')}: {error_message(e)}", at + tuple(e["loc"]))
+                         for e in err.errors()]
             except (KeyError, ValueError, TypeError) as err:  # fhir.resources raises these for bad nested types
-                problem(f"{where} ({label}): {err}", at)
+                found = [(str(err), at)]
+            if found:
+                if strict or rtype == "Patient":  # without its Patient a bundle cannot be screened
+                    for message, loc in found:
+                        problem(f"{where} ({label}): {message}", loc)
+                    continue
+                search = raw.get("search") if isinstance(raw.get("search"), dict) else {}
+                entries.append(Entry(i, raw.get("fullUrl"), search.get("mode"), None,
+                                     "; ".join(m for m, _ in found), res))
                 continue
         search = raw.get("search") if isinstance(raw.get("search"), dict) else {}
         entries.append(Entry(i, raw.get("fullUrl"), search.get("mode"), model))

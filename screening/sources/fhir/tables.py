@@ -25,6 +25,9 @@ class Tables:
 @lru_cache(maxsize=1)
 def tables() -> Tables:
     systems = _read("fhir-systems.yaml")["systems"]
-    prefix_of = {s["system"]: s["prefix"] for s in systems}
-    system_of = {s["prefix"]: s["system"] for s in systems}
+    prefix_of = {uri: s["prefix"] for s in systems for uri in (s["system"], *s.get("aliases", ()))}
+    prefix_of.update({uri.rstrip("/") + "/": prefix for uri, prefix in list(prefix_of.items())})  # 'http://loinc.org/'
+    system_of: dict[str, str] = {}
+    for s in systems:
+        system_of.setdefault(s["prefix"], s["system"])  # the first system of a prefix is the one exports write
     return Tables(prefix_of, system_of, _read("fhir-mapping.yaml"))
