@@ -16,7 +16,7 @@ from ..model.rulefile import Kind
 from ..rules.compiled import CompiledTrial
 from ..values.logic import FAIL, UNKNOWN
 from .items import Env
-from .program import program_of
+from .program import inferences_of, program_of
 from .records import PatientView
 
 
@@ -73,7 +73,7 @@ def screen(patient: Patient | dict, trial: CompiledTrial, as_of: date | str,
     if unknown_parts:
         known = ", ".join(sorted(c.value for c in Category))
         raise ValueError(f"unknown record parts in complete: {sorted(unknown_parts)} (choose from {known})")
-    env = Env(trial, PatientView(patient, as_of, parts))
+    env = Env(trial, PatientView(patient, as_of, parts), inferences_of(trial))
     results = [run(env) for run in program_of(trial)]
     verdict = verdict_of(results)
     unknown = [r for r in results if r.status is UNKNOWN]

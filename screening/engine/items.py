@@ -22,6 +22,7 @@ from ..terms.names import words
 from ..terms.results import is_negative, normalise_code
 from ..values.bounds import Bounded, Several, extreme, split_bound
 from ..values.durations import Window, age_in_years
+from ..values.logic import PASS, UNKNOWN
 from ..values.titers import read_titer
 from ..values.units import conversion, conversion_factor, format_number
 from .records import PatientView
@@ -37,13 +38,32 @@ class Resolved:
 
 
 class Env:
-    """Per-screen state: the patient's view and a memo of resolved items."""
+    """Per-screen state: the patient's view, a memo of resolved items, and the closures of the trial's
+    inferred facts (item -> ((program, value when it holds, expression text), ...))."""
 
-    __slots__ = ("view", "as_of", "complete", "memo", "trial")
+    __slots__ = ("view", "as_of", "complete", "memo", "trial", "inferences")
 
-    def __init__(self, trial: CompiledTrial, view: PatientView):
+    def __init__(self, trial: CompiledTrial, view: PatientView, inferences: dict | None = None):
         self.trial, self.view, self.as_of, self.complete = trial, view, view.as_of, view.complete
         self.memo: dict[str, Resolved] = {}
+        self.inferences = inferences or {}
+
+
+def format_reasons(reasons: Any) -> str:
+    """Join reasons; comparisons on the same value read once: 'age 40 (born ...) >= 18 years and <= 75 years'."""
+    parts: list[str] = []
+    subject = None
+    for r in reasons:
+        if isinstance(r, tuple):
+            if r[0] == subject:
+                parts[-1] += f" and {r[1]}"
+            else:
+                subject = r[0]
+                parts.append(f"{r[0]}{',' if r[1].startswith('not ') else ''} {r[1]}")
+        else:
+            subject = None
+            parts.append(r)
+    return "; ".join(dict.fromkeys(parts))
 
 
 
@@ -279,22 +299,63 @@ def _extreme(spec: ItemSpec, values: list) -> Resolved:
     return Resolved(value, text, tuple(e for _, _, _, e in could), day=max(r.date for _, r, _, _ in could))
 
 
+class _Statement:
+    """One record saying yes or no to a fact: a recorded fact, or an inference that holds."""
+
+    __slots__ = ("day", "value", "text", "evidence")
+
+    def __init__(self, day: date | None, value: bool, text: str, evidence: tuple):
+        self.day, self.value, self.text, self.evidence = day, value, text, evidence
+
+
 def _resolve_fact(spec: ItemSpec, env: Env) -> Resolved:
     name = spec.name
     records = env.view.find("facts", spec.matcher)
+    statements: list[_Statement] = []
+    stale = None
     if records:
         inside, stale = _in_window(spec, records, env.as_of, name)
-        if stale is not None:
-            return stale
-        r = inside[-1]
-        same_day = [f for f in inside if f.date == r.date]
-        if len({bool(f.value) for f in same_day}) > 1:  # a yes and a no recorded on one date: not a coin toss
-            return _unknown(f"{spec.label}: records disagree on {r.date or 'an undated record'}: "
-                            + "; ".join(f"{'yes' if f.value else 'no'}{source_suffix(f)}" for f in same_day), name,
-                            tuple(evidence_of(name, f, f.value, None, day=f.date) for f in same_day))
-        when = f" (recorded {r.date})" if r.date else ""
-        text = f"{_label(spec, r)}: {'yes' if r.value else 'no'}{when}{source_suffix(r)}"
-        return Resolved(bool(r.value), text, (evidence_of(name, r, r.value, None, day=r.date),), day=r.date)
+        for f in inside or ():
+            when = f" (recorded {f.date})" if f.date else ""
+            statements.append(_Statement(f.date, bool(f.value), f"{_label(spec, f)}: {'yes' if f.value else 'no'}"
+                                         f"{when}{source_suffix(f)}", (evidence_of(name, f, f.value, None, day=f.date),)))
+    undecided, decided_false = [], []
+    if spec.inferences:
+        for program, then, text in env.inferences[name]:
+            o = program(env)
+            if o.status is PASS:
+                days = [e.date for e in o.evidence if e.date is not None and e.date <= env.as_of]
+                statements.append(_Statement(max(days) if days else None, then,
+                                             f"{spec.label}: {'yes' if then else 'no'}, as {text} holds: "
+                                             f"{format_reasons(o.reasons)}", o.evidence))
+            elif o.status is UNKNOWN:
+                undecided.append((text, o))
+            else:
+                decided_false.append((text, o))
+    if statements:
+        # the newest statement wins (undated ones rank below dated ones); one date saying yes and no is unknown
+        newest = max(s.day or date.min for s in statements)
+        top = [s for s in statements if (s.day or date.min) == newest]
+        evidence = tuple(e for s in top for e in s.evidence)
+        if len({s.value for s in top}) > 1:  # a yes and a no recorded on one date: not a coin toss
+            return _unknown(f"{spec.label}: records disagree on {top[0].day or 'an undated record'}: "
+                            + "; ".join(s.text for s in top), name, evidence)
+        older = [s for s in statements if s not in top and s.value != top[0].value]
+        text = "; ".join(dict.fromkeys(s.text for s in top))
+        if older:
+            text += "; newer than: " + "; ".join(s.text for s in older)
+        return Resolved(top[0].value, text, evidence, day=top[0].day)
+    if undecided:
+        return Resolved(None, f"no record of {spec.label}, and to infer it: "
+                        + "; ".join(f"{t}: {format_reasons(o.reasons)}" for t, o in undecided),
+                        tuple(e for _, o in undecided for e in o.evidence),
+                        tuple(dict.fromkeys([m for _, o in undecided for m in o.missing] + [name])))
+    if stale is not None:
+        return stale
+    if spec.otherwise is not None and decided_false:
+        return Resolved(spec.otherwise, f"{spec.label}: {'yes' if spec.otherwise else 'no'}, as none of these holds: "
+                        + "; ".join(f"{t} ({format_reasons(o.reasons)})" for t, o in decided_false),
+                        tuple(e for _, o in decided_false for e in o.evidence))
     if "facts" in env.complete and not name.startswith(X.CONFIRMATION):  # a person's word is never implied
         return Resolved(False, f"no record of {spec.label}; facts declared complete")
     return _unknown(f"no record of {spec.label}", name)

@@ -17,7 +17,7 @@ from ..rules import ir as X
 from ..rules.compiled import CompiledCriterion, CompiledTrial
 from ..values.logic import FAIL, PASS, UNKNOWN, Status, and_, not_, or_
 from .atoms import Outcome, Program, compile_atom
-from .items import Env
+from .items import Env, format_reasons
 
 def program_of(trial: CompiledTrial) -> tuple:
     """The closures of every criterion of ``trial``, built on first use and kept with the trial."""
@@ -37,23 +37,6 @@ def _merge(outcomes: Iterable[Outcome], status: Status) -> Outcome:
         unrecognised.extend(o.unrecognised)
     return Outcome(status, tuple(reasons), tuple(evidence.values()), tuple(dict.fromkeys(missing)),
                    tuple(dict.fromkeys(unrecognised)))
-
-
-def format_reasons(reasons: Iterable) -> str:
-    """Join reasons; comparisons on the same value read once: 'age 40 (born ...) >= 18 years and <= 75 years'."""
-    parts: list[str] = []
-    subject = None
-    for r in reasons:
-        if isinstance(r, tuple):
-            if r[0] == subject:
-                parts[-1] += f" and {r[1]}"
-            else:
-                subject = r[0]
-                parts.append(f"{r[0]}{',' if r[1].startswith('not ') else ''} {r[1]}")
-        else:
-            subject = None
-            parts.append(r)
-    return "; ".join(dict.fromkeys(parts))
 
 
 def _compile_junction(programs: list[Program], is_and: bool) -> Program:
@@ -157,6 +140,20 @@ def _not_older(confirmation: Outcome, data: Outcome, as_of: date) -> bool:
     when = confirmation.evidence[0].date if confirmation.evidence else None
     days = [min(e.date, as_of) for e in data.evidence if e.date is not None]
     return when is not None and (not days or when >= max(days))
+
+
+def inferences_of(trial: CompiledTrial) -> dict:
+    """The closures of the trial's inferred facts, built on first use and kept with the trial."""
+    inferences = trial.memo.get("inferences")
+    if inferences is None:
+        inferences = trial.memo["inferences"] = build_inferences(trial)
+    return inferences
+
+
+def build_inferences(trial: CompiledTrial) -> dict:
+    """Closures for the inferences of fact items: item -> ((program, value when it holds, text), ...)."""
+    return {name: tuple((compile_node(trial, node), then, text) for node, then, text in spec.inferences)
+            for name, spec in trial.items.items() if spec.inferences}
 
 
 def build_program(trial: CompiledTrial) -> tuple:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from enum import Enum
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictStr, field_validator
 
 NAME_PATTERN = r"^[a-z][a-z0-9_]*$"
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
@@ -76,6 +76,14 @@ class Derivation(_Strict):
     max_spread: StrictStr = Field("P0D", description="How far apart the operands' dates may be (P0D = same day).")
 
 
+class Inference(_Strict):
+    """One way a chart states a fact without recording it as such: when the expression holds, the fact is
+    `then`, dated by the newest record behind it (an active pregnancy Condition is a record of pregnancy)."""
+
+    when: StrictStr = Field(description="Expression in rule-engine syntax over other items and record functions.")
+    then: StrictBool = Field(description="The fact's value when `when` holds.")
+
+
 class DataItem(_Strict):
     """A named data definition: which records, which unit, how recent, and which value wins."""
 
@@ -98,6 +106,15 @@ class DataItem(_Strict):
     window: StrictStr | None = Field(None, description="Look-back before the reference date (P3M); older values are stale.")
     pick: Pick = Pick.LATEST
     derive: Derivation | None = None
+    infer: list[Inference] = Field(
+        default_factory=list,
+        description="Fact items: other records that state the fact. Recorded facts (in the window) and every "
+                    "inference that holds are statements; the newest wins, and statements of one date that "
+                    "disagree are unknown.")
+    otherwise: StrictBool | None = Field(
+        None, description="Fact items: the value when no fact is recorded and every inference is decided false "
+                          "(a woman is of childbearing potential unless the chart records menopause or "
+                          "sterilisation); an inference that is unknown leaves the fact unknown.")
     note: StrictStr | None = None
 
 

@@ -62,6 +62,8 @@ class ItemSpec:
     molar_mass: float | None = None  # g/mol, for mass <-> amount of substance
     plausible: tuple[float | None, float | None] | None = None  # inclusive bounds in `unit`
     vocabulary: frozenset[str] | None = None  # coded items: the folded results a rule can read
+    inferences: tuple = ()  # fact items: (IR node, value when it holds, expression text), in file order
+    otherwise: bool | None = None  # fact items: the value when every inference is decided false
 
     def implausible(self, value: "float | Bounded") -> str | None:
         """Why ``value`` (in the item's unit; a bound such as '<0.21' too) cannot be a real

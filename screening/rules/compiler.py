@@ -211,6 +211,7 @@ class _Compiler:
         self._derivation_cycles()
         items = {n: (ItemSpec(**{**vars(s), "formula": formulas.get(n)}) if n in formulas else s)
                  for n, s in items.items()}
+        items = self._inferences(items, parser)
         criteria = self._criteria(parser)
         concepts = self._concepts(_drug_sets(criteria))
         items = _with_vocabularies(items, criteria, declared)
@@ -407,6 +408,46 @@ class _Compiler:
             if n not in state:
                 visit(n, [n])
 
+    # -- facts inferred from other records
+    def _inferences(self, items: dict[str, ItemSpec], parser: X.Parser) -> dict[str, ItemSpec]:
+        graph: dict[str, set[str]] = {}
+        out = dict(items)
+        for name, item in self.rules.data.items():
+            path = ("data", name)
+            if not item.infer and item.otherwise is None:
+                continue
+            if item.type is not DataType.FACT:
+                self.error(path + ("infer" if item.infer else "otherwise",),
+                           f"only fact items are inferred from other records ({name!r} is {item.type.value})")
+                continue
+            if item.otherwise is not None and not item.infer:
+                self.error(path + ("otherwise",), "otherwise: needs infer: (the value when no inference holds)")
+            compiled = []
+            for i, inf in enumerate(item.infer):
+                node = self._expr(parser, inf.when, path + ("infer", i, "when"))
+                if node is None:
+                    continue
+                reads = set(_reads(node))
+                if name in reads:
+                    self.error(path + ("infer", i, "when"), f"an inference of {name!r} cannot read {name!r} itself")
+                    continue
+                graph.setdefault(name, set()).update(reads)
+                compiled.append((node, inf.then, inf.when))
+            if name in out:
+                out[name] = ItemSpec(**{**vars(out[name]), "inferences": tuple(compiled), "otherwise": item.otherwise})
+        for start in graph:  # a fact inferred from a fact inferred from the first would never be decided
+            stack, seen = [start], set()
+            while stack:
+                for nxt in graph.get(stack.pop(), ()):
+                    if nxt == start:
+                        self.error(("data", start, "infer"), f"inferences of {start!r} lead back to {start!r}")
+                        stack = []
+                        break
+                    if nxt not in seen:
+                        seen.add(nxt)
+                        stack.append(nxt)
+        return out
+
     # -- criteria
     def _criteria(self, parser: X.Parser) -> list[CompiledCriterion]:
         self.report(checks.criterion_ids(self.rules, self.positions, self.all_ids))
@@ -570,8 +611,10 @@ def _with_vocabularies(items: dict[str, ItemSpec], criteria: list, declared: dic
     """Coded items learn which results their rules can read: the declared values, else the constants
     compared with them (with positive and negative together, as a test reports either)."""
     used: dict[str, set] = {}
-    for cc in criteria:
-        for root in (cc.rule, cc.applies_if):
+    roots = [root for cc in criteria for root in (cc.rule, cc.applies_if)]
+    roots += [node for spec in items.values() for node, _, _ in spec.inferences]
+    for root in roots:
+        if True:
             for node in X.walk(root) if root is not None else ():
                 if isinstance(node, X.Compare) and isinstance(node.source, X.Item) and node.source.name in items:
                     const = node.constant

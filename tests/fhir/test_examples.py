@@ -32,7 +32,7 @@ EXPECTED = {
     "nct01056471-undetermined": ("undetermined", [], ["inc-2b", "inc-3b", "inc-5", "exc-1", "exc-3", "exc-4", "exc-5",
                                                      "exc-6a", "exc-8a", "exc-8b", "exc-10"]),
     "nct04348461-eligible": ("eligible", [], []),
-    "nct04348461-ineligible": ("ineligible", ["inc-6", "exc-7"], ["exc-5a", "exc-5b", "exc-5c"]),
+    "nct04348461-ineligible": ("ineligible", ["inc-6", "exc-5a", "exc-7"], ["exc-5b", "exc-5c"]),  # positive hCG: pregnant
     "nct04348461-undetermined": ("undetermined", [], ["inc-3", "inc-7", "exc-1", "exc-2", "exc-8"]),
 }
 
