@@ -110,7 +110,13 @@ def _expr(plan: Plan, trial: CompiledTrial, node: Any, used: list[str]) -> E.Exp
         return E.not_(E.paren(_expr(plan, trial, node.item, used)))
     if isinstance(node, X.Compare) and not isinstance(node.source, (X.Item, X.Change)):
         raise Untranslated(f"{type(node.source).__name__} ({getattr(node.source, 'item', '?')}) is not translated to SQL")
-    if isinstance(node, (X.Compare, X.Records, X.FactIs)):
+    if isinstance(node, (X.Records, X.FactIs)):
+        # Record functions now apply the fail-safe completeness rule (records the vocabularies cannot place
+        # keep 'no record' unknown) and facts may be inferred from other records (infer:): neither is
+        # translated yet, so the Python path decides them for every person rather than SQL deciding differently.
+        raise Untranslated(f"{type(node).__name__} ({getattr(node, 'function', getattr(node, 'item', '?'))}): "
+                           "fail-safe completeness and inferred facts are decided on the Python path")
+    if isinstance(node, X.Compare):
         a = plan.atom(trial, node)
         used.append(a.name)
         return col(a.name + "_v")

@@ -55,7 +55,9 @@ def test_synthetic_population_same_statuses_as_python(population, seed_trials):
             decided_in_sql += len(python.criteria) - len(result.via_python[t.id].get(pid, ()))
     assert compared == PARITY_N * sum(len(t.criteria) for t in seed_trials)
     assert bad[:20] == []
-    assert decided_in_sql / compared > 0.95  # the SQL path decides nearly everything itself
+    # record functions and facts go to the Python path until the fail-safe completeness rule and inferred facts
+    # are translated to SQL (docs/sql.md); comparisons of data items are still decided in SQL
+    assert decided_in_sql / compared > 0.25
     # every status occurs for most criteria, so the comparison is not vacuous
     seen = {s for t in seed_trials for row in result.statuses[t.id].values() for s in row}
     assert seen == {"pass", "fail", "unknown"}
