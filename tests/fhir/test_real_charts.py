@@ -204,7 +204,11 @@ def test_authored_on_is_the_earliest_start_of_an_order():
 
 def test_an_order_authored_after_the_screening_date_is_not_seen():
     c = _alemtuzumab(real("hl7r4-assembled-pat1-medications.json"), "2015-01-14")
-    assert c.status == "pass" and not any("medrx0317" in (e.source or "") for e in c.evidence)
+    # not excluded by the order of 2015-01-15; unknown, not pass, because other records of the complete
+    # medication list ('Little Pink Pill for water retention') cannot be placed (the fail-safe rule)
+    assert c.status == "unknown" and "Little Pink Pill" in c.reason
+    assert not any("medrx0317" in (e.source or "") for e in c.evidence)
+    assert not any("medrx0317" in (u.source or "") for u in c.unrecognised)
     c = _alemtuzumab(real("hl7r4-assembled-pat1-medications.json"), "2015-02-01")
     assert c.status == "fail"
 
@@ -344,6 +348,9 @@ def test_a_pregnancy_status_observation_excludes():
     assert status(r, "exc-5a") == "fail"
 
 
+@pytest.mark.xfail(strict=True, reason="since the fail-safe completeness rule, records of Addie's complete condition and "
+                   "procedure lists that the vocabularies cannot place could be a sterilisation, so applicability stays "
+                   "unknown; the procedure vocabulary must place Synthea's procedures for this to be decided")
 def test_a_young_woman_without_menopause_or_sterilisation_is_of_childbearing_potential():
     r = screen(real("addie"), "NCT04348461", "2021-01-26")
     assert "not known whether it applies" not in crit(r, "exc-5c").reason
