@@ -315,14 +315,14 @@ def _screen_all(work: Iterator[list], writer: _Writer, pool_factory, workers: in
             outcomes = _isolate(chunk, pool_factory, timeout)
             pool = pool_factory(workers)
             for i, (_, again) in enumerate(pending):  # their futures died with the pool
-                pending[i] = (pool.submit(screen_chunk, again), again)
+                pending[i] = (_submit(pool, again), again)
         writer.handle(outcomes)
         report()
 
     try:
         report()
         for chunk in work:
-            pending.append((pool.submit(screen_chunk, chunk), chunk))
+            pending.append((_submit(pool, chunk), chunk))
             while len(pending) >= workers * 3:
                 collect()
                 if time.monotonic() - last_checkpoint >= checkpoint_seconds:
@@ -341,6 +341,19 @@ def _screen_all(work: Iterator[list], writer: _Writer, pool_factory, workers: in
         _restore_signals(previous)
     pool.shutdown()
     writer.outputs.close()
+
+
+def _submit(pool, chunk: list):
+    """The chunk's future; a pool that broke since the last collect gives an already failed one, which
+    ``collect`` handles like any chunk of a broken pool (the pool is replaced, the chunk screened again)."""
+    from concurrent.futures import BrokenExecutor, Future
+
+    try:
+        return pool.submit(screen_chunk, chunk)
+    except BrokenExecutor as err:
+        failed: Future = Future()
+        failed.set_exception(err)
+        return failed
 
 
 def _stop(pool) -> None:
