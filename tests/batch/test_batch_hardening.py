@@ -256,7 +256,7 @@ def test_workers_exit_when_their_parent_is_killed(tmp_path, big_input):
         proc.wait()
         alive = lambda: [w for w in workers if Path(f"/proc/{w}").exists()  # noqa: E731
                          and "Z" not in (Path(f"/proc/{w}/stat").read_text().rsplit(")", 1)[1].split()[0])]
-        assert _wait_for(lambda: not alive(), timeout=10), alive()
+        assert _wait_for(lambda: not alive(), timeout=30), alive()
     finally:
         _kill_group(proc)
 
