@@ -139,6 +139,10 @@ class Criterion(_Strict):
     confirm: StrictStr | None = Field(
         None, description="Why a person must confirm this; with no rule, decided by a fact named after the id."
     )
+    confirmed_by: list[StrictStr] = Field(
+        default_factory=list,
+        description="With confirm: other recorded facts that confirm it too, by code: 'consent-given/NCT01056471' "
+                    "is what a research Consent naming that study records (see the FHIR mapping).")
     note: StrictStr | None = Field(None, description="How an ambiguous text was read; shown in the reason.")
     draft: bool = Field(False, description="Drafted by `screening new` and not yet encoded: a person confirms it "
                                            "until a rule is written (coverage counts drafts apart).")

@@ -185,3 +185,6 @@ def criterion_ids(rules: RuleFile, positions: Iterable[int], all_ids: set) -> It
             yield Finding(path + ("parent",), f"parent {c.parent!r} is not a criterion id (and no bullet text given)")
         if c.rule is None and c.confirm is None:
             yield Finding(path, f"criterion {c.id!r} needs a rule, or confirm: with the reason a person decides it")
+        if c.confirmed_by and c.confirm is None:
+            yield Finding(path + ("confirmed_by",), f"criterion {c.id!r}: confirmed_by names facts that confirm it, "
+                                                    "which needs confirm: with the reason a person decides it")

@@ -221,7 +221,8 @@ class _Compiler:
                 own = f"{self.rules.trial.id}/{cid}"  # this trial's own confirmation beats a bare one
                 item = _confirmation_item(self.rules, cid)
                 items[item] = ItemSpec(item, f"confirmation of {cid}", DataType.FACT,
-                                               Matcher.build([cid, own], [], preferred=[own]),
+                                               Matcher.build([cid, own, *cc.criterion.confirmed_by], [],
+                                                             preferred=[own]),
                                                None, None, None, Pick.LATEST)
         if self.problems:
             raise RuleFileError(sorted(self.problems, key=lambda p: (p.line or 0, p.column or 0)))

@@ -358,25 +358,48 @@ def study(sid: str, nct: str) -> dict:
 @pytest.mark.parametrize("status, provision, given, refused", [
     ("active", None, True, False), ("rejected", None, False, True), ("active", "deny", False, True),
 ])
-def test_consent_for_a_trial_answers_its_confirmation_criteria(status, provision, given, refused):
+def test_consent_naming_a_study_records_generic_facts_for_that_study(status, provision, given, refused):
     more = {"extension": [{"url": STUDY_EXT, "valueReference": {"reference": "ResearchStudy/rs-ms"}}]}
     if provision:
         more["provision"] = {"type": provision}
     p = mapped(consent("c", status, **more), study("rs-ms", "NCT01056471"))
-    assert [(f.code, f.value, f.source) for f in p.facts] == [
-        ("research-consent", given, "Consent/c"), ("NCT01056471/inc-5", given, "Consent/c"),
-        ("NCT01056471/exc-4", refused, "Consent/c")]
+    assert [(f.code, f.value, f.source) for f in p.facts] == [  # by the study's identifier and by its id
+        ("research-consent", given, "Consent/c"),
+        ("consent-given/NCT01056471", given, "Consent/c"), ("consent-refused/NCT01056471", refused, "Consent/c"),
+        ("consent-given/rs-ms", given, "Consent/c"), ("consent-refused/rs-ms", refused, "Consent/c")]
     assert p.unmapped == []
 
 
-def test_withdrawn_consent_is_not_a_refusal_and_unknown_studies_are_listed():
+def test_withdrawn_consent_is_not_a_refusal_and_any_study_is_recorded():
     ext = {"extension": [{"url": STUDY_EXT, "valueReference": {"reference": "ResearchStudy/rs-ms"}}]}
     other = {"extension": [{"url": STUDY_EXT, "valueReference": {"identifier": {"value": "NCT09999999"}}}]}
     p = mapped(consent("w", "inactive", **ext), study("rs-ms", "NCT01056471"), consent("o", "active", **other),
                study("rs-unused", "NCT00000000"))
     assert [(f.code, f.value) for f in p.facts] == [
-        ("research-consent", False), ("NCT01056471/inc-5", False), ("research-consent", True)]
-    assert reasons(p) == {
-        "Consent/o": ["consent for study NCT09999999: no confirmation criteria of that trial are listed in the "
-                      "mapping table (kept as research consent only)"],
-        "ResearchStudy/rs-unused": ["ResearchStudy not named by any Consent of the bundle"]}
+        ("research-consent", False), ("consent-given/NCT01056471", False), ("consent-given/rs-ms", False),
+        ("research-consent", True), ("consent-given/NCT09999999", True), ("consent-refused/NCT09999999", False)]
+    assert reasons(p) == {"ResearchStudy/rs-unused": ["ResearchStudy not named by any Consent of the bundle"]}
+
+
+@pytest.mark.parametrize("policy, studies", [
+    ({"policy": [{"uri": "https://clinicaltrials.gov/study/NCT04348461"}]}, ["NCT04348461"]),
+    ({"policy": [{"authority": "https://www.clinicaltrialsregister.eu/ctr-search/trial/2019-001234-56/ES"}]},
+     ["2019-001234-56"]),
+    ({"policyRule": {"text": "Consent to the COPLANT study (NCT06323538, DRKS00033140)"}}, ["NCT06323538", "DRKS00033140"]),
+    ({"policyRule": {"coding": [{"system": "http://site.example/studies", "code": "ISRCTN12345678"}]}},
+     ["ISRCTN12345678"]),
+    ({"policy": [{"uri": "http://hl7.org/fhir/ConsentPolicy/opt-in"}]}, []),  # a policy, not a study
+    ({"policyRule": {"text": "NCT0434846 is not a registry id, nor is XNCT04348461"}}, []),
+])
+def test_a_policy_names_studies_by_their_registry_ids(policy, studies):
+    p = mapped(consent("c", "active", **policy))
+    assert [f.code for f in p.facts] == ["research-consent"] + [
+        f"consent-{kind}/{s}" for s in studies for kind in ("given", "refused")]
+
+
+def test_the_mapping_tables_name_no_trial():
+    from screening.sources.fhir.tables import tables
+    import re
+
+    text = repr(tables().mapping)
+    assert not re.search(r"NCT\d{8}|MSV-allo", text)

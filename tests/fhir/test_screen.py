@@ -159,3 +159,36 @@ def test_a_new_upcr_loinc_code_is_one_line_in_the_rule_file():
                                    "after.yaml")
     assert status(screening.screen(patient, before, AS_OF, complete=COMPLETE), "inc-upcr") == "unknown"
     assert status(screening.screen(patient, after, AS_OF, complete=COMPLETE), "inc-upcr") == "pass"
+
+
+# ------------------------------------------------------------------ Consent naming a trial
+
+STUDY_EXT = "http://hl7.org/fhir/StructureDefinition/workflow-researchStudy"
+
+
+def _consent(status: str, nct: str) -> list[dict]:
+    return [{"resourceType": "Consent", "id": "c", "status": status, "patient": B.PATIENT_REF,
+             "dateTime": "2026-11-20",
+             "scope": B.cc(("http://terminology.hl7.org/CodeSystem/consentscope", "research")),
+             "category": [B.cc((B.LOINC, "59284-0", "Patient Consent"))],
+             "extension": [{"url": STUDY_EXT, "valueReference": {"reference": "ResearchStudy/rs"}}]},
+            {"resourceType": "ResearchStudy", "id": "rs", "status": "active",
+             "identifier": [{"system": "https://clinicaltrials.gov", "value": nct}]}]
+
+
+@pytest.fixture(scope="module")
+def ms_trial():
+    return screening.load_criteria(Path(__file__).resolve().parents[2] / "criteria" / "NCT01056471.yaml")
+
+
+@pytest.mark.parametrize("status, nct, consent, refusal", [
+    ("active", "NCT01056471", "pass", "pass"),      # given: inc-5 holds, exc-4 (refusal) does not
+    ("rejected", "NCT01056471", "fail", "fail"),    # refused
+    ("active", "NCT09999999", "unknown", "unknown"),  # another trial's consent answers neither
+])
+def test_a_research_consent_answers_the_consent_criteria_of_the_trial_it_names(ms_trial, status, nct, consent,
+                                                                                 refusal):
+    r = screening.screen(bundle_to_patient(B.bundle(B.patient(), *_consent(status, nct))), ms_trial, AS_OF)
+    assert (crit(r, "inc-5").status.value, crit(r, "exc-4").status.value) == (consent, refusal)
+    if consent != "unknown":
+        assert "Consent/c" in crit(r, "inc-5").reason

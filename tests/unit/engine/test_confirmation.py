@@ -137,3 +137,43 @@ def test_a_confirmation_on_the_screening_date_decides_over_a_plan_dated_later():
                "facts": [{"code": "exc-ecmo", "value": False, "date": "2026-11-23"}]}
     c = screen(patient, t, AS_OF).criteria[0]
     assert (c.status, c.met) == (P, False), c.reason
+
+
+CONFIRMED_BY = """
+  - id: inc-consent
+    kind: inclusion
+    text: written consent
+    confirm: consent is collected by the site
+    confirmed_by: [consent-given/NCT00000001]
+  - id: exc-refusal
+    kind: exclusion
+    text: refusal to give informed consent
+    confirm: consent (or its refusal) is recorded by the site
+    confirmed_by: [consent-refused/NCT00000001]
+"""
+
+
+@pytest.mark.parametrize("facts, consent, refusal", [
+    ([("consent-given/NCT00000001", True), ("consent-refused/NCT00000001", False)], P, P),
+    ([("consent-given/NCT00000001", False), ("consent-refused/NCT00000001", True)], F, F),
+    ([("consent-given/NCT00000002", True), ("consent-refused/NCT00000002", False)], U, U),  # another study
+    ([("consent-given/NCT00000001", False)], F, U),  # withdrawn: not a refusal
+])
+def test_a_criterion_reads_the_facts_its_rule_file_names(facts, consent, refusal):
+    patient = {"id": "p", "facts": [{"code": c, "value": v, "date": "2026-11-20"} for c, v in facts]}
+    r = screen(patient, trial(CONFIRMED_BY), AS_OF)
+    assert [c.status for c in r.criteria] == [consent, refusal]
+
+
+def test_confirmed_by_needs_confirm():
+    from screening.errors import RuleFileError
+
+    with pytest.raises(RuleFileError) as err:
+        trial("""
+  - id: inc-consent
+    kind: inclusion
+    text: written consent
+    rule: age >= 18
+    confirmed_by: [consent-given/NCT00000001]
+""")
+    assert "confirmed_by" in str(err.value) and "confirm:" in str(err.value)
