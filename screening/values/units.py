@@ -96,6 +96,12 @@ def _conversion_factor(unit: str, target: str, context: str | None, molar_mass: 
     src, dst = parse_unit(unit), parse_unit(target)
     if not (src.unitless or _is_multiplicative(src)) or not _is_multiplicative(dst):
         raise UnitError(f"cannot convert offset unit {unit!r} by a factor")
+    if context is None and src.dimensionless and dst.dimensionless and _substance_ratio(src) != _substance_ratio(dst):
+        ratio, plain = (unit, target) if _substance_ratio(src) else (target, unit)
+        raise UnitError(f"unit {unit!r} cannot be converted to {target!r} by a factor: {ratio!r} is a ratio of amounts "
+                        f"of substance and {plain!r} is not; an analyte reported on both scales relates them by its "
+                        "own equation (HbA1c: NGSP % = 0.09148 x IFCC mmol/mol + 2.152), so the data item must name "
+                        "its context (context: hba1c)")
     # With a molar mass, the recorded unit may count mass where the target counts moles
     # (divide by it) or the reverse (multiply). At most one of the three is dimensionally
     # possible, since a molar mass has a dimension: no choice is ever guessed.
@@ -120,6 +126,13 @@ def _conversion_factor(unit: str, target: str, context: str | None, molar_mass: 
     if molar_mass is not None:
         how += f" (with molar mass {format_number(molar_mass)} g/mol)"
     raise UnitError(f"unit {unit!r} ({_dim(src)}) cannot be converted to {target!r} ({_dim(dst)}){how}")
+
+
+def _substance_ratio(q: "pint.Quantity") -> bool:
+    """Is ``q``'s unit written as a ratio of amounts of substance (mmol/mol)? Such a ratio and a plain one
+    (%) are both dimensionless, yet for an analyte such as HbA1c they are two scales, not a factor apart."""
+    ureg = registry()
+    return any("[substance]" in ureg.get_dimensionality(name) for name, _ in q.unit_items())
 
 
 @lru_cache(maxsize=256)

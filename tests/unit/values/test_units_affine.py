@@ -82,3 +82,26 @@ def test_offset_detection_fails_closed_when_pint_internals_change(monkeypatch):
             units.conversion_factor("degC", "K")
     finally:
         units.conversion_factor.cache_clear()
+
+
+@pytest.mark.parametrize("item_unit, value, unit", [("%", 53, "mmol/mol"), ("mmol/mol", 7.0, "%"),
+                                                     ("%", "<42", "mmol/mol"), ("%", 53, "mmol/mol{Hb}")])
+def test_without_the_hba1c_context_percent_and_mmol_per_mol_are_never_a_factor_of_10(item_unit, value, unit):
+    """53 mmol/mol is 7.0 % by the master equation; pint's factor would make it 5.3 %: fail closed."""
+    rule = "hba1c < 6.5" if item_unit == "%" else "hba1c >= 60"
+    c = _screen(_trial(item_unit, None, rule), value, unit)
+    assert c.status.value == "unknown", c.reason
+    assert "5.3" not in c.reason and "530" not in c.reason and "context" in c.reason, c.reason
+
+
+@pytest.mark.parametrize("unit, target", [("mmol/mol", "%"), ("%", "mmol/mol"), ("mmol/mol", "1"),
+                                          ("umol/mol", "%")])
+def test_a_ratio_of_amounts_of_substance_is_not_a_plain_ratio(unit, target):
+    with pytest.raises(UnitError, match="context"):
+        units.conversion_factor(unit, target)
+
+
+def test_like_ratios_still_convert():
+    assert units.conversion_factor("mmol/mol", "umol/mol") == pytest.approx(1000.0)
+    assert units.conversion_factor("%", "1") == pytest.approx(0.01)
+    assert units.conversion_factor("L/L", "%") == pytest.approx(100.0)  # a haematocrit
