@@ -29,33 +29,23 @@ class Category(str, Enum):
         return self.value
 
 
-MAX_NAME = 2000  # characters: names are matched word by word, and no real chart entry is longer
+MAX_TEXT = 2000  # characters of any string of a record: no real chart entry is longer (names are matched word by word)
+
+
+def too_long(length: int, limit: int = MAX_TEXT) -> str:
+    """The message for a string over the limit (pydantic's string_too_long is reworded to it, too)."""
+    return (f"longer than {limit} characters ({length}): no charted name, code, value, unit or reference is "
+            "this long")
 
 
 class _Record(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, str_max_length=MAX_TEXT)
 
     code: str | None = Field(None, description="Coded identity, 'system:code' (loinc:2890-5) or a local code.")
     codes: list[str] = Field(default_factory=list, description="Further codes of the same record (other codings "
                              "of one FHIR resource, e.g. snomed and icd10); matched like `code`.")
     name: str | None = Field(None, description="Plain name as charted (e.g. 'cyclophosphamide').")
     source: str | None = Field(None, description="Reference back to the chart, e.g. 'Observation/abc'.")
-
-    @field_validator("name", "code", "source")
-    @classmethod
-    def _not_too_long(cls, value: str | None) -> str | None:
-        if value is not None and len(value) > MAX_NAME:
-            raise ValueError(f"longer than {MAX_NAME} characters ({len(value)}): a charted name, code or "
-                             "reference is never this long")
-        return value
-
-    @field_validator("codes")
-    @classmethod
-    def _codes_not_too_long(cls, value: list[str]) -> list[str]:
-        for code in value:
-            if len(code) > MAX_NAME:
-                raise ValueError(f"a code longer than {MAX_NAME} characters ({len(code)})")
-        return value
 
     @model_validator(mode="after")
     def _has_identity(self):
@@ -74,7 +64,7 @@ ObservationValue = Union[StrictBool, StrictInt, StrictFloat, StrictStr]
 class ReferenceRange(BaseModel):
     """The normal range the laboratory reported with a result (FHIR ``Observation.referenceRange``)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, str_max_length=MAX_TEXT)
 
     low: StrictFloat | StrictInt | None = Field(None, description="Lower limit of normal (LLN), in `unit`.")
     high: StrictFloat | StrictInt | None = Field(None, description="Upper limit of normal (ULN), in `unit`.")
@@ -92,6 +82,14 @@ class Observation(_Record):
     status: Literal["final", "amended", "corrected", "preliminary", "registered"] = "final"
     reference_range: ReferenceRange | None = Field(
         None, description="The laboratory's own normal range for this result (for x_uln() and x_lln()).")
+
+    @field_validator("value", mode="before")
+    @classmethod
+    def _value_not_too_long(cls, value: object) -> object:
+        """Checked before the union of value types, so that the message is this one, not one per type."""
+        if isinstance(value, str) and len(value) > MAX_TEXT:
+            raise ValueError(too_long(len(value)))
+        return value
 
 
 class Condition(_Record):
@@ -146,7 +144,7 @@ class Fact(_Record):
 class UnmappedRecord(BaseModel):
     """Part of the source chart that is not in the profile (or only partly), and why: never silently dropped."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, str_max_length=MAX_TEXT)
 
     resource: str = Field(description="The source record, e.g. 'Observation/abc' or 'Bundle.entry[4]'.")
     reason: str = Field(description="Why it was not used, e.g. 'code system http://acme.org/lab is not known'.")
@@ -166,7 +164,7 @@ class UnmappedRecord(BaseModel):
 class Patient(BaseModel):
     """A patient profile: what screening may know about one patient."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, title="Patient profile")
+    model_config = ConfigDict(extra="forbid", frozen=True, title="Patient profile", str_max_length=MAX_TEXT)
 
     id: str = Field(description="Identifier of the patient in the calling system.")
     birth_date: dt.date | None = None

@@ -73,6 +73,10 @@ def error_message(e: dict) -> str:
         return "unknown field"
     if e["type"] in ("missing", "model_field_validation.missing"):
         return "missing required field"
+    if e["type"] == "string_too_long" and isinstance(e.get("input"), str):
+        from ..model.patient import too_long
+
+        return too_long(len(e["input"]), (e.get("ctx") or {}).get("max_length", len(e["input"]) - 1))
     msg = e["msg"]
     for prefix in ("Value error, ", "Assertion failed, "):
         if msg.startswith(prefix):

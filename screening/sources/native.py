@@ -29,8 +29,9 @@ def parse_patient(data: Any, file: str | None = None, text: str | None = None) -
         raise PatientError(_problems(err, file, text)) from None
 
 
-# pydantic reports a value matching no member of a union once per member (value.bool, value.int, ...)
-_UNION_MEMBERS = {"bool", "int", "float", "str"}
+# pydantic reports a value matching no member of a union once per member (value.bool, value.int, ...;
+# a string member with the models' length cap is 'constrained-str')
+_UNION_MEMBERS = {"bool", "int", "float", "str", "constrained-str"}
 
 
 def _problems(err: ValidationError, file: str | None, text: str | None = None) -> list[Problem]:

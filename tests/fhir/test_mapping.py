@@ -403,3 +403,28 @@ def test_the_mapping_tables_name_no_trial():
 
     text = repr(tables().mapping)
     assert not re.search(r"NCT\d{8}|MSV-allo", text)
+
+
+def test_a_string_over_the_limit_is_noted_and_the_rest_mapped():
+    long = "y" * 5000
+    p = mapped(B.lab("s", (B.LOINC, "8867-4", "Heart rate"), {"valueString": long}, "2026-10-20"),
+               B.lab("u", (B.LOINC, "8867-4", "Heart rate"), B.quantity(70, long), "2026-10-20"),
+               B.condition("c", ("http://local.example/codes", "x", long)),
+               B.lab("ok", (B.LOINC, "8867-4", "Heart rate"), B.quantity(70, "/min"), "2026-10-20"))
+    assert [o.source for o in p.observations] == ["Observation/ok"]
+    why = reasons(p)
+    assert why["Observation/s"] == ["value: longer than 2000 characters (5000): no charted name, code, value, unit "
+                                    "or reference is this long: not used"]
+    assert why["Observation/u"] == ["unit: longer than 2000 characters (5000): no charted name, code, value, unit "
+                                    "or reference is this long: not used"]
+    assert all(len(u.reason) <= 2000 and len(u.name or "") <= 2000 for u in p.unmapped)
+    assert any("(5057 characters)" in r or "characters)" in r for r in why["Condition/c"]), why["Condition/c"]
+
+
+def test_a_patient_id_over_the_limit_is_a_located_error():
+    b = B.bundle({"resourceType": "Patient", "birthDate": "1988-04-12"},
+                 B.lab("o", (B.LOINC, "8867-4", "Heart rate"), B.quantity(70, "/min"), "2026-10-20",
+                       subject={"reference": "Patient/" + "z" * 3000}))
+    with pytest.raises(PatientError) as err:
+        bundle_to_patient(b, "long.json")
+    assert str(err.value.problems[0]).startswith("long.json") and "longer than 2000" in str(err.value), str(err.value)

@@ -48,6 +48,9 @@ def main() -> None:
                                       '"birth_date": "2010-05-01"}\n')
     (HERE / "longname.json").write_text(json.dumps(patient(observations=[
         {"name": "weight " * 18_000, "value": 80, "unit": "kg", "date": "2026-11-01"}])))
+    (HERE / "longunit.json").write_text(json.dumps(patient(observations=[
+        {"name": "weight", "value": 80, "unit": "k" * 100_000, "date": "2026-11-01"}])))
+    (HERE / "longid.json").write_text(json.dumps(patient(id="h" * 100_000)))
     item: dict = {"linkId": "leaf", "answer": [{"valueString": "x"}]}
     for i in range(150):
         item = {"linkId": f"l{i}", "item": [item]}

@@ -14,7 +14,9 @@ from __future__ import annotations
 
 from pydantic import ValidationError
 
+from ...errors import PatientError, Problem
 from ...model.patient import Patient
+from ..location import error_message
 from .mappers import MAPPERS
 from .mappers.context import UCUM, MappingContext, Skip
 from .mappers.patient import read_patient
@@ -70,11 +72,15 @@ def map_bundle(bundle: ParsedBundle, file: str | None = None) -> Patient:
             ctx.drop(e, str(why))
         except ValidationError as err:  # a value the native profile refuses (a 5,000-character name...)
             first = err.errors()[0]
-            ctx.note(e.ref, f"{'.'.join(str(p) for p in first['loc']) or 'record'}: "
-                            f"{first['msg'].removeprefix('Value error, ')}: not used")
+            ctx.note(e.ref, f"{'.'.join(str(p) for p in first['loc']) or 'record'}: {error_message(first)}: not used")
     for e in b.entries:
         if e.type == "Medication" and e.index not in ctx.used:
             ctx.note(e.ref, "Medication not referenced by any medication record of the bundle")
         elif e.type == "ResearchStudy" and e.index not in ctx.used:
             ctx.note(e.ref, "ResearchStudy not named by any Consent of the bundle")
-    return Patient(**head, unmapped=ctx.unmapped, **ctx.lists)
+    try:
+        return Patient(**head, unmapped=ctx.unmapped, **ctx.lists)
+    except ValidationError as err:  # the patient's own fields (an id from a subject reference) refused
+        first = err.errors()[0]
+        raise PatientError(Problem(f"Patient: {'.'.join(str(p) for p in first['loc'])}: {error_message(first)}",
+                                   file)) from None

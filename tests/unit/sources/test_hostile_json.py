@@ -65,3 +65,34 @@ def test_the_name_index_grows_linearly():
     finally:
         tracemalloc.stop()
     assert peak < 4_000_000, peak  # a quadratic index of 3,000 words holds 4.5 million references
+
+
+LONG = "x" * 2001
+OBS = {"name": "weight", "value": 80, "unit": "kg", "date": "2026-01-01"}
+
+
+@pytest.mark.parametrize("profile, where", [
+    ({"id": LONG}, "id"),
+    ({"observations": [dict(OBS, unit=LONG)]}, "observations[0].unit"),
+    ({"observations": [dict(OBS, value=LONG)]}, "observations[0].value"),
+    ({"observations": [dict(OBS, codes=["loinc:1", LONG])]}, "observations[0].codes[1]"),
+    ({"observations": [dict(OBS, reference_range={"low": 1, "text": LONG})]}, "observations[0].reference_range.text"),
+    ({"observations": [dict(OBS, reference_range={"low": 1, "unit": LONG})]}, "observations[0].reference_range.unit"),
+    ({"conditions": [{"name": "asthma", "source": LONG}]}, "conditions[0].source"),
+    ({"facts": [{"code": LONG, "value": True}]}, "facts[0].code"),
+    ({"unmapped": [{"resource": "Observation/1", "reason": LONG}]}, "unmapped[0].reason"),
+    ({"unmapped": [{"resource": LONG, "reason": "r"}]}, "unmapped[0].resource"),
+], ids=lambda x: x if isinstance(x, str) else "")
+def test_every_string_of_a_record_is_capped_with_one_located_message(profile, where):
+    text = json.dumps({"id": "p", **profile}) if "id" not in profile else json.dumps(profile)
+    with pytest.raises(PatientError) as err:
+        patient_from_text(text, "p.json")
+    (problem,) = err.value.problems
+    message = str(problem)
+    assert message.startswith("p.json:1:") and where in message, message
+    assert "longer than 2000 characters (2001)" in message, message
+
+
+def test_a_string_at_the_limit_is_kept():
+    p = patient_from_text(json.dumps({"id": "p", "observations": [dict(OBS, value="x" * 2000)]}), "p.json")
+    assert len(p.observations[0].value) == 2000

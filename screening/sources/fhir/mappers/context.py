@@ -11,7 +11,7 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
-from ....model.patient import UnmappedRecord
+from ....model.patient import MAX_TEXT, UnmappedRecord
 from ..parse import Entry, ParsedBundle
 from ..references import Identity, resolve_reference
 from ..tables import tables
@@ -30,6 +30,14 @@ CODE_FIELD = {"Immunization": "vaccineCode", "MedicationStatement": "medicationC
 
 class Skip(Exception):
     """The resource (or component) cannot be used; the message says why."""
+
+
+def clip(text: Any) -> Any:
+    """A chart string quoted in a note, cut to what a note holds (MAX_TEXT), its length said."""
+    if not isinstance(text, str) or len(text) <= MAX_TEXT:
+        return text
+    tail = f"... ({len(text)} characters)"
+    return text[:MAX_TEXT - len(tail)] + tail
 
 
 def num(d: Decimal | float | int) -> int | float:
@@ -72,7 +80,8 @@ class MappingContext:
         self.patient_label = ""
 
     def note(self, where: str, reason: str, **what: Any) -> None:
-        self.unmapped.append(UnmappedRecord(resource=where, reason=reason, **what))
+        self.unmapped.append(UnmappedRecord(resource=clip(where), reason=clip(reason),
+                                            **{k: clip(v) for k, v in what.items()}))
 
     def drop(self, e: Entry, reason: str, day: dt.date | None = None) -> None:
         """List a whole resource of a part screening uses as unmapped, with what it could be."""
