@@ -220,7 +220,7 @@ def batch(
                                         help="Screening date (default: today; on --resume, the interrupted run's)."),
     complete: Optional[str] = typer.Option(None, "--complete", metavar="PARTS", help=COMPLETE_HELP),
     workers: Optional[int] = typer.Option(None, "--workers", "-j", min=1, metavar="N",
-                                          help="Worker processes (default: all cores; 1 runs in-process)."),
+                                          help="Worker processes (default: all cores)."),
     resume: bool = typer.Option(False, "--resume", help="Continue the interrupted run in --out."),
     strict: bool = typer.Option(False, "--strict", help="Exit with status 1 if any record could not be read."),
     schema: Optional[str] = typer.Option(None, "--schema", metavar="NAME", help=SCHEMA_HELP),

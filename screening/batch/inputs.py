@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from ..errors import BatchError, PatientError, Problem
+from ..sources.files import file_sha256
 
 
 @dataclass(frozen=True)
@@ -64,9 +65,9 @@ class Source:
             for name in self.files:
                 path = os.path.join(self.path, name)
                 digest.update(f"{name}\0{os.path.getsize(path)}\0".encode())
-                digest.update(_file_hash(path))
+                digest.update(file_sha256(path))
         else:
-            digest.update(_file_hash(self.path))
+            digest.update(file_sha256(self.path))
         return digest.hexdigest()
 
     def total(self) -> int | None:
@@ -121,14 +122,6 @@ def bounded_lines(fh) -> Iterator[bytes | None]:
             yield None
             continue
         yield line
-
-
-def _file_hash(path: str) -> bytes:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while block := fh.read(1 << 20):
-            digest.update(block)
-    return digest.digest()
 
 
 def _check_ndjson(path: Path) -> None:

@@ -81,7 +81,8 @@ def run_batch(source: "str | Path | Source", trials: Sequence[CompiledTrial], ou
               chunk_timeout: float | None = CHUNK_TIMEOUT) -> BatchSummary:
     """Screen every record of ``source`` against every trial, writing the outputs into ``out_dir``.
 
-    ``workers``: processes (default: all cores; 1 runs in this process). ``resume``: continue
+    ``workers``: processes (default: all cores; one is a process too, so that a record that kills it is
+    reported and skipped). ``resume``: continue
     the interrupted run in ``out_dir``. ``progress(records_done, total_or_None, errors)`` is
     called as records complete. Raises BatchError for input that stops the run from starting;
     bad records never raise (they go to errors.ndjson). ``chunk_timeout``: seconds a worker may
@@ -168,7 +169,7 @@ def _output_dir(out_dir: str | Path) -> Path:
 def _header(src: Source, as_of: date, complete: list[str], trials: list[CompiledTrial]) -> dict:
     """What a resume must find unchanged: input, screening date, record parts, rule files, version."""
     return {"format": JOURNAL_FORMAT, "input": os.path.abspath(src.path) if src.path != "-" else "-",
-            "kind": src.kind, "input_hash": src.fingerprint() if hasattr(src, "fingerprint") else src.size(),
+            "kind": src.kind, "input_hash": src.fingerprint(),
             "as_of": as_of.isoformat(), "complete": complete,
             "trials": [{"id": t.id, "digest": t.digest} for t in trials], "version": __version__}
 
@@ -303,7 +304,7 @@ def _screen_all(work: Iterator[list], writer: _Writer, pool_factory, workers: in
     last_checkpoint = time.monotonic()
     previous = _install_signals(writer.on_sigint)
     pool = pool_factory(workers)
-    timeout = chunk_timeout if workers > 1 else None  # in-process: nothing to time out or replace
+    timeout = chunk_timeout
 
     def collect() -> None:
         nonlocal pool

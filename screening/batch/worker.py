@@ -19,15 +19,13 @@ from .inputs import decode_line
 _WORKER: dict[str, Any] = {}
 
 
-def init_worker(trials: Sequence[CompiledTrial], as_of: date, complete: Sequence[str], source: str,
-                 ignore_sigint: bool = True) -> None:
+def init_worker(trials: Sequence[CompiledTrial], as_of: date, complete: Sequence[str], source: str) -> None:
     """Per-process setup: the compiled trials (unpickled once per worker), the date and record parts."""
-    if ignore_sigint:
-        import signal
+    import signal
 
-        signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides what an interrupt means
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
-        _die_with_parent()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides what an interrupt means
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    _die_with_parent()
     _WORKER.update(trials=list(trials), as_of=as_of, complete=list(complete), source=source)
 
 
@@ -130,32 +128,10 @@ def screen_chunk(chunk: list[tuple[int, str, Any]]) -> list[tuple]:
             for pos, kind, payload in chunk]
 
 
-class Inline:
-    """Stand-in for a process pool when running in-process (--workers 1)."""
-
-    class _Done:
-        def __init__(self, value):
-            self._value = value
-
-        def result(self, timeout=None):
-            return self._value
-
-        def cancel(self):
-            return False
-
-    def submit(self, fn, *args):
-        return self._Done(fn(*args))
-
-    def shutdown(self, wait=True, cancel_futures=False):
-        pass
-
-
 def make_pool(workers: int, trials, as_of: date, complete, source: str):
-    """A process pool whose workers hold the trials (or, for one worker, this process itself)."""
+    """A process pool whose workers hold the trials. One worker is a process too: a record that kills
+    or hangs it is reported and skipped, never the end of the batch (nor of every resume)."""
     args = (trials, as_of, complete, source)
-    if workers == 1:
-        init_worker(*args, ignore_sigint=False)
-        return Inline()
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 

@@ -37,6 +37,17 @@ def patient_from_document(data: Any, file: str | None = None, text: str | None =
     return parse_patient(data, file, text)
 
 
+def file_sha256(path: str | Path) -> bytes:
+    """The SHA-256 of a file's bytes, read in blocks (how a batch input is identified on resume)."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(1 << 20):
+            digest.update(block)
+    return digest.digest()
+
+
 def read_text(path: str | Path) -> str:
     """A patient file's text (UTF-8; a leading byte-order mark, as some Windows tools write, is dropped)."""
     path = Path(path)

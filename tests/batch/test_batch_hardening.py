@@ -63,6 +63,63 @@ def test_resume_refuses_a_folder_whose_file_changed(tmp_path, trials):
         run_batch(folder, trials, out, AS_OF, workers=1, resume=True)
 
 
+def _omop_input(folder):
+    from screening.sources.omop import BatchInput, OmopSource
+
+    return BatchInput(OmopSource.open(str(folder), as_of=AS_OF))
+
+
+def _reorder_rows(csv_file):
+    """The same rows (and bytes) in another order: the file's size is unchanged, its content is not."""
+    head, *rows = csv_file.read_text().splitlines(keepends=True)
+    assert len(rows) > 2 and sorted(rows) != rows[::-1]
+    csv_file.write_text(head + "".join(rows[::-1]))
+
+
+@pytest.mark.parametrize("suffix", ["", ".duckdb"])
+def test_resume_refuses_an_omop_database_whose_content_changed_but_not_its_persons(tmp_path, trials, suffix):
+    from screening import Patient
+    from screening.sources.omop.load import load_profiles
+
+    patients = [Patient.model_validate(p) for p in _profiles(12)]
+    db = tmp_path / f"omop{suffix}"
+    load_profiles(patients, db)
+    if not suffix:  # a folder of CSV files, as exports are
+        import duckdb
+
+        for table in list(db.glob("*.parquet")):
+            duckdb.sql(f"COPY (SELECT * FROM read_parquet('{table}')) TO '{table.with_suffix('.csv')}' (HEADER)")
+            table.unlink()
+    out = tmp_path / "out"
+    with pytest.raises(KeyboardInterrupt):
+        run_batch(_omop_input(db), trials, out, AS_OF, workers=1, chunk_size=2, progress=_stop_after(4))
+    persons = _omop_input(db).size()
+    if suffix:  # one measurement's value changed
+        import duckdb
+
+        with duckdb.connect(str(db)) as con:
+            con.execute("UPDATE measurement SET value_as_number = value_as_number + 1 "
+                        "WHERE measurement_id = (SELECT min(measurement_id) FROM measurement WHERE value_as_number IS NOT NULL)")
+    else:
+        _reorder_rows(next(f for f in db.iterdir() if f.name.lower() == "measurement.csv"))
+    assert _omop_input(db).size() == persons  # what a resume used to compare
+    with pytest.raises(BatchError, match="changed"):
+        run_batch(_omop_input(db), trials, out, AS_OF, workers=1, resume=True)
+
+
+def test_resume_accepts_the_same_omop_folder(tmp_path, trials):
+    from screening import Patient
+    from screening.sources.omop.load import load_profiles
+
+    db = tmp_path / "omop"
+    load_profiles([Patient.model_validate(p) for p in _profiles(12)], db)
+    out = tmp_path / "out"
+    with pytest.raises(KeyboardInterrupt):
+        run_batch(_omop_input(db), trials, out, AS_OF, workers=1, chunk_size=2, progress=_stop_after(4))
+    summary = run_batch(_omop_input(db), trials, out, AS_OF, workers=1, resume=True)
+    assert summary.resumed_from >= 4 and summary.patients == 12
+
+
 def test_standard_input_cannot_be_resumed(tmp_path, trials):
     with pytest.raises(BatchError, match="standard input"):
         run_batch("-", trials, tmp_path / "out", AS_OF, workers=1, resume=True)
@@ -163,15 +220,15 @@ def _misbehaving(monkeypatch, how: str):
     monkeypatch.setattr(worker, "screen", screen)  # workers are forked: they inherit it
 
 
-@pytest.mark.parametrize("how", ["kill", "hang"])
-def test_the_record_that_kills_or_hangs_a_worker_is_reported_and_skipped(tmp_path, trials, monkeypatch, how):
+@pytest.mark.parametrize("how, workers", [("kill", 2), ("hang", 2), ("kill", 1)])
+def test_the_record_that_kills_or_hangs_a_worker_is_reported_and_skipped(tmp_path, trials, monkeypatch, how, workers):
     _misbehaving(monkeypatch, how)
     profiles = _profiles(20)
     killer = dict(profiles[0], id="killer")
     src = write_ndjson(tmp_path / "in.ndjson", profiles[:9] + [killer] + profiles[9:])
     out = tmp_path / "out"
     started = time.monotonic()
-    summary = run_batch(src, trials, out, AS_OF, workers=2, chunk_size=3, chunk_timeout=4)
+    summary = run_batch(src, trials, out, AS_OF, workers=workers, chunk_size=3, chunk_timeout=4)
     assert time.monotonic() - started < 60
     (err,) = read_lines(out / "errors.ndjson")
     assert err["line"] == 10 and "worker" in err["message"], err

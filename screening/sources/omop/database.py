@@ -84,6 +84,19 @@ class OmopDatabase:
     def has(self, table: str) -> bool:
         return table in self.tables
 
+    def fingerprint(self) -> str:
+        """What a batch resume checks is unchanged. A database server: each table's row count and the
+        persons' ids in order (a hash of its whole content would read all of it)."""
+        import hashlib
+
+        digest = hashlib.sha256()
+        for table in sorted(self.tables):
+            ((n,),) = self.rows(f"SELECT count(*) FROM {self.ref(table)} AS t")
+            digest.update(f"{table}\0{n}\0".encode())
+        for (pid,) in self.rows(f"SELECT person_id FROM {self.ref('person')} AS p ORDER BY person_id"):
+            digest.update(f"{pid}\0".encode())
+        return digest.hexdigest()
+
     def use_vocabulary(self, folder: Path) -> None:
         raise OmopError(Problem("a separate vocabulary folder is supported for file and DuckDB sources only",
                                 self.location))
@@ -238,6 +251,22 @@ class _DuckDatabase(OmopDatabase):
             self.con.execute(f"SELECT * FROM {name} LIMIT 1").fetchall()  # a type error shows now, not mid-run
         except self._duckdb.Error as err:
             raise OmopError(Problem(f"table {name}: {_duck_error(err)}", where or self.location)) from None
+
+    def fingerprint(self) -> str:
+        """What a batch resume checks is unchanged: every file read (the DuckDB file, or the CSV and
+        Parquet files of the folder and of a vocabulary folder) by its path, size and SHA-256."""
+        import hashlib
+
+        from ..files import file_sha256
+
+        files = {os.path.abspath(s) for s in self.sources.values() if os.path.isfile(s)}
+        if os.path.isfile(self.location):
+            files.add(os.path.abspath(self.location))
+        digest = hashlib.sha256()
+        for path in sorted(files):
+            digest.update(f"{path}\0{os.path.getsize(path)}\0".encode())
+            digest.update(file_sha256(path))
+        return digest.hexdigest()
 
     def use_vocabulary(self, folder: Path) -> None:
         files = _table_files(folder)

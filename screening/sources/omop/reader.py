@@ -237,8 +237,12 @@ class BatchInput:
         return self._ids
 
     def size(self) -> int:
-        """Number of persons: a resume checks it is unchanged."""
+        """Number of persons."""
         return len(self._person_ids())
+
+    def fingerprint(self) -> str:
+        """What a resume checks is unchanged: the database's content (``OmopDatabase.fingerprint``)."""
+        return self.source.db.fingerprint()
 
     def total(self) -> int:
         return len(self._person_ids())
