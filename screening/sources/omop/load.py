@@ -29,7 +29,7 @@ import shutil
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 from ...errors import InputError, PatientError, Problem, UnitError
 from ...model.patient import Patient
@@ -218,6 +218,33 @@ def _row(table: str, **values: Any) -> tuple:
     return tuple(map(values.get, _COLUMNS[table]))
 
 
+@dataclass(frozen=True)
+class _Events:
+    """How one part of the profile is written as a dated OMOP event table: its columns are named
+    '<prefix>_concept_id', '<prefix>_type_concept_id', '<prefix>_source_value' ..., its dates come
+    from the records' ``start`` and ``end`` fields, and a status other than ``usual`` goes to
+    screening_status."""
+
+    part: str
+    table: str
+    prefix: str
+    start: tuple[str, str]  # (record field, column)
+    end: tuple[str, str]
+    usual: Callable[[Any], str]
+
+
+_EVENTS = (
+    _Events("conditions", "condition_occurrence", "condition", ("onset", "condition_start_date"),
+            ("abatement", "condition_end_date"), lambda r: "resolved" if r.abatement else "active"),
+    _Events("medications", "drug_exposure", "drug", ("start", "drug_exposure_start_date"),
+            ("stop", "drug_exposure_end_date"), lambda r: "completed" if r.stop else "active"),
+    _Events("immunizations", "drug_exposure", "drug", ("date", "drug_exposure_start_date"),
+            ("date", "drug_exposure_end_date"), lambda r: "completed"),
+    _Events("procedures", "procedure_occurrence", "procedure", ("date", "procedure_date"),
+            ("end", "procedure_end_date"), lambda r: "completed"),
+)
+
+
 class _Loader:
     """Maps profiles to rows; concept ids through ``_Concepts``."""
 
@@ -275,38 +302,16 @@ class _Loader:
                              day_of_birth=b.day if b else None,
                              birth_datetime=dt.datetime(b.year, b.month, b.day) if b else None,
                              person_source_value=p.id))
-        for r in p.conditions:
-            rid = self._id("condition_occurrence")
-            w.add("condition_occurrence", _row(
-                "condition_occurrence", condition_occurrence_id=rid, person_id=pid,
-                condition_concept_id=self._concept_of("conditions", r), condition_start_date=r.onset,
-                condition_end_date=r.abatement, condition_type_concept_id=0, condition_source_value=r.source,
-                condition_source_concept_id=0))
-            self._status(pid, "condition_occurrence", rid, r.status, "resolved" if r.abatement else "active")
-        for r in p.medications:
-            rid = self._id("drug_exposure")
-            w.add("drug_exposure", _row(
-                "drug_exposure", drug_exposure_id=rid, person_id=pid,
-                drug_concept_id=self._concept_of("medications", r), drug_exposure_start_date=r.start,
-                drug_exposure_end_date=r.stop, drug_type_concept_id=0, drug_source_value=r.source,
-                drug_source_concept_id=0))
-            self._status(pid, "drug_exposure", rid, r.status, "completed" if r.stop else "active")
-        for r in p.immunizations:
-            rid = self._id("drug_exposure")
-            w.add("drug_exposure", _row(
-                "drug_exposure", drug_exposure_id=rid, person_id=pid,
-                drug_concept_id=self._concept_of("immunizations", r), drug_exposure_start_date=r.date,
-                drug_exposure_end_date=r.date, drug_type_concept_id=0, drug_source_value=r.source,
-                drug_source_concept_id=0))
-            self._status(pid, "drug_exposure", rid, r.status, "completed")
-        for r in p.procedures:
-            rid = self._id("procedure_occurrence")
-            w.add("procedure_occurrence", _row(
-                "procedure_occurrence", procedure_occurrence_id=rid, person_id=pid,
-                procedure_concept_id=self._concept_of("procedures", r), procedure_date=r.date,
-                procedure_end_date=r.end, procedure_type_concept_id=0, procedure_source_value=r.source,
-                procedure_source_concept_id=0))
-            self._status(pid, "procedure_occurrence", rid, r.status, "completed")
+        for e in _EVENTS:
+            for r in getattr(p, e.part):
+                rid = self._id(e.table)
+                w.add(e.table, _row(
+                    e.table, **{f"{e.table}_id": rid, "person_id": pid,
+                                f"{e.prefix}_concept_id": self._concept_of(e.part, r),
+                                e.start[1]: getattr(r, e.start[0]), e.end[1]: getattr(r, e.end[0]),
+                                f"{e.prefix}_type_concept_id": 0, f"{e.prefix}_source_value": r.source,
+                                f"{e.prefix}_source_concept_id": 0}))
+                self._status(pid, e.table, rid, r.status, e.usual(r))
         for r in p.observations:
             rid = self._id("measurement")
             fields = self._value(r.value, r.unit)
