@@ -248,6 +248,15 @@ def read_value(spec: ItemSpec, record: Any) -> Any:
     return _read(spec, record, spec.name)[0]
 
 
+def _candidates(spec: ItemSpec, records: list) -> tuple[list, Any]:
+    """The records (oldest first) the item's pick chooses among, and their day: every record for max and
+    min (day None), else those of the latest (or earliest) date."""
+    if spec.pick in (Pick.MAX, Pick.MIN):
+        return records, None
+    day = records[-1].date if spec.pick is Pick.LATEST else records[0].date
+    return [r for r in records if r.date == day], day
+
+
 def _resolve_observation(spec: ItemSpec, records: list, name: str) -> Resolved:
     """The winning value among records in the window (oldest first), by the item's pick rule.
 
@@ -256,11 +265,7 @@ def _resolve_observation(spec: ItemSpec, records: list, name: str) -> Resolved:
     only where they all agree.
     """
     by_value = spec.pick in (Pick.MAX, Pick.MIN)
-    if by_value:
-        candidates = records
-    else:
-        day = records[-1].date if spec.pick is Pick.LATEST else records[0].date
-        candidates = [r for r in records if r.date == day]
+    candidates, day = _candidates(spec, records)
     values = []
     for r in candidates:
         value, text, ev = _read(spec, r, name)
@@ -457,11 +462,7 @@ def reference_ratio(item: str, limit: str, env: Env) -> Resolved:
     if stale is not None:
         return stale
     by_value = spec.pick in (Pick.MAX, Pick.MIN)
-    if by_value:
-        candidates = inside
-    else:
-        day = inside[-1].date if spec.pick is Pick.LATEST else inside[0].date
-        candidates = [r for r in inside if r.date == day]
+    candidates, day = _candidates(spec, inside)
     ratios = []
     for r in candidates:
         value, text = _convert(spec, r)
