@@ -16,7 +16,8 @@ from ..rules import ir as X
 from ..rules.compiled import CompiledTrial
 from ..values.bounds import Bounded, Several
 from ..values.durations import Window
-from ..terms.vocabulary import DRUG_CATEGORIES, Footprint, Unrecognised, blockers, route_check, terminology
+from ..terms.vocabulary import (DRUG_CATEGORIES, Footprint, Unrecognised, blockers, personal_history, route_check,
+                                terminology)
 from ..values.logic import FAIL, PASS, UNKNOWN, Status
 from ..values.units import format_number
 from .items import Env, change, evidence_of, reference_ratio, resolve, source_suffix, unit_suffix
@@ -133,6 +134,16 @@ def _condition_test(fn: str, w: Window | None):
     def verdict(r: Any, as_of: date) -> str:
         if r.status == "refuted":
             return NEG
+        if personal_history(r):
+            # 'Personal history of pulmonary embolism' (or Z86.711): past, never active; it happened
+            # on or before the date it was charted, so it is inside a window only if that date is
+            if r.onset is not None and r.onset > as_of:
+                return SKIP
+            if fn == "has_condition":
+                return NEG
+            if w is None:
+                return YES
+            return _overlaps(None, r.abatement or r.onset, False, w.start(as_of), as_of)
         # a condition that abated after the screening date was still present on it, whatever its status now
         abated_later = r.abatement is not None and r.abatement > as_of
         active = abated_later or (r.status in _ACTIVE_CONDITION and r.abatement is None)
@@ -213,6 +224,8 @@ def _record_text(category: str, r: Any) -> str:
         if r.abatement:
             when += f", abated {r.abatement}"
         status = "clinical status not recorded" if r.status == "unknown" else r.status
+        if personal_history(r):
+            status = "personal history"
         if r.verification is not None:
             status += f", {r.verification} diagnosis"
         return f"{label} ({status}){when}{source_suffix(r)}"
@@ -327,7 +340,9 @@ def _compile_records(trial: CompiledTrial, node: X.Records, siblings: tuple[str,
                            ev(rs), (name,))
         if verdicts[NEG]:
             rs = verdicts[NEG]
-            return Outcome(FAIL, (f"{concept.label} not {phrase}: " + "; ".join(_record_text(category, r) for r in rs),), ev(rs))
+            more = ("; not counted: " + "; ".join(left_out)) if left_out else ""
+            return Outcome(FAIL, (f"{concept.label} not {phrase}: " + "; ".join(_record_text(category, r) for r in rs)
+                                  + more,), ev(rs))
         others = verdicts[NO]
         seen = ("; records outside it: " + "; ".join(_record_text(category, r) for r in others)) if others else ""
         if left_out:

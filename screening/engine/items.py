@@ -235,7 +235,8 @@ def _read(spec: ItemSpec, r: Any, name: str) -> tuple[Any, str, Evidence]:
         converted = value if isinstance(value, float) else None
         return value, text, evidence_of(name, r, r.value, r.unit, converted, "dilution", r.date)
     value = normalise_code(("positive" if r.value else "negative") if isinstance(r.value, bool) else r.value)
-    text = f"{_label(spec, r)} {r.value} on {r.date}{source_suffix(r)}{_preliminary(r)}"
+    unit = f" {r.unit}" if r.unit and not isinstance(r.value, bool) else ""  # a number is quoted with its unit
+    text = f"{_label(spec, r)} {r.value}{unit} on {r.date}{source_suffix(r)}{_preliminary(r)}"
     if spec.vocabulary is not None and value not in spec.vocabulary:  # 'equivocal', 'Class IV': not a non-match
         text += f" is not a result the rules read ({', '.join(sorted(spec.vocabulary))})"
         value = None

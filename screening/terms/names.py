@@ -9,10 +9,22 @@ out', 'planned'), or an observation named with a qualifier that makes another qu
 from __future__ import annotations
 
 import re
+import unicodedata
 from functools import lru_cache
 from importlib import resources
 
 _WORD = re.compile(r"[a-z0-9]+(?:[.\-][a-z0-9]+)*")
+
+
+@lru_cache(maxsize=65536)
+def fold(text: str) -> str:
+    """Lower case without accents ('Esclerosis Múltiple' -> 'esclerosis multiple', 'riñón' ->
+    'rinon'): charts and vocabularies spell Spanish names with and without them, and an accented
+    letter must not split a word."""
+    text = text.lower()
+    if text.isascii():
+        return text
+    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
 
 
 @lru_cache(maxsize=65536)
@@ -21,7 +33,7 @@ def ratio_joins(name: str) -> frozenset[int]:
     position i means between words i-1 and i of ``words(name)``. A '/' before a unit
     ('Weight/kg', 'RBC /hpf') or between numbers ('HIV 1/2') is no ratio, nor is a label's
     colon ('EDSS: total score')."""
-    text = name.lower()
+    text = fold(name)
     joins, position, previous = set(), 0, None
     for m in _WORD.finditer(text):
         token = m.group()
@@ -42,7 +54,7 @@ def words(text: str) -> tuple[str, ...]:
     invasive ventilation' (and meets the same guards). Other hyphenated words stay whole:
     'anti-dsDNA' is not 'dsDNA', 'pre-diabetes' is not diabetes.
     """
-    toks = _WORD.findall(text.lower())
+    toks = _WORD.findall(fold(text))
     if any(t.startswith("non-") for t in toks):
         toks = [part for t in toks for part in (("non", t[4:]) if t.startswith("non-") else (t,))]
     return tuple(toks)
@@ -103,3 +115,18 @@ def name_tokens(name: str, observation: bool = False, planned: bool = False) -> 
     guarded = any(_occurs(toks, g, i) and not any(_occurs(toks, e, i) for e in exceptions)
                   for g in guards for i in range(len(toks) - len(g) + 1))
     return toks, guarded
+
+
+@lru_cache(maxsize=1)
+def _history_phrases() -> tuple[tuple[str, ...], ...]:
+    return tuple(words(p) for p in _guard_file().get("history", []) if words(p))
+
+
+@lru_cache(maxsize=65536)
+def says_history(name: str) -> bool:
+    """Whether a condition's name says it is past ('Personal history of pulmonary embolism',
+    'h/o DVT', 'antecedentes de cáncer de mama'); phrases in data/name_guards.txt [history]."""
+    toks = words(name)
+    if "family" in toks or "familiar" in toks or "familiares" in toks:  # someone else's history (guarded)
+        return False
+    return any(_occurs(toks, p, i) for p in _history_phrases() for i in range(len(toks) - len(p) + 1))

@@ -68,7 +68,7 @@ def test_records_keep_names_codes_statuses_and_sources(tmp_path):
         "medications": [{"code": "rxnorm:3002", "name": "cyclophosphamide", "start": "2026-06-23",
                          "stop": "2026-06-23"},
                         {"name": "rituximab", "status": "not-taken"}],
-        "procedures": [{"code": "snomed:65575008", "date": "2026-02-10"},
+        "procedures": [{"code": "cpt:50200", "date": "2026-02-10"},
                        {"name": "plasmapheresis", "status": "planned"}],
         "immunizations": [{"code": "cvx:33", "date": "2025-01-01"}, {"name": "flu vaccine", "status": "not-done"}],
         "facts": [{"code": "exc-4a", "value": False, "date": "2026-11-23", "source": "investigator"},
@@ -162,7 +162,7 @@ def test_existing_output_is_kept(tmp_path):
 _CODES = ["loinc:2890-5", "loinc:5048-4", "loinc:81716-3", "loinc:2703-7", "loinc:3150-0", "loinc:29463-7",
           "loinc:8302-2", "loinc:94500-6", "snomed:840539006", "snomed:67782005", "icd10:J80", "icd10:C50.9",
           "icd10:M32.14", "snomed:77386006", "rxnorm:3002", "rxnorm:6902", "atc:L04AA06", "atc:H02AB04",
-          "snomed:65575008", "snomed:233573008", "cvx:33", "cvx:140", "local:edss", "local:isn-rps-class",
+          "cpt:50200", "snomed:233573008", "cvx:33", "cvx:140", "local:edss", "local:isn-rps-class",
           "local:childbearing-potential", "pregnant", "inc-7"]
 _NAMES = ["UPCR", "ANA", "anti-dsDNA", "PaO2", "FiO2", "weight", "COVID-19", "ARDS", "cyclophosphamide",
           "methylprednisolone", "renal biopsy", "ECMO", "pregnant", "lactating", "EDSS", "influenza vaccine",

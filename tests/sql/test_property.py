@@ -21,7 +21,7 @@ from .conftest import AS_OF, ROOT
 _CODES = ["loinc:2890-5", "loinc:5048-4", "loinc:81716-3", "loinc:2703-7", "loinc:3150-0", "loinc:29463-7",
           "loinc:8302-2", "loinc:94500-6", "snomed:840539006", "snomed:67782005", "icd10:J80", "icd10:C50.9",
           "icd10:M32.14", "snomed:77386006", "rxnorm:3002", "rxnorm:6902", "atc:L04AA06", "atc:H02AB04",
-          "snomed:65575008", "snomed:233573008", "cvx:33", "cvx:140", "local:edss", "local:isn-rps-class",
+          "cpt:50200", "snomed:233573008", "cvx:33", "cvx:140", "local:edss", "local:isn-rps-class",
           "local:childbearing-potential", "pregnant", "inc-7", "confirm:inc-5"]
 _NAMES = ["UPCR", "ANA", "anti-dsDNA", "PaO2", "FiO2", "weight", "height", "BMI", "COVID-19", "ARDS",
           "cyclophosphamide", "methylprednisolone", "renal biopsy", "ECMO", "pregnant", "lactating", "EDSS",
