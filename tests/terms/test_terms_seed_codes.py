@@ -31,4 +31,4 @@ def test_a_number_read_by_a_coded_item_is_quoted_with_its_unit():
     chart = ROOT / "tests" / "adversarial" / "Phase-II-Lupus-MSC" / "anti-dsdna-iu-ml-positive.json"
     p = Patient.model_validate(json.loads(chart.read_text(encoding="utf-8")))
     by_id = {c.id: c for c in screen(p, trial, "2026-11-23").criteria}
-    assert "anti-dsDNA (EliA dsDNA) 250 IU/mL on 2026-10-05 [Observation/dsdna-q] is not a result" in by_id["inc-1"].reason
+    assert "(anti-dsDNA (EliA dsDNA)) 250 IU/mL on 2026-10-05 [Observation/dsdna-q] is not a result" in by_id["inc-1"].reason
