@@ -206,21 +206,30 @@ def test_covid_pf_ratio_of_exactly_200_is_not_below_200(trials) -> None:
     assert _status(trial, p, "inc-5c") == "pass"    # 196.7
 
 
-def test_lupus_oral_methylprednisolone_is_not_read_as_a_bolus(trials) -> None:
-    """exc-1a excludes a bolus: a methylprednisolone record that does not say so asks, never guesses."""
+def test_lupus_bolus_is_intravenous_methylprednisolone_of_250_mg_a_day(trials) -> None:
+    """exc-1a excludes a bolus: oral tablets are none, 40 mg IV is none unless given 7 times a day, and a
+    record that does not say its route or daily dose asks for it, never guesses."""
     trial = trials["Phase-II-Lupus-MSC"]
     p = _example("Phase-II-Lupus-MSC")
     p["medications"].append({"code": "atc:H02AB04", "name": "Metilprednisolona 16 mg comprimidos", "start": "2026-10-01"})
+    assert _status(trial, p, "exc-1a") == "pass"
+    p = _example("Phase-II-Lupus-MSC")
+    p["medications"].append({"code": "atc:H02AB04", "name": "Solu-Medrol 40 mg IV", "start": "2026-10-01"})
     r = screen(p, trial, "2026-11-23")
     exc1a = next(c for c in r.criteria if c.id == "exc-1a")
-    assert exc1a.status.value == "unknown" and exc1a.missing == ["methylprednisolone_bolus"]
-    # the reason names the record that raised the question, beside the question
-    assert "Metilprednisolona 16 mg comprimidos started 2026-10-01" in exc1a.reason
-    assert "; no record of methylprednisolone started within 3 months given as a bolus (pulse)" in exc1a.reason
-    p["facts"].append({"code": "local:methylprednisolone-bolus", "value": False, "date": "2026-11-23"})
+    assert exc1a.status.value == "unknown" and exc1a.missing == ["methylprednisolone_pulse"]
+    # the reason names the record that raised the question, and the question
+    assert ("Solu-Medrol 40 mg IV started 2026-10-01 (40 mg a dose (from its name); how many doses a day is not "
+            "recorded: is the daily dose >= 250 mg?)") in exc1a.reason
+    p["medications"][-1].update(dose=40, dose_unit="mg", doses_per_day=1)
     assert _status(trial, p, "exc-1a") == "pass"
     p = _example("Phase-II-Lupus-MSC")
     p["medications"].append({"name": "methylprednisolone pulse 500 mg", "start": "2026-10-01"})
+    assert _status(trial, p, "exc-1a") == "fail"
+    p = _example("Phase-II-Lupus-MSC")
+    p["medications"].append({"code": "rxnorm:6902", "name": "methylprednisolone", "start": "2026-10-01"})
+    assert _status(trial, p, "exc-1a") == "unknown"   # neither route nor dose said
+    p["medications"][-1].update(route="intravenous", daily_dose=1, daily_dose_unit="g")
     assert _status(trial, p, "exc-1a") == "fail"
     p = _example("Phase-II-Lupus-MSC")
     p["medications"].append({"code": "rxnorm:6902", "name": "methylprednisolone", "start": "2026-06-01"})

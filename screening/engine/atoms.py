@@ -242,9 +242,11 @@ def _record_text(category: str, r: Any) -> str:
     return f"{label}{when}{'' if r.status == 'completed' else f' ({r.status})'}{source_suffix(r)}"
 
 
-def _filter(category: str, concept: Any, found: list, env: Env, left_out: list, questions: dict) -> list:
+def _filter(category: str, concept: Any, found: list, env: Env, left_out: list, questions: dict,
+            notes: dict | None = None) -> list:
     """Found records less those the set excludes or that name another route (their texts go to
     ``left_out``); records it cannot tell about stay, with the question in ``questions``."""
+    notes = {} if notes is None else notes
     excluded = {id(r) for r in env.view.find(category, concept.excluded)} if concept.excluded is not None else set()
     keep = []
     for r in found:
@@ -258,14 +260,49 @@ def _filter(category: str, concept: Any, found: list, env: Env, left_out: list, 
                 left_out.append(f"{_record_text(category, r)} (excluded)")
                 continue
         if concept.route is not None and category in DRUG_CATEGORIES:
-            verdict, said = route_check(r.name, concept.route)
+            # the record's own route when it has one, else the route words of its name
+            verdict, said = route_check(getattr(r, "route", None) or r.name, concept.route)
             if verdict == NO:
                 left_out.append(f"{_record_text(category, r)} ({said}, not {concept.route})")
                 continue
             if verdict == MAYBE:
                 questions[id(r)] = f" ({said})"
+        if concept.attributes and category == "medications":
+            verdict, said = _attributes_check(concept, r, found, env.as_of)
+            if verdict == NO:
+                left_out.append(f"{_record_text(category, r)} ({said})")
+                continue
+            if verdict == MAYBE:
+                questions[id(r)] = questions.get(id(r), "") + f" ({said})"
+            elif said:
+                notes[id(r)] = f" ({said})"
         keep.append(r)
     return keep
+
+
+def _attributes_check(concept: Any, r: Any, found: list, as_of: date) -> tuple[str, str]:
+    """Whether a drug record has the set's attributes (dose, daily dose, exposure, stable dose,
+    stop reason): no at the first it lacks, maybe when one cannot be told (saying what would tell)."""
+    from ..terms import doses
+
+    said, open_ = [], []
+    for kind, value, text in concept.attributes:
+        if kind in ("dose", "daily_dose"):
+            verdict, why = doses.dose_test(r, value[0], kind == "daily_dose", value[1])
+        elif kind in ("exposure", "stable_dose"):
+            days = (as_of - value.start(as_of)).days
+            if kind == "exposure":
+                verdict, why = doses.exposure_test(r, days, str(value), as_of)
+            else:
+                verdict, why = doses.stable_test(r, found, days, str(value), as_of)
+        else:
+            verdict, why = doses.stop_reason_test(r, value, text.removeprefix("stopped for "))
+        if verdict == NO:
+            return NO, f"{why}: not {text}"
+        (open_ if verdict == MAYBE else said).append(why)
+    if open_:
+        return MAYBE, "; ".join(said + open_)
+    return YES, "; ".join(said)
 
 
 def _placed(trial: CompiledTrial, concept: Any, category: str, candidates: list, env: Env) -> dict:
@@ -319,8 +356,9 @@ def _compile_records(trial: CompiledTrial, node: X.Records, siblings: tuple[str,
         matched = found = env.view.find(category, concept.matcher)
         left_out: list[str] = []  # found by words or codes, but excluded or by another route
         questions: dict[int, str] = {}  # found, but cannot tell whether excluded or by the route
-        if concept.excluded is not None or concept.route is not None:
-            found = _filter(category, concept, found, env, left_out, questions)
+        notes: dict[int, str] = {}  # found and counted: the attributes that made it count (its dose)
+        if concept.excluded is not None or concept.route is not None or concept.attributes:
+            found = _filter(category, concept, found, env, left_out, questions, notes)
         for r in found:
             v = test(r, as_of)
             if v != SKIP:
@@ -332,7 +370,8 @@ def _compile_records(trial: CompiledTrial, node: X.Records, siblings: tuple[str,
             return tuple(evidence_of(name, r, r.status, None, day=r.__dict__[day_field]) for r in rs)
         if verdicts[YES]:
             rs = verdicts[YES]
-            return Outcome(PASS, (f"{concept.label} {phrase}{span}: " + "; ".join(_record_text(category, r) for r in rs),), ev(rs))
+            return Outcome(PASS, (f"{concept.label} {phrase}{span}: "
+                                  + "; ".join(_record_text(category, r) + notes.get(id(r), "") for r in rs),), ev(rs))
         if verdicts[MAYBE]:
             rs = verdicts[MAYBE]
             return Outcome(UNKNOWN, (f"{concept.label}: cannot tell if {phrase}{span}: "

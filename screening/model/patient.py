@@ -108,7 +108,7 @@ class Condition(_Record):
 
 
 class Medication(_Record):
-    """A drug exposure with its start and (if ended) stop date."""
+    """A drug exposure with its start and (if ended) stop date, and as much of its dosage as the chart gives."""
 
     start: dt.date | None = None
     stop: dt.date | None = None
@@ -117,6 +117,27 @@ class Medication(_Record):
     start_is_earliest: bool = Field(
         False, description="`start` is the date the drug was ordered (a prescription's authoredOn): it started then "
                            "or later, if at all. A record dated after the screening date is not seen.")
+    route: str | None = Field(None, max_length=200, description="Route as charted ('intravenous', 'oral', 'IV', "
+                              "'Topical route'); read by the route words of the vocabulary. When absent, the name's "
+                              "route words are read.")
+    dose: StrictFloat | StrictInt | None = Field(None, ge=0, description="Amount given at one administration, in "
+                                                  "`dose_unit` (e.g. 500 with 'mg').")
+    dose_unit: str | None = Field(None, max_length=50, description="Unit of `dose` (mg, g, ug, [IU], mg/kg).")
+    doses_per_day: StrictFloat | StrictInt | None = Field(None, gt=0, description="Administrations a day (2 for "
+                                                          "twice daily, 0.142857 for weekly).")
+    daily_dose: StrictFloat | StrictInt | None = Field(None, ge=0, description="Total a day, when the chart gives "
+                                                       "it so, in `daily_dose_unit`.")
+    daily_dose_unit: str | None = Field(None, max_length=50, description="Unit of `daily_dose` (the amount, e.g. 'mg').")
+    stop_reason: str | None = Field(None, max_length=MAX_NAME, description="Why it was stopped, as charted "
+                                    "('adverse event', 'lack of efficacy', 'patient choice').")
+
+    @model_validator(mode="after")
+    def _amounts_have_units(self):
+        if self.dose is not None and not self.dose_unit:
+            raise ValueError("'dose' needs 'dose_unit'")
+        if self.daily_dose is not None and not self.daily_dose_unit:
+            raise ValueError("'daily_dose' needs 'daily_dose_unit'")
+        return self
 
 
 class Procedure(_Record):

@@ -52,6 +52,22 @@ class ConceptSet(_Strict):
         None, description="Drug records count only by this route as their names say it: 'systemic' leaves out "
                           "creams, inhalers, eye drops, nasal sprays and joint injections; 'intravenous' asks when "
                           "a name says no route.")
+    dose: StrictStr | None = Field(
+        None, description="Drug records count only when one administration meets this: an operator, a number and a "
+                          "unit, e.g. '>= 500 mg'. A record whose dose is not recorded (nor in its name) is a question.")
+    daily_dose: StrictStr | None = Field(
+        None, description="Drug records count only when the total a day meets this, e.g. '>= 250 mg' (a charted daily "
+                          "dose, or dose x doses a day; one dose alone decides a lower bound). Otherwise a question.")
+    exposure: StrictStr | None = Field(
+        None, description="Drug records count only when taken at least this long (ISO 8601 'P4W', 'P3M'), from start "
+                          "to stop, or to the screening date while active.")
+    stable_dose: StrictStr | None = Field(
+        None, description="Drug records count only when taken on the same recorded dose for at least this long up "
+                          "to the screening date ('P4W'): no other record of the set with another dose in that time.")
+    stop_reason: list[StrictStr] = Field(
+        default_factory=list, description="Drug records count only when stopped for one of these reasons, matched by "
+                                          "words ('intolerance', 'adverse event', 'lack of efficacy'); a stopped record "
+                                          "without a reason is a question.")
     note: StrictStr | None = None
 
 

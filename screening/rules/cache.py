@@ -70,6 +70,22 @@ def _versions() -> bytes:
     return "\n".join(parts).encode()
 
 
+def _vocabulary_identity() -> bytes:
+    """The OMOP vocabulary database concept sets are expanded through when compiling (its path, size
+    and modification time), or none: after a new `screening vocab load` (or another
+    SCREENING_VOCABULARY) a trial compiled against the old vocabulary must not be reused."""
+    from ..terms.athena import default_db
+
+    db = default_db()
+    if db is None:
+        return b"no vocabulary"
+    try:
+        st = db.stat()
+    except OSError:
+        return f"{db}: absent".encode()
+    return f"{db.resolve()}:{st.st_size}:{st.st_mtime_ns}".encode()
+
+
 def _private_folder(folder: Path) -> bool:
     """Create ``folder`` 0700 if needed; True only if it is a real folder owned by this user and private."""
     try:
@@ -161,7 +177,7 @@ def load_criteria_cached(path: str | Path) -> CompiledTrial:
     if secret is None:
         return compiler.compile_text(text, str(path))
     digest = hashlib.sha256()
-    for part in (data, str(path).encode(), _versions(), _code_fingerprint()):
+    for part in (data, str(path).encode(), _versions(), _code_fingerprint(), _vocabulary_identity()):
         digest.update(hashlib.sha256(part).digest())
     entry = folder / f"{digest.hexdigest()[:32]}.pickle"
     trial = _read_entry(entry, secret)

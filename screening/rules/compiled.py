@@ -28,6 +28,10 @@ class ConceptSpec:
     footprint: Any = None  # terms.vocabulary.Footprint
     excluded: Matcher | None = None
     route: str | None = None
+    # record attributes a drug record must have to count: (kind, value, text) with kind 'dose' or
+    # 'daily_dose' (a terms.doses.Threshold and its precomputed unit factors), 'exposure' or
+    # 'stable_dose' (a Window), 'stop_reason' (phrases as word tuples)
+    attributes: tuple = ()
 
 
 @dataclass(frozen=True)

@@ -213,7 +213,7 @@ class _Compiler:
                  for n, s in items.items()}
         items = self._inferences(items, parser)
         criteria = self._criteria(parser)
-        concepts = self._concepts(_drug_sets(criteria))
+        concepts = self._concepts(_drug_sets(criteria), concept_categories(criteria))
         items = _with_vocabularies(items, criteria, declared)
         for cc in criteria:  # criteria a person confirms read a fact named after the criterion
             if cc.criterion.confirm is not None:
@@ -233,7 +233,7 @@ class _Compiler:
             self.error(f.path, f.message)
 
     # -- concepts
-    def _concepts(self, drug_sets: frozenset[str]) -> dict[str, ConceptSpec]:
+    def _concepts(self, drug_sets: frozenset[str], categories: dict | None = None) -> dict[str, ConceptSpec]:
         """Concept sets expanded through the vocabularies; drugs only for sets that record
         functions read among medications or immunizations (``drug_sets``)."""
         from ..terms.vocabulary import terminology
@@ -269,7 +269,65 @@ class _Compiler:
                 ex_classes |= {k for k in more[2] if k in terms.drugs.classes}
             out[name] = concept_spec(name, c, codes, names, classes, ex_codes, ex_names, ex_classes, terms,
                                      drugs=name in drug_sets)
+            attributes = self._attributes(name, c, path, (categories or {}).get(name, set()))
+            if attributes:
+                out[name] = dataclasses.replace(out[name], attributes=attributes)
         return out
+
+    def _attributes(self, name: str, c: Any, path: tuple, categories: set) -> tuple:
+        """A concept set's medication attributes, checked: dose thresholds with a unit pint knows
+        (factors precomputed), durations in ISO 8601, stop-reason words; only for drug records."""
+        from ..terms.doses import parse_threshold
+        from ..terms.names import words
+        from ..values import units
+
+        out = []
+        for key in ("dose", "daily_dose"):
+            text = getattr(c, key)
+            if text is None:
+                continue
+            try:
+                t = parse_threshold(text)
+            except ValueError as err:
+                self.error(path + (key,), str(err))
+                continue
+            if key == "daily_dose":  # '>= 250 mg/day' and '>= 250 mg/d' mean the amount a day
+                for per in ("/day", "/d", "/24h"):
+                    if t.unit.replace(" ", "").endswith(per):
+                        t = dataclasses.replace(t, unit=t.unit.replace(" ", "")[:-len(per)])
+                        break
+            try:
+                dim = units.dimensionality(t.unit)
+            except UnitError as err:
+                self.error(path + (key,), f"unknown unit {t.unit!r} in {text!r}: {err}")
+                continue
+            if "[time]" in str(dim):
+                self.error(path + (key,), f"{key} {text!r} has a rate unit ({dim}): write the amount, e.g. '>= 250 mg'"
+                           + (" (daily_dose is already a day's total)" if key == "daily_dose" else ""))
+                continue
+            try:
+                factors = units.precomputed_factors(t.unit)
+            except UnitError:
+                factors = {}
+            out.append((key, (t, factors), f"{'daily dose' if key == 'daily_dose' else 'dose'} {t.text}"))
+        for key in ("exposure", "stable_dose"):
+            text = getattr(c, key)
+            if text is None:
+                continue
+            try:
+                w = parse_window(text)
+            except ValueError as err:
+                self.error(path + (key,), str(err))
+                continue
+            out.append((key, w, f"{'taken for at least' if key == 'exposure' else 'on a stable dose for'} {w}"))
+        if c.stop_reason:
+            phrases = tuple(words(p) for p in c.stop_reason if words(p))
+            out.append(("stop_reason", phrases, "stopped for " + " or ".join(c.stop_reason)))
+        if out and categories - {"medications", "immunizations"}:
+            self.error(path, f"concept set {name!r} has medication attributes (dose, daily_dose, exposure, stable_dose, "
+                             f"stop_reason) but is read among {', '.join(sorted(categories))}: they apply to drug "
+                             "records only")
+        return tuple(out)
 
     def _expand(self, name: str, stack: list[str]) -> tuple[set[str], set[str], set[str]]:
         """Codes, names and drug classes of a concept set with those of the sets it includes (unknown

@@ -88,3 +88,26 @@ def test_the_fingerprint_covers_every_subpackage():
         assert cache._code_fingerprint() != before
     finally:
         os.utime(module, ns=(st.st_atime_ns, st.st_mtime_ns))
+
+
+def test_a_new_vocabulary_database_invalidates_the_cache(tmp_path, monkeypatch):
+    # a compiled trial expands its concept sets through the OMOP vocabulary: after `screening vocab
+    # load` writes another database, the trial compiled against the old one must not be reused
+    cache_dir = tmp_path / "cache"
+    monkeypatch.setenv("SCREENING_CACHE_DIR", str(cache_dir))
+    db = tmp_path / "vocabulary.sqlite"
+    db.write_bytes(b"first")
+    monkeypatch.setenv("SCREENING_VOCABULARY", str(db))
+    compiles = _compiles(monkeypatch)
+    rules = DATA / "lupus.yaml"
+    cache.load_criteria_cached(rules)
+    cache.load_criteria_cached(rules)
+    assert len(compiles) == 1
+    st = db.stat()
+    db.write_bytes(b"second, loaded again")
+    os.utime(db, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000_000))
+    cache.load_criteria_cached(rules)
+    assert len(compiles) == 2
+    monkeypatch.setenv("SCREENING_VOCABULARY", "")  # no vocabulary at all: another compile again
+    cache.load_criteria_cached(rules)
+    assert len(compiles) == 3
