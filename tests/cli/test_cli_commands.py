@@ -221,8 +221,8 @@ def test_patient_schema_violation_names_the_path_line_and_column(tmp_path):
 
 
 def test_patient_unknown_field(tmp_path):
-    p = write(tmp_path, "bad.json", json.dumps({"id": "x", "medications": [{"name": "a"}, {"name": "b", "dose": 5}]}))
-    one_error_line(invoke("screen", p, "-t", LUPUS, *AS_OF), f"{p}:1:66: error: medications[1].dose: unknown field")
+    p = write(tmp_path, "bad.json", json.dumps({"id": "x", "medications": [{"name": "a"}, {"name": "b", "dosage": 5}]}))
+    one_error_line(invoke("screen", p, "-t", LUPUS, *AS_OF), f"{p}:1:68: error: medications[1].dosage: unknown field")
 
 
 def test_missing_field_points_at_the_record_that_lacks_it(tmp_path):
