@@ -26,8 +26,8 @@ def test_valid_profile():
 @pytest.mark.parametrize("data, expected", [
     ({"id": "x", "observations": [{"name": "a", "value": 1, "date": "2026-13-01"}]},
      "p.json: error: observations[0].date: Input should be a valid date or datetime, month value is outside"),
-    ({"id": "x", "medications": [{"name": "a"}, {"name": "b", "dose": 5}]},
-     "p.json: error: medications[1].dose: unknown field"),
+    ({"id": "x", "medications": [{"name": "a"}, {"name": "b", "dosage": 5}]},
+     "p.json: error: medications[1].dosage: unknown field"),
     ({"observations": []}, "p.json: error: id: missing required field"),
     ({"id": "x", "conditions": [{"status": "active"}]},
      "p.json: error: conditions[0]: a record needs a 'code' or a 'name'"),
