@@ -128,7 +128,7 @@ class Medication(_Record):
     daily_dose: StrictFloat | StrictInt | None = Field(None, ge=0, description="Total a day, when the chart gives "
                                                        "it so, in `daily_dose_unit`.")
     daily_dose_unit: str | None = Field(None, max_length=50, description="Unit of `daily_dose` (the amount, e.g. 'mg').")
-    stop_reason: str | None = Field(None, max_length=MAX_NAME, description="Why it was stopped, as charted "
+    stop_reason: str | None = Field(None, description="Why it was stopped, as charted "
                                     "('adverse event', 'lack of efficacy', 'patient choice').")
 
     @model_validator(mode="after")
