@@ -97,6 +97,8 @@ def screen(
     completeness: str = typer.Option("observation-period", "--completeness", metavar="POLICY",
                                      help=COMPLETENESS_HELP),
     strict: bool = typer.Option(False, "--strict", help=STRICT_HELP),
+    explain: bool = typer.Option(False, "--explain", help="After the table, every criterion in full: its words, "
+                                                          "reason, reading, evidence and what would decide it."),
 ) -> None:
     """Screen one patient against one or more trials."""
     from .errors import InputError
@@ -129,7 +131,7 @@ def screen(
         return
     from .report.table import print_results
 
-    print_results(results)
+    print_results(results, explain=explain)
 
 
 def _spec(path: Path) -> str:
@@ -547,7 +549,8 @@ def population(
         f = Funnel.for_trial(t)
         letters = {"pass": "p", "fail": "f", "unknown": "u"}
         for pid, row in result.statuses[t.id].items():
-            f.add("".join(letters[s] for s in row), verdict_key(result.plan, t.id, row))
+            f.add("".join(letters[s] for s in row),
+                  verdict_key(result.plan, t.id, row, result.bullets.get(t.id, {}).get(pid)))
         tmp = out / f".{funnel_name(t.id)}.partial"
         with open(tmp, "w", newline="", encoding="utf-8") as fh:
             f.write_csv(fh)
@@ -561,10 +564,15 @@ def population(
                f"({sum(sizes.values()):,} bytes of Parquet)", err=True)
 
 
-@app.command(short_help="Re-screen one person of an OMOP database on the Python path, with every reason.")
+@app.command(short_help="One criterion (or every one) of a patient in full: reason, reading, evidence.")
 def explain(
-    source: Path = typer.Argument(..., metavar="DB", help="An OMOP CDM database."),
-    person: str = typer.Argument(..., metavar="PERSON", help="person_id or person_source_value."),
+    source: Path = typer.Argument(..., metavar="PATIENT.json|DB",
+                                  help="A patient file (native or FHIR), or an OMOP CDM database."),
+    target: str = typer.Argument(..., metavar="CRITERION|PERSON",
+                                 help="For a patient file: the criterion or bullet id. For an OMOP database: the "
+                                      "person (person_id or person_source_value)."),
+    criterion: Optional[str] = typer.Argument(None, metavar="[CRITERION]",
+                                              help="For an OMOP database: only this criterion or bullet."),
     trial: List[Path] = typer.Option(..., "--trial", "-t", metavar="RULES.yaml", help="Rule file (repeatable)."),
     as_of: Optional[str] = typer.Option(None, "--as-of", metavar="YYYY-MM-DD", help="Screening date (default: today)."),
     complete: Optional[str] = typer.Option(None, "--complete", metavar="PARTS", help=COMPLETE_HELP),
@@ -573,27 +581,50 @@ def explain(
     vocabulary: Optional[Path] = typer.Option(None, "--vocabulary", metavar="DIR", help=VOCABULARY_HELP),
     completeness: str = typer.Option("observation-period", "--completeness", metavar="POLICY",
                                      help=COMPLETENESS_HELP),
+    strict: bool = typer.Option(False, "--strict", help=STRICT_HELP),
 ) -> None:
-    """The full reasons for one person of a population, from the Python path (as `screen DB --person`)."""
+    """The full reasons: `explain PATIENT.json CRITERION -t RULES.yaml` prints one criterion (or a bullet's
+    parts) in full; `explain DB PERSON [CRITERION]` re-screens one person of an OMOP population on the Python
+    path (as `screen DB --person`) and prints the table, or the one criterion in full."""
     from .engine.evaluate import screen as screen_one
     from .errors import InputError
 
     parts = _parse_complete(complete)
     day, today = _parse_date(as_of)
+    omop = _is_omop(_spec(source))
+    if not omop and criterion is not None:
+        raise _fail("explain PATIENT.json CRITERION takes one criterion (a third argument is for an OMOP database: "
+                    "DB PERSON CRITERION)")
+    only = criterion if omop else target
     try:
         trials = [_load_trial(t) for t in trial]
-        with _omop_source(_spec(source), schema, vocabulary, day, completeness) as omop:
-            patient = omop.patient(person)
+        if omop:
+            with _omop_source(_spec(source), schema, vocabulary, day, completeness) as db:
+                patient = db.patient(target)
+        else:
+            patient = _read_patient(source, strict)
     except InputError as err:
         raise _fail(_one_line(err), located=True) from None
     results = [screen_one(patient, t, day, complete=parts) for t in trials]
+    if today:
+        typer.echo(f"as of {day.isoformat()} (today; use --as-of to fix the screening date)", err=True)
     if as_json:
         payload = [r.model_dump(mode="json") for r in results]
         typer.echo(json.dumps(payload[0] if len(payload) == 1 else payload, indent=2, ensure_ascii=False))
         return
-    from .report.table import print_results
+    from .report.table import details, print_details, print_results
 
-    print_results(results)
+    if only is None:
+        print_results(results)
+        return
+    found = [r for r in results if any(c.id == only or c.parent == only for c in r.criteria)]
+    if not found:
+        try:
+            details(results[0], only)
+        except KeyError as err:
+            raise _fail(f"{source}: error: {err.args[0]}", located=True) from None
+    for r in found:
+        print_details(r, only)
 
 
 @app.command(short_help="Serve the JSON API, CDS Hooks and the coordinator's web page over HTTP.")

@@ -19,7 +19,7 @@ from ..values.durations import Window
 from ..terms.vocabulary import (DRUG_CATEGORIES, Footprint, Unrecognised, blockers, personal_history, route_check,
                                 terminology)
 from ..values.logic import FAIL, PASS, UNKNOWN, Status
-from ..values.units import format_number
+from ..values.units import format_against, format_number
 from .items import Env, change, evidence_of, reference_ratio, resolve, source_suffix, unit_suffix
 from .records import DATE_FIELD
 
@@ -88,6 +88,10 @@ def _compile_compare(trial: CompiledTrial, node: X.Compare) -> Program:
     else:
         name = src.name
         get = lambda env: resolve(name, env)  # noqa: E731
+    spec = trial.items.get(name)
+    unit = unit_suffix(spec.unit) if spec is not None else ""
+    abbrev = ("ULN" if src.limit == "high" else "LLN") if isinstance(src, X.RefRatio) else None
+    exact = isinstance(const, (int, float)) and not isinstance(const, bool) and op != "in"
 
     def run(env: Env) -> Outcome:
         r = get(env)
@@ -102,11 +106,31 @@ def _compile_compare(trial: CompiledTrial, node: X.Compare) -> Program:
             holds = test(value, const)
         if holds is None:  # a bound such as '<1:40' that straddles the threshold
             return Outcome(UNKNOWN, (f"{r.text}: cannot tell whether {bound}",), r.evidence, (name,))
+        text = r.text
+        if exact and isinstance(value, float):
+            text = _digits_that_read_true(text, value, const, test, unit, abbrev)
         if holds:
-            return Outcome(PASS, ((r.text, bound),), r.evidence)
-        return Outcome(FAIL, ((r.text, f"not {bound}"),), r.evidence)
+            return Outcome(PASS, ((text, bound),), r.evidence)
+        return Outcome(FAIL, ((text, f"not {bound}"),), r.evidence)
 
     return run
+
+
+def _digits_that_read_true(text: str, value: float, const: float, test, unit: str, abbrev: str | None) -> str:
+    """``text`` with the value it shows converted, computed or as a ratio rounded no further than the
+    comparison allows: 'P/F ratio 199.5 mmHg computed as ...' against < 200, not '200 mmHg'."""
+    shown = format_number(value)
+    better = format_against(value, const, test)
+    if better == shown:
+        return text
+    if abbrev is not None:
+        places = (f"= {shown} x {abbrev}",)
+    else:
+        places = (f"({shown}{unit})", f"({shown}{unit}, ", f" {shown}{unit} computed as ")
+    for place in places:
+        if place in text:
+            return text.replace(place, place.replace(shown, better, 1), 1)
+    return text
 
 
 # ---------------------------------------------------------------- record functions

@@ -11,17 +11,17 @@ from datetime import date
 from typing import Iterable
 
 from ..model.patient import Category, Patient
-from ..model.result import CriterionResult, ScreeningResult, Verdict, build
+from ..model.result import BulletPart, BulletResult, CriterionResult, ScreeningResult, Verdict, build
 from ..model.rulefile import Kind
 from ..rules.compiled import CompiledTrial
-from ..values.logic import FAIL, UNKNOWN
+from ..values.logic import FAIL, PASS, UNKNOWN, Status, and_, not_, or_
 from .items import Env
 from .program import inferences_of, program_of
 from .records import PatientView
 
 
-def verdict_of(results: list[CriterionResult]) -> Verdict:
-    """Ineligible if any criterion fails; eligible if all pass; otherwise undetermined."""
+def verdict_of(results: list[CriterionResult] | list[BulletResult]) -> Verdict:
+    """Ineligible if any bullet (or criterion) fails; eligible if all pass; otherwise undetermined."""
     statuses = [r.status for r in results]
     if FAIL in statuses:
         return Verdict.INELIGIBLE
@@ -30,13 +30,73 @@ def verdict_of(results: list[CriterionResult]) -> Verdict:
     return Verdict.ELIGIBLE
 
 
-def _summary(verdict: Verdict, results: list[CriterionResult], missing: list[str], pending: list[str]) -> str:
+def bullets_of(trial: CompiledTrial, runs: list[tuple[CriterionResult, Status, Status]]) -> list[BulletResult]:
+    """The trial record's bullets, in rule-file order: a criterion without a parent is its own bullet; the parts
+    of a split bullet combine with the bullet's and/or (``bullets:`` in the rule file, else the kind's default).
+
+    A part counts towards an 'and' inclusion bullet when it does not apply or holds; otherwise (an 'or', or an
+    exclusion) when it applies and holds: two alternative routes whose rules both fail make the bullet fail
+    even when which route applies is unknown.
+    """
+    groups: dict[str, list[tuple[CriterionResult, Status, Status]]] = {}
+    for run in runs:
+        groups.setdefault(run[0].parent or run[0].id, []).append(run)
+    specs = trial.rules.bullets
+    out = []
+    for key, members in groups.items():
+        first = members[0][0]
+        kind = first.kind
+        spec = specs.get(key)
+        combine = (spec.combine if spec is not None else None) or ("and" if kind is Kind.INCLUSION else "or")
+        if combine == "and" and kind is Kind.INCLUSION:
+            counts = [or_((not_(a), r)) for _, a, r in members]
+        else:
+            counts = [and_((a, r)) for _, a, r in members]
+        met = and_(counts) if combine == "and" else or_(counts)
+        status = met if kind is Kind.INCLUSION else not_(met)
+        parts = [build(BulletPart, id=c.id, status=c.status, applicable=a.as_bool(), holds=r.as_bool())
+                 for c, a, r in members]
+        out.append(build(BulletResult, bullet=key, kind=kind, text=first.bullet or first.text, combine=combine,
+                         status=status, met=met.as_bool(), parts=parts,
+                         reason=_bullet_reason(status, combine, kind, members)))
+    return out
+
+
+def _bullet_reason(status: Status, combine: str, kind: Kind, members: list) -> str:
+    """Which parts decide the bullet, in a line: 'inc-2c fails', 'inc-3a and inc-3b both fail (or)'."""
+    if len(members) == 1:
+        return f"{members[0][0].id}: {members[0][0].status.value}"
+    ids = lambda rows: ", ".join(c.id for c, _, _ in rows)  # noqa: E731
+    by = {s: [m for m in members if m[0].status is s] for s in (PASS, FAIL, UNKNOWN)}
+    alternatives = combine == "or" and kind is Kind.INCLUSION
+    if status is FAIL and alternatives and not by[FAIL]:
+        return f"no route holds: the rules of {ids(members)} all fail, whichever applies"
+    if status is FAIL:
+        return f"{ids(by[FAIL])} {'fail' if len(by[FAIL]) > 1 else 'fails'}"
+    if status is PASS:
+        if alternatives:
+            held = [m for m in members if m[1] is PASS and m[2] is PASS]
+            return f"{ids(held)} {'hold' if len(held) > 1 else 'holds'}"
+        return f"all {len(members)} parts pass"
+    return f"undecided: {ids(by[UNKNOWN]) or ids(members)}"
+
+
+def _summary(verdict: Verdict, results: list[CriterionResult], missing: list[str], pending: list[str],
+             bullets: list[BulletResult] = ()) -> str:
     if verdict is Verdict.INELIGIBLE:
-        failed = [r for r in results if r.status is FAIL]
-        parts = [("excluded by " if r.kind is Kind.EXCLUSION else "fails ") + r.id for r in failed]
-        return "ineligible: " + ", ".join(parts)
+        named = []
+        for b in bullets:
+            if b.status is not FAIL:
+                continue
+            failing = [p.id for p in b.parts if p.status is FAIL]
+            if failing:
+                named += [("excluded by " if b.kind is Kind.EXCLUSION else "fails ") + p for p in failing]
+            else:
+                named.append(("excluded by " if b.kind is Kind.EXCLUSION else "fails ") + f"{b.bullet} ({b.reason})")
+        return "ineligible: " + ", ".join(named)
     if verdict is Verdict.ELIGIBLE:
-        return f"eligible: all {len(results)} criteria pass"
+        return f"eligible: all {len(results)} criteria pass" if all(r.status is PASS for r in results) else \
+            f"eligible: all {len(bullets)} bullets pass"
     unknown = [r.id for r in results if r.status is UNKNOWN]
     if len(pending) == len(unknown):
         return "eligible pending confirmation of: " + ", ".join(pending)
@@ -74,20 +134,26 @@ def screen(patient: Patient | dict, trial: CompiledTrial, as_of: date | str,
         known = ", ".join(sorted(c.value for c in Category))
         raise ValueError(f"unknown record parts in complete: {sorted(unknown_parts)} (choose from {known})")
     env = Env(trial, PatientView(patient, as_of, parts), inferences_of(trial))
-    results = [run(env) for run in program_of(trial)]
-    verdict = verdict_of(results)
-    unknown = [r for r in results if r.status is UNKNOWN]
+    runs = [run(env) for run in program_of(trial)]
+    results = [r for r, _, _ in runs]
+    bullets = bullets_of(trial, runs)
+    verdict = verdict_of(bullets)
+    passed = {p.id for b in bullets if b.status is PASS for p in b.parts}  # decided by the bullet: not open
+    unknown = [r for r in results if r.status is UNKNOWN and r.id not in passed]
     missing = list(dict.fromkeys(m for r in unknown for m in r.missing))
     pending = [r.id for r in unknown if r.needs_confirmation and not r.missing]  # nothing but a person's word
-    summary = _summary(verdict, results, missing, pending)
+    summary = _summary(verdict, unknown if verdict is Verdict.UNDETERMINED else results, missing, pending,
+                       bullets)
     dead = patient.deceased and (patient.deceased_date is None or patient.deceased_date <= as_of)
     if dead:  # never screened as alive: the criteria are still shown, the verdict is not theirs
         verdict = Verdict.INELIGIBLE
         when = f"on {patient.deceased_date}" if patient.deceased_date else "(date not recorded)"
         summary = f"ineligible: the patient is recorded as deceased {when}; the criteria read: {summary}"
     return build(ScreeningResult,
-        trial=trial.id, patient=patient.id, as_of=as_of, verdict=verdict, criteria=results,
-        failed=[r.id for r in results if r.status is FAIL], unknown=[r.id for r in unknown],
+        trial=trial.id, patient=patient.id, as_of=as_of, verdict=verdict, criteria=results, bullets=bullets,
+        failed=[r.id for r in results if r.status is FAIL] + [b.bullet for b in bullets if b.status is FAIL and
+                                                               not any(p.status is FAIL for p in b.parts)],
+        unknown=[r.id for r in unknown],
         missing=missing, pending_confirmation=pending, complete=sorted(parts),
         summary=summary, unmapped=list(patient.unmapped), deceased=dead,
     )

@@ -48,8 +48,14 @@ def _compile_junction(programs: list[Program], is_and: bool) -> Program:
         status = combine(o.status for o in outs)
         if status is decisive:
             return _merge((o for o in outs if o.status is decisive), status)
-        if status is UNKNOWN and not is_and:  # the failed alternatives add nothing to what is open
-            return _merge((o for o in outs if o.status is UNKNOWN), status)
+        if status is UNKNOWN and not is_and:  # what is open, then the alternatives that failed (named, not asked)
+            open_ = _merge((o for o in outs if o.status is UNKNOWN), status)
+            failed = [o for o in outs if o.status is FAIL]
+            if not failed:
+                return open_
+            closed = _merge(failed, FAIL)
+            return Outcome(status, open_.reasons + closed.reasons, open_.evidence + closed.evidence,
+                           open_.missing, open_.unrecognised)
         # all parts: for an undecided 'and', what already holds shows why the open part matters
         # ('methylprednisolone started ...; no record of whether it was a bolus')
         return _merge(outs, status)
@@ -88,7 +94,8 @@ def _compile_criterion(trial: CompiledTrial, cc: CompiledCriterion):
     # dated no earlier than the newest data (the person has seen them); the reason keeps what the data said
     confirmation = compile_node(trial, X.FactIs(X.CONFIRMATION + c.id)) if c.confirm and c.rule else None
 
-    def run(env: Env) -> CriterionResult:
+    def run(env: Env) -> tuple[CriterionResult, Status, Status]:
+        """The criterion's result, with whether it applies and whether its rule holds (for its bullet)."""
         r = rule(env)
         if confirmation is not None:
             f = confirmation(env)
@@ -128,8 +135,8 @@ def _compile_criterion(trial: CompiledTrial, cc: CompiledCriterion):
             id=c.id, kind=c.kind, text=c.text, bullet=c.bullet, status=status, met=met.as_bool(),
             reason=reason + note, evidence=list(evidence), missing=list(missing),
             needs_confirmation=c.confirm is not None, applicable=(a_status.as_bool()),
-            unrecognised=list(dict.fromkeys(unrecognised)),
-        )
+            unrecognised=list(dict.fromkeys(unrecognised)), parent=c.parent, note=c.note,
+        ), a_status, r.status
 
     return run
 

@@ -6,10 +6,11 @@ Belongs here: the shapes of the data that cross the library's boundary. Not here
 """
 
 from .patient import Category, Condition, Fact, Immunization, Medication, Observation, Patient, Procedure
-from .result import CriterionResult, Evidence, ScreeningResult, Verdict
+from .result import BulletPart, BulletResult, CriterionResult, Evidence, ScreeningResult, Verdict
 from .rulefile import ConceptSet, Criterion, DataItem, DataType, Derivation, Kind, Pick, RuleFile, TrialInfo
 
 __all__ = [
+    "BulletPart", "BulletResult",
     "Category", "ConceptSet", "Condition", "Criterion", "CriterionResult", "DataItem", "DataType", "Derivation",
     "Evidence", "Fact", "Immunization", "Kind", "Medication", "Observation", "Patient", "Pick", "Procedure",
     "RuleFile", "ScreeningResult", "TrialInfo", "Verdict",

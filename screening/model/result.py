@@ -68,6 +68,36 @@ class CriterionResult(BaseModel):
     unrecognised: list[UnrecognisedRecord] = Field(
         default_factory=list, description="For an unknown criterion: records of a declared-complete part that "
                                           "could be what it looks for and could not be ruled out, with the question.")
+    parent: str | None = Field(None, description="Id of the bullet this criterion is a part of (see `bullets`).")
+    note: str | None = Field(None, description="How the rule file reads the criterion's words (also at the end of "
+                                               "`reason`, as [reading: ...]).")
+
+
+class BulletPart(BaseModel):
+    """One part of a bullet: its status, and separately whether it applies and whether its rule holds."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str = Field(description="The criterion id of the part (in `criteria`).")
+    status: Status
+    applicable: bool | None = Field(True, description="Whether the part applies (its applies_if).")
+    holds: bool | None = Field(None, description="Whether the part's rule holds, whether or not it applies.")
+
+
+class BulletResult(BaseModel):
+    """A bullet of the trial record as written: one criterion, or the parts it was split into combined with
+    the bullet's own and/or. The verdict is taken from the bullets."""
+
+    model_config = ConfigDict(frozen=True)
+
+    bullet: str = Field(description="The bullet's id: its parts' `parent`, or the criterion's own id.")
+    kind: Kind
+    text: str = Field(description="The whole bullet, verbatim.")
+    combine: str = Field(description="How the parts combine: 'and' or 'or' (of the parts' texts holding).")
+    status: Status = Field(description="From eligibility's point of view: for exclusions, pass = not excluded.")
+    met: bool | None = Field(description="Whether the bullet's text holds (for exclusions: the patient is excluded).")
+    parts: list[BulletPart]
+    reason: str = Field(description="Which parts decide the bullet.")
 
 
 class ScreeningResult(BaseModel):
@@ -78,7 +108,11 @@ class ScreeningResult(BaseModel):
     as_of: dt.date
     verdict: Verdict
     criteria: list[CriterionResult]
-    failed: list[str] = Field(default_factory=list, description="Criteria that make the patient ineligible.")
+    bullets: list[BulletResult] = Field(
+        default_factory=list, description="The trial record's bullets, each from its parts; the verdict is "
+                                          "taken from them.")
+    failed: list[str] = Field(default_factory=list, description="Criteria that make the patient ineligible (and "
+                                                                    "bullets that fail though no part of them does).")
     unknown: list[str] = Field(default_factory=list, description="Criteria that could not be decided.")
     missing: list[str] = Field(default_factory=list, description="Data items that would decide the unknown criteria.")
     pending_confirmation: list[str] = Field(

@@ -171,6 +171,17 @@ class Criterion(_Strict):
         return v
 
 
+class Bullet(_Strict):
+    """How the parts of one bullet (criteria with this `parent`) combine into the bullet's own status."""
+
+    combine: Literal["and", "or"] | None = Field(
+        None, description="'and': the bullet's text holds when every applicable part holds (the default for "
+                          "inclusions); 'or': when one part applies and holds (the default for exclusions; for "
+                          "inclusions, alternative routes: two routes that both fail make the bullet fail even "
+                          "when which route applies is unknown).")
+    note: StrictStr | None = Field(None, description="How the bullet's parts were read together.")
+
+
 class RuleFile(_Strict):
     """A trial's rule file, as written in YAML."""
 
@@ -180,4 +191,7 @@ class RuleFile(_Strict):
     concepts: dict[StrictStr, ConceptSet] = Field(default_factory=dict)
     data: dict[StrictStr, DataItem] = Field(default_factory=dict)
     criteria: list[Criterion] = Field(min_length=1)
+    bullets: dict[StrictStr, Bullet] = Field(
+        default_factory=dict, description="Bullets split into parts (keyed by the parts' `parent`): how the parts "
+                                          "combine, when not the kind's default.")
     format: Literal[1] = Field(1, description="Rule file format version.")

@@ -188,3 +188,18 @@ def criterion_ids(rules: RuleFile, positions: Iterable[int], all_ids: set) -> It
         if c.confirmed_by and c.confirm is None:
             yield Finding(path + ("confirmed_by",), f"criterion {c.id!r}: confirmed_by names facts that confirm it, "
                                                     "which needs confirm: with the reason a person decides it")
+
+
+def bullet_specs(rules: RuleFile) -> Iterator[Finding]:
+    """Each entry of ``bullets:`` names a bullet split into parts of one kind (the parts' ``parent``)."""
+    parts: dict[str, list] = {}
+    for c in rules.criteria:
+        if c.parent is not None:
+            parts.setdefault(c.parent, []).append(c)
+    for key in rules.bullets:
+        members = parts.get(key, [])
+        if not members:
+            known = ", ".join(sorted(parts)) or "none"
+            yield Finding(("bullets", key), f"no criterion has parent {key!r} (bullets split into parts: {known})")
+        elif len({c.kind for c in members}) > 1:
+            yield Finding(("bullets", key), f"the parts of {key!r} mix inclusions and exclusions")

@@ -510,6 +510,7 @@ class _Compiler:
     # -- criteria
     def _criteria(self, parser: X.Parser) -> list[CompiledCriterion]:
         self.report(checks.criterion_ids(self.rules, self.positions, self.all_ids))
+        self.report(checks.bullet_specs(self.rules))
         out = []
         for i, c in zip(self.positions, self.rules.criteria):
             path = ("criteria", i)

@@ -269,7 +269,9 @@ def card(result: ScreeningResult, detail_url: str | None, unavailable: dict[str,
     """One card for one trial's result: summary (under 140 characters), indicator, detail, source, links."""
     t = result.trial
     if result.verdict is Verdict.ELIGIBLE:
-        summary, indicator = f"May be eligible for {t}: all {len(result.criteria)} criteria pass", "info"
+        every = all(c.status.value == "pass" for c in result.criteria)
+        counted = f"all {len(result.criteria)} criteria pass" if every else f"all {len(result.bullets)} bullets pass"
+        summary, indicator = f"May be eligible for {t}: {counted}", "info"
     elif result.verdict is Verdict.INELIGIBLE:
         summary, indicator = f"Likely ineligible for {t}: fails {_list(result.failed)}", "info"
     elif result.pending_confirmation and len(result.pending_confirmation) == len(result.unknown):

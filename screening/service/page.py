@@ -181,7 +181,11 @@ def _confirmations(form, as_of: date) -> list[Fact]:
 
 def _view(result, trial) -> dict:
     """What the templates show of a result: per criterion the reading, evidence and what would decide it."""
+    from ..report.table import status_words
+
     crit = {c.criterion.id: c.criterion for c in trial.criteria}
+    bullets = {b.bullet: b for b in result.bullets if len(b.parts) > 1}
+    shown: set[str] = set()
     rows = []
     for c in result.criteria:
         spec = crit.get(c.id)
@@ -193,12 +197,17 @@ def _view(result, trial) -> dict:
                 decide.append(("person", spec.confirm if spec and spec.confirm else "confirmation of this criterion"))
             if not decide:
                 decide.append(("data", "data that can be read (see the reason)"))
-        rows.append({"c": c, "status": c.status.value, "evidence": [_evidence(e) for e in c.evidence],
+        b = bullets.get(c.parent) if c.parent else None
+        if b is not None and b.bullet not in shown:  # a bullet split into parts: its own row first
+            shown.add(b.bullet)
+            rows.append({"bullet": b, "status": b.status.value, "words": status_words(b)})
+        rows.append({"c": c, "status": c.status.value, "words": status_words(c),
+                     "evidence": [_evidence(e) for e in c.evidence],
                      "decide": decide, "confirmable": c.needs_confirmation,
                      "code": f"{result.trial}/{c.id}", "why_confirm": spec.confirm if spec else None,
                      "note": spec.note if spec else None})
     return {"r": result, "title": trial.info.title, "rows": rows, "verdict": result.verdict.value,
-            "confirmable": [row for row in rows if row["confirmable"]]}
+            "confirmable": [row for row in rows if row.get("confirmable")]}
 
 
 def _evidence(e) -> str:

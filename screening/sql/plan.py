@@ -40,6 +40,7 @@ class CriterionPlan:
     atoms: list[str]
     pending_if_unknown: bool  # a criterion only a person confirms: unknown awaits confirmation only
     untranslated: str | None = None  # why the Python path decides it for every person
+    parent: str | None = None  # the bullet it is a part of
 
 
 @dataclass
@@ -136,7 +137,7 @@ def plan_trials(trials: list[CompiledTrial]) -> Plan:
             except Untranslated as why:
                 plan.untranslated.append((t.id, c.id, str(why)))
                 plan.criteria.append(CriterionPlan(t.id, c.id, c.kind.value, E.Literal.string("unknown"), E.true(),
-                                                   [], bool(c.confirm) and not c.rule, str(why)))
+                                                   [], bool(c.confirm) and not c.rule, str(why), c.parent))
                 continue
             refer_cols = list(used)
             if c.confirm and c.rule:
@@ -151,7 +152,7 @@ def plan_trials(trials: list[CompiledTrial]) -> Plan:
                 E.paren(status).is_(E.false()), E.Literal.string("fail")).else_(E.Literal.string("unknown"))
             refer = E.or_(*[col(n + "_r") for n in dict.fromkeys(refer_cols)]) if refer_cols else E.false()
             plan.criteria.append(CriterionPlan(t.id, c.id, c.kind.value, case, refer, list(dict.fromkeys(refer_cols)),
-                                               bool(c.confirm) and not c.rule))
+                                               bool(c.confirm) and not c.rule, parent=c.parent))
     return plan
 
 

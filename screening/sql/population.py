@@ -69,10 +69,12 @@ class PopulationResult:
     statuses: dict[str, dict[int, list[str]]]  # trial -> person_id -> statuses
     via_python: dict[str, dict[int, set[str]]] = field(default_factory=dict)  # trial -> person -> criteria
     timings: dict[str, float] = field(default_factory=dict)
+    # trial -> person -> bullet -> status, for bullets with their own and/or (decided on the Python path)
+    bullets: dict[str, dict[int, dict[str, str]]] = field(default_factory=dict)
 
     def verdict(self, trial: str, pid: int) -> str:
-        s = self.statuses[trial][pid]
-        return "ineligible" if "fail" in s else "undetermined" if "unknown" in s else "eligible"
+        return verdict_key(self.plan, trial, self.statuses[trial][pid], self.bullets.get(trial, {}).get(pid),
+                           pending=False)
 
 
 class SqlScreen:
@@ -426,13 +428,19 @@ class SqlScreen:
                 statuses[c.trial].setdefault(pid, []).append(row[2 + 2 * i])
                 if row[3 + 2 * i]:
                     refer[c.trial].setdefault(pid, set()).add(c.id)
+        for t in self.trials:  # a bullet with its own and/or is decided from its parts' rules on the Python path
+            parts = {c.id for c in t.rules.criteria if c.parent in own_bullets(t)}
+            if parts:
+                for pid in statuses[t.id]:
+                    refer[t.id].setdefault(pid, set()).update(parts)
         t0 = time.perf_counter()
+        bullets: dict[str, dict[int, dict[str, str]]] = {t.id: {} for t in self.trials}
         if python_fallback:
-            self._fallback(statuses, refer)
+            self._fallback(statuses, refer, bullets)
         timings["python"] = time.perf_counter() - t0
-        return PopulationResult(self.as_of, self.trials, self.plan, persons, statuses, refer, timings)
+        return PopulationResult(self.as_of, self.trials, self.plan, persons, statuses, refer, timings, bullets)
 
-    def _fallback(self, statuses, refer) -> None:
+    def _fallback(self, statuses, refer, bullets=None) -> None:
         ids = sorted({pid for per in refer.values() for pid in per})
         if not ids:
             return
@@ -448,6 +456,9 @@ class SqlScreen:
                     continue
                 result = screen(patient, by_trial[tid], self.as_of, complete=self.complete)
                 got = {c.id: c.status.value for c in result.criteria}
+                own = own_bullets(by_trial[tid])
+                if own and bullets is not None:
+                    bullets[tid][pid] = {b.bullet: b.status.value for b in result.bullets if b.bullet in own}
                 row = statuses[tid][pid]
                 for k, cid in enumerate(order[tid]):
                     if cid in want:
@@ -462,15 +473,36 @@ def _compare(value: str, op: str, constant: Any) -> str:
     return f"{value} {sym} {lit(float(constant))}"
 
 
-def verdict_key(plan: Plan, trial: str, statuses: list[str]) -> str:
+def own_bullets(trial: CompiledTrial) -> frozenset[str]:
+    """The bullets of ``trial`` whose parts combine by the rule file's own and/or (``bullets:``), not the
+    kind's default: their status is not the conjunction of the parts' statuses."""
+    kinds = {c.parent: c.kind.value for c in trial.rules.criteria if c.parent is not None}
+    default = {"inclusion": "and", "exclusion": "or"}
+    return frozenset(k for k, b in trial.rules.bullets.items()
+                     if b.combine is not None and k in kinds and b.combine != default[kinds[k]])
+
+
+def verdict_key(plan: Plan, trial: str, statuses: list[str], bullets: dict[str, str] | None = None,
+                pending: bool = True) -> str:
     """The verdict, or 'pending_confirmation' when every unknown criterion awaits only a person's word
-    (as ``report.funnel.verdict_key`` counts a result)."""
+    (as ``report.funnel.verdict_key`` counts a result). ``bullets``: the statuses of the bullets with their
+    own and/or (from the Python path), which stand for their parts."""
+    planned = [c for c in plan.criteria if c.trial == trial]
+    if bullets:
+        rows = [(c, s) for c, s in zip(planned, statuses) if c.parent not in bullets]
+        statuses = [s for _, s in rows] + list(bullets.values())
+        unknown = [c for c, s in rows if s == "unknown"]
+        open_bullets = [b for b, s in bullets.items() if s == "unknown"]
+    else:
+        unknown = [c for c, s in zip(planned, statuses) if s == "unknown"]
+        open_bullets = []
     if "fail" in statuses:
         return "ineligible"
-    unknown = [c for c, s in zip((c for c in plan.criteria if c.trial == trial), statuses) if s == "unknown"]
-    if not unknown:
+    if not unknown and not open_bullets:
         return "eligible"
-    return "pending_confirmation" if all(c.pending_if_unknown for c in unknown) else "undetermined"
+    if pending and not open_bullets and all(c.pending_if_unknown for c in unknown):
+        return "pending_confirmation"
+    return "undetermined"
 
 
 def write_parquet(result: PopulationResult, out_dir) -> dict[str, int]:

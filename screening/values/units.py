@@ -313,6 +313,23 @@ def format_number(x: float) -> str:
     return f"{x:.3g}"
 
 
+def format_against(x: float, threshold: float, test) -> str:
+    """``x`` in its short form, or with as many more digits as it takes for ``x`` beside ``threshold`` to read
+    as true as it is: 199.5 against < 200 shows '199.5', not '200' (which would read '200 < 200').
+
+    ``test`` is the comparison (operator.lt, ...) applied to (x, threshold).
+    """
+    shown = format_number(x)
+    truth = test(x, threshold)
+    if x == threshold or (test(float(shown), threshold) == truth and float(shown) != threshold):
+        return shown
+    for digits in range(4, 16):
+        shown = f"{x:.{digits}g}"
+        if "e" not in shown and test(float(shown), threshold) == truth and float(shown) != threshold:
+            return shown
+    return repr(x)
+
+
 @lru_cache(maxsize=1)
 def _common_unit_lines() -> tuple[tuple[str, str | None], ...]:
     text = resources.files(__package__).joinpath("data", "common_units.txt").read_text(encoding="utf-8")
