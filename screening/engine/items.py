@@ -202,6 +202,46 @@ def _resolve(name: str, env: Env) -> Resolved:
     spec = env.trial.items[name]
     if spec.dtype is DataType.FACT:
         return _resolve_fact(spec, env)
+    resolved = _resolve_item(spec, env, name)
+    unreadable = env.view.unreadable("observations", spec.matcher) if env.view.patient.unmapped else ()
+    return _with_unreadable(spec, resolved, unreadable, env.as_of, name) if unreadable else resolved
+
+
+def _with_unreadable(spec: ItemSpec, resolved: Resolved, unreadable: list, as_of: date, name: str) -> Resolved:
+    """An item's value in the light of source records that could be it but could not be read (an invalid
+    Observation): named in the reason when the value is unknown, and making it unknown when such a record
+    could be the one the item's pick rule chooses (in the window, and as new, as old, as high or as low)."""
+    start = spec.window.start(as_of) if spec.window is not None else None
+    could = [u for u in unreadable if (u.date is None or u.date <= as_of) and (start is None or u.date is None
+                                                                              or u.date >= start)]
+    if not could:
+        return resolved
+    named = "; ".join(f"{u.resource}" + (f" ({u.name})" if u.name else "") + f" could not be read: {_why(u.reason)}"
+                      for u in could)
+    if resolved.value is None:
+        return Resolved(None, f"{resolved.text}; {named}", resolved.evidence, resolved.missing or (name,))
+    day = resolved.date
+    if spec.pick is Pick.LATEST:
+        blocking = [u for u in could if u.date is None or day is None or u.date >= day]
+    elif spec.pick is Pick.EARLIEST:
+        blocking = [u for u in could if u.date is None or day is None or u.date <= day]
+    else:  # the highest or lowest: any of them could hold it
+        blocking = could
+    if not blocking:
+        return resolved
+    which = {Pick.LATEST: "newer", Pick.EARLIEST: "older"}.get(spec.pick, "the " + spec.pick.value)
+    named = "; ".join(f"{u.resource}" + (f" ({u.name})" if u.name else "") + f" could not be read: {_why(u.reason)}"
+                      for u in blocking)
+    return Resolved(None, f"{resolved.text}; but {named}, and could be a {which} {spec.label}",
+                    resolved.evidence, (name,))
+
+
+def _why(reason: str) -> str:
+    """An unmapped record's reason without the note on how screening went on ('...: not used (...)')."""
+    return reason.split(": not used (", 1)[0]
+
+
+def _resolve_item(spec: ItemSpec, env: Env, name: str) -> Resolved:
     records = env.view.find("observations", spec.matcher)
     if records:
         inside, stale = _in_window(spec, records, env.as_of, name)

@@ -43,6 +43,22 @@ class PatientView:
             self._indexes[category] = RecordIndex(
                 records, whole_names_only=category == "facts", observation=category == "observations")
 
+    def unreadable(self, category: str, matcher: Matcher) -> list[Any]:
+        """Source records of ``category`` that could not be mapped (``Patient.unmapped``, e.g. an invalid FHIR
+        Observation) and that ``matcher`` finds by their code or name: they could be what an item reads."""
+        index = self._indexes.get("unmapped:" + category)
+        if index is None:
+            from types import SimpleNamespace
+
+            from ..terms.vocabulary import unmapped_category
+
+            rows = [SimpleNamespace(code=u.code, codes=(), name=u.name, status=None, unmapped=u)
+                    for u in self.patient.unmapped
+                    if (u.category or unmapped_category(u.resource)) == category and (u.code or u.name)
+                    and "entered-in-error" not in u.reason]
+            index = self._indexes["unmapped:" + category] = RecordIndex(rows, observation=category == "observations")
+        return [row.unmapped for row in index.find(matcher)]
+
     def records(self, category: str) -> list[Any]:
         """Every visible record of ``category``, in chart order."""
         return self._visible[category]

@@ -146,6 +146,32 @@ def test_one_invalid_resource_no_criterion_needs_is_unmapped_and_the_rest_screen
     assert out.returncode == 2 and "DiagnosticReport/cbc" in out.stderr and "text.div" in out.stderr
 
 
+def test_an_invalid_observation_a_criterion_reads_is_named_in_its_unknown_reason():
+    # the SARS-CoV-2 RNA panel of f001-sars-cov-2-panel, with an impossible date: not mapped, and the RT-PCR
+    # criterion names it (not only the result's unmapped list)
+    r = screen(variant("f001-sars-cov-2-panel-invalid-date"), "NCT04348461", "2013-04-06")
+    assert "Observation/sars-cov-2-pcr" in [u.resource for u in r.unmapped]
+    c = crit(r, "inc-3")
+    assert c.status.value == "unknown" and c.missing == ["sars_cov2_pcr"]
+    assert "Observation/sars-cov-2-pcr (SARS-CoV-2 (COVID-19) RNA panel" in c.reason
+    assert "could not be read: not a valid FHIR R4 Observation: effectiveDateTime" in c.reason
+    # the criteria that do not read it are decided as before
+    assert status(r, "inc-2") == "pass"
+
+
+def test_an_unreadable_observation_that_could_be_the_newest_keeps_the_value_unknown(tmp_path):
+    # Georgianne's newest HIV rapid test (Positive, 2007-02-16) with an impossible date: the older tests are
+    # outside the 3-month window, and the unreadable one could be inside it
+    doc = json.loads(real("georgianne").read_text())
+    newest = next(e["resource"] for e in doc["entry"] if e["resource"].get("id") == "af2f6f83-5d4f-b57c-5e58-8ac4985fa9ca")
+    newest["effectiveDateTime"] = "2007-02-30T03:03:25+00:00"
+    path = tmp_path / "georgianne-newest-hiv-test-invalid-date.json"
+    path.write_text(json.dumps(doc))
+    c = crit(screen(path, "NCT01056471", "2007-02-17"), "exc-6a")
+    assert c.status.value == "unknown"
+    assert "Observation/af2f6f83-5d4f-b57c-5e58-8ac4985fa9ca (HIV RAPID TEST, QUALITATIVE) could not be read" in c.reason
+
+
 # ------------------------------------------------------------------ Conditions
 
 

@@ -50,6 +50,10 @@ for status, prov in (("active", "permit"), ("rejected", "deny")):
         "policy": [{"uri": "https://clinicaltrials.gov/study/NCT04348461"}],
         "provision": {"type": prov}}})
     save(f"f001-consent-{status}", b, f"{F001}: one research Consent added, status {status}, policy naming NCT04348461")
+b = load(F001)
+b["entry"].append(copy.deepcopy(json.loads((OUT / "f001-sars-cov-2-panel.json").read_text())["entry"][-1]))
+res(b, "Observation", "sars-cov-2-pcr")["effectiveDateTime"] = "2013-04-31T08:30:00+02:00"
+save("f001-sars-cov-2-panel-invalid-date", b, f"{F001}: the SARS-CoV-2 RNA panel of f001-sars-cov-2-panel.json, with an invalid effectiveDateTime (2013-04-31)")
 PAT1 = "hl7r4-assembled-pat1-medications.json"
 for s in ("cancelled", "entered-in-error", "draft", "unknown"):
     b = load(PAT1); res(b, "MedicationRequest", "medrx0317")["status"] = s
