@@ -70,7 +70,11 @@ def _bullet_reason(status: Status, combine: str, kind: Kind, members: list) -> s
     by = {s: [m for m in members if m[0].status is s] for s in (PASS, FAIL, UNKNOWN)}
     alternatives = combine == "or" and kind is Kind.INCLUSION
     if status is FAIL and alternatives and not by[FAIL]:
-        return f"no route holds: the rules of {ids(members)} all fail, whichever applies"
+        def why(a: Status, r: Status) -> str:
+            if a is FAIL:
+                return "does not apply"
+            return "fails" if a is PASS else "fails, whether or not it applies"
+        return "no route holds: " + "; ".join(f"{c.id} {why(a, r)}" for c, a, r in members)
     if status is FAIL:
         return f"{ids(by[FAIL])} {'fail' if len(by[FAIL]) > 1 else 'fails'}"
     if status is PASS:
