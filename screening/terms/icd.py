@@ -48,11 +48,12 @@ def under(code: str, ancestor: str) -> bool:
     return key(code).startswith(key(ancestor))
 
 
-def relation(code: str, footprint: tuple[str, ...]) -> str:
+def relation(code: str, footprint: tuple[str, ...], exact: frozenset[str] = frozenset()) -> str:
     """'in' when ``code`` lies under a footprint code, 'apart' when it neither lies under one nor
-    holds one, 'holds' when it is an ancestor of one (J43 holds J43.9: it may or may not be one)."""
+    holds one, 'holds' when it is an ancestor of one (J43 holds J43.9: it may or may not be one).
+    Footprint codes in ``exact`` (a set with include_descendants false) hold only themselves."""
     k = key(code)
-    if any(k.startswith(key(f)) for f in footprint):
+    if any(k == key(f) if f in exact else k.startswith(key(f)) for f in footprint):
         return "in"
     if any(key(f).startswith(k) for f in footprint):
         return "holds"

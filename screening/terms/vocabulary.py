@@ -65,6 +65,8 @@ class Footprint:
     conditions: frozenset[str] = frozenset()  # condition-vocabulary entries the set names (by code or name)
     procedures: frozenset[str] = frozenset()  # procedure-vocabulary entries the set names
     procedure_classes: frozenset[str] = frozenset()  # procedure classes the set names ('surgery')
+    icd10_exact: frozenset[str] = frozenset()  # icd10 entries without their descendants (include_descendants: false)
+    excluded_icd10_exact: frozenset[str] = frozenset()
 
     @property
     def has_drugs(self) -> bool:
@@ -331,9 +333,9 @@ class Terminology:
                 return MAYBE, cls
             relations = []
             for code in cls.icd10:
-                rel = icd.relation(code, footprint.icd10)
+                rel = icd.relation(code, footprint.icd10, footprint.icd10_exact)
                 if rel == "in" and footprint.excluded_icd10:
-                    ex = icd.relation(code, footprint.excluded_icd10)
+                    ex = icd.relation(code, footprint.excluded_icd10, footprint.excluded_icd10_exact)
                     rel = "apart" if ex == "in" else ("holds" if ex == "holds" else "in")
                 relations.append(rel)
             if "in" in relations:
@@ -359,15 +361,18 @@ class Terminology:
         drug_names = set(ds.names)
         excluded_drugs = frozenset(excluded.drugs) if excluded else frozenset()
         drug_names -= excluded_drugs
-        icd_codes = []
+        icd_codes, starred = [], set()
         for c in codes:
             body = c.strip()
             star = body.endswith("*")
             parsed = icd.split(body[:-1] if star else body)
             if parsed:
                 icd_codes.append(icd.key(parsed[1]))
+                if star:
+                    starred.add(icd.key(parsed[1]))
             elif star and body.split(":", 1)[0].lower() in icd.SYSTEMS and len(body.split(":", 1)[1]) <= 3:
                 icd_codes.append(body.split(":", 1)[1][:-1].upper())  # a chapter letter such as icd10:C*
+                starred.add(icd_codes[-1])
         from .names import words
 
         members = tuple((n, why) for n, why in ds.members if n in drug_names)
@@ -385,7 +390,8 @@ class Terminology:
             procs -= excluded.procedures
         return Footprint(frozenset(drug_names), frozenset(ds.classes), tuple(dict.fromkeys(icd_codes)),
                          excluded_drugs, tuple(excluded.icd10) if excluded else (), members, related,
-                         frozenset(conditions), frozenset(procs), frozenset(proc_classes))
+                         frozenset(conditions), frozenset(procs), frozenset(proc_classes),
+                         frozenset(icd_codes) - starred, excluded.icd10_exact if excluded else frozenset())
 
 
 @lru_cache(maxsize=1)

@@ -181,3 +181,27 @@ def test_the_result_json_carries_the_records(trial):
     (c,) = [c for c in data["criteria"] if c["id"] == "exc-is"]
     assert c["unrecognised"][0]["record"] == "XYZ-123 started 2026-10-05"
     assert c["unrecognised"][0]["concept"] == "immunosuppressants"
+
+
+EXACT_RULES = textwrap.dedent("""
+    format: 1
+    trial: {id: EXACT-TEST, title: Exact ICD-10 codes}
+    concepts:
+      skin_cancer_by_site:
+        label: a skin cancer coded by site only
+        codes: [icd10:C44.3]
+        include_descendants: false
+    criteria:
+      - {id: exc-site, kind: exclusion, text: "Skin cancer of the face coded by site", rule: "has_condition(skin_cancer_by_site)"}
+""")
+
+
+@pytest.mark.parametrize("code, status", [
+    ("icd10:C44.3", "fail"),      # the exact code
+    ("icd10cm:C44.311", "pass"),  # a more specific code: recognised, and the set leaves it out
+    ("icd10:C44", "unknown"),     # an ancestor: it may or may not be C44.3
+])
+def test_an_exact_code_set_does_not_hold_the_codes_under_it(code, status):
+    trial = compile_text(EXACT_RULES, "exact.yaml")
+    c = run(trial, conditions=[{"code": code, "onset": "2025-01-01"}])["exc-site"]
+    assert c.status.value == status, c.reason
