@@ -68,3 +68,16 @@ def test_solu_medrol_40_mg_iv_is_no_pulse_and_its_unknown_asks_for_the_daily_dos
     assert c.status.value == "unknown"  # one administration of 1 mg: others that day are not recorded
     c = exc1a(solu_medrol("ms", "MedicationStatement", dose=1000, frequency=1))
     assert c.status.value == "fail" and "1000 mg a day" in c.reason
+
+
+def test_a_route_coded_without_a_display_is_read_by_its_snomed_code():
+    r = solu_medrol("ms", "MedicationStatement", dose=1000, frequency=1)
+    r["dosage"][0]["route"] = {"coding": [{"system": ROUTE, "code": "26643006"}]}  # oral route
+    (m,) = mapped(r).medications
+    assert m.route == "snomed:26643006"
+    trial = load_criteria(ROOT / "criteria" / "Phase-II-Lupus-MSC.yaml")
+    c = next(c for c in screen(mapped(r), trial, "2026-11-23", complete=["medications"]).criteria if c.id == "exc-1a")
+    assert c.status.value == "pass" and "route oral, not intravenous" in c.reason
+    r["dosage"][0]["route"] = {"coding": [{"system": ROUTE, "code": "47625008"}]}  # intravenous route
+    c = next(c for c in screen(mapped(r), trial, "2026-11-23", complete=["medications"]).criteria if c.id == "exc-1a")
+    assert c.status.value == "fail"

@@ -72,6 +72,20 @@ def _text(cc: Any) -> str | None:
     return next((f"{c.code}" for c in cc.coding or () if c.code), None)
 
 
+def _route(ctx: MappingContext, cc: Any) -> str | None:
+    """The route in words (text, else a coding's display), else its code as 'snomed:47625008' (the
+    route vocabulary knows the common SNOMED CT route codes)."""
+    if cc is None:
+        return None
+    if cc.text or any(c.display for c in cc.coding or ()):
+        return _text(cc)[:200]
+    for c in cc.coding or ():
+        prefix = ctx.t.prefix_of.get(c.system or "")
+        if prefix and c.code:
+            return f"{prefix}:{c.code}"[:200]
+    return None
+
+
 def _quantity(q: Any) -> tuple[float | int, str] | None:
     if q is None or q.value is None:
         return None
@@ -88,9 +102,9 @@ def dosage(ctx: MappingContext, r: Any, kind: str, where: str) -> dict:
         if d is None:
             return {}
         out: dict = {}
-        route = _text(d.route)
+        route = _route(ctx, d.route)
         if route:
-            out["route"] = route[:200]
+            out["route"] = route
         q = _quantity(d.dose)
         if q:
             out["dose"], out["dose_unit"] = q
@@ -104,9 +118,9 @@ def dosage(ctx: MappingContext, r: Any, kind: str, where: str) -> dict:
     if len(doses) > 1:
         ctx.note(where, f"{len(doses)} dosages (a tapering or split regimen): only the first is read")
     out = {}
-    route = _text(d.route)
+    route = _route(ctx, d.route)
     if route:
-        out["route"] = route[:200]
+        out["route"] = route
     for dr in d.doseAndRate or ():
         q = _quantity(dr.doseQuantity)
         if q:
