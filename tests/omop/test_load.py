@@ -16,6 +16,8 @@ from screening.sources.omop import OmopError, OmopSource
 from screening.sources.omop.load import LOCAL_BASE, load_profiles, read_profiles
 from screening.tools.synth import synth_patients
 
+from support.profiles import as_patients, profiles as random_profiles
+
 from .conftest import ROOT
 
 AS_OF = dt.date(2026, 11, 23)
@@ -168,54 +170,18 @@ _NAMES = ["UPCR", "ANA", "anti-dsDNA", "PaO2", "FiO2", "weight", "COVID-19", "AR
           "methylprednisolone", "renal biopsy", "ECMO", "pregnant", "lactating", "EDSS", "influenza vaccine",
           "lupus nephritis", "breast cancer", "tumour", "rituximab"]
 _UNITS = [None, "mg/mmol", "mg/mg", "mg/dL", "mmHg", "kPa", "%", "kg", "lb", "cm", "{score}", "10*9/L"]
-_days = st.dates(dt.date(2024, 1, 1), dt.date(2027, 1, 1))
-_opt_days = st.one_of(st.none(), _days)
-
-
-def _ident():
-    return st.fixed_dictionaries({}, optional={"code": st.sampled_from(_CODES),
-                                               "codes": st.lists(st.sampled_from(_CODES), max_size=2),
-                                               "name": st.sampled_from(_NAMES)}).filter(
-        lambda d: d.get("code") or d.get("codes") or d.get("name"))
-
-
 _values = st.one_of(st.integers(-5, 2000), st.floats(0.01, 500, allow_nan=False).map(lambda x: round(x, 2)),
                     st.sampled_from(["1:40", "1:160", "<1:40", "<0.5", ">=30", "positive", "negative", "Detected",
                                      "not detected", "Class IV", "equivocal"]), st.booleans())
-
-
-def _record(extra):
-    return st.tuples(_ident(), st.fixed_dictionaries(extra)).map(lambda t: {**t[0], **t[1]})
-
-
-_profiles = st.fixed_dictionaries({
-    "birth_date": st.one_of(st.none(), st.dates(dt.date(1940, 1, 1), dt.date(2010, 1, 1))),
-    "sex": st.sampled_from([None, "female", "male", "other", "unknown"]),
-    "observations": st.lists(_record({"value": _values, "unit": st.sampled_from(_UNITS), "date": _days,
-                                      "status": st.sampled_from(["final", "preliminary", "amended"])}), max_size=6),
-    "conditions": st.lists(_record({"onset": _opt_days, "abatement": _opt_days, "status": st.sampled_from(
-        ["active", "resolved", "remission", "refuted", "relapse"])}), max_size=4),
-    "medications": st.lists(_record({"start": _opt_days, "stop": _opt_days, "status": st.sampled_from(
-        ["active", "completed", "stopped", "not-taken", "intended", "on-hold"])}), max_size=4),
-    "procedures": st.lists(_record({"date": _opt_days, "end": _opt_days, "status": st.sampled_from(
-        ["completed", "in-progress", "not-done", "planned"])}), max_size=3),
-    "immunizations": st.lists(_record({"date": _opt_days, "status": st.sampled_from(["completed", "not-done"])}),
-                              max_size=2),
-    "facts": st.lists(_record({"value": st.booleans(), "date": _opt_days}), max_size=3),
-    "complete": st.lists(st.sampled_from(["conditions", "medications", "procedures", "immunizations", "facts"]),
-                         unique=True),
-})
+_profiles = random_profiles(_CODES, _NAMES, _UNITS, _values, dt.date(2024, 1, 1), ("final", "preliminary", "amended"),
+                     max_observations=6)
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
                                                                  HealthCheck.too_slow])
 @given(st.lists(_profiles, min_size=1, max_size=4))
 def test_random_profiles_screen_the_same_after_load(tmp_path_factory, seed_trials, profiles):
-    patients = []
-    for i, d in enumerate(profiles):
-        d = {k: v for k, v in d.items() if v is not None}
-        d["id"] = f"h{i}"
-        patients.append(Patient.model_validate(json.loads(json.dumps(d, default=str))))
+    patients = as_patients(profiles)
     out = tmp_path_factory.mktemp("hyp") / "h.duckdb"
     load_profiles(patients, out)
     back = _read_back(out)

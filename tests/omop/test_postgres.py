@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import csv
-import os
-import uuid
-
 import pytest
 
 from screening import screen
 from screening.sources.omop import OmopError, OmopSource, concept_set_sql, open_database
 
+from support.postgres import URL, csv_schema
+
 from .conftest import AS_OF
 
-URL = os.environ.get("SCREENING_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
 TABLES = ["person", "observation_period", "visit_occurrence", "condition_occurrence", "drug_exposure",
           "procedure_occurrence", "measurement", "observation", "device_exposure", "death", "concept",
           "concept_ancestor"]
@@ -22,28 +19,8 @@ TABLES = ["person", "observation_period", "visit_occurrence", "condition_occurre
 @pytest.fixture(scope="module")
 def pg_schema(synthea_csv):
     """The Synthea27Nj CSV tables copied into a fresh schema (text columns, as a raw CSV import gives), dropped after."""
-    psycopg = pytest.importorskip("psycopg")
-    try:
-        con = psycopg.connect(URL, autocommit=True, connect_timeout=5)
-    except psycopg.OperationalError as err:
-        pytest.skip(f"no PostgreSQL server at {URL}: {err}")
-    schema = f"omop_test_{uuid.uuid4().hex[:8]}"
-    con.execute(f'CREATE SCHEMA "{schema}"')
-    try:
-        for table in TABLES:
-            path = synthea_csv / f"{table.upper()}.csv"
-            with open(path, newline="") as fh:
-                header = next(csv.reader(fh))
-            cols = ", ".join(f'"{c}" TEXT' for c in header)
-            con.execute(f'CREATE TABLE "{schema}"."{table}" ({cols})')
-            with con.cursor() as cur, cur.copy(f'COPY "{schema}"."{table}" FROM STDIN WITH (FORMAT csv, HEADER true)'
-                                               ) as copy, open(path, "rb") as fh:
-                while block := fh.read(1 << 20):
-                    copy.write(block)
+    with csv_schema("omop_test", {t: synthea_csv / f"{t.upper()}.csv" for t in TABLES}) as schema:
         yield schema
-    finally:
-        con.execute(f'DROP SCHEMA "{schema}" CASCADE')
-        con.close()
 
 
 def _people(spec, **kw):

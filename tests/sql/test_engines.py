@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import uuid
-
 import duckdb
 import pytest
 
@@ -14,9 +11,10 @@ from screening.sources.omop.reader import OmopSource
 from screening.sql.population import SqlScreen
 from screening.tools.synth import synth_patients
 
+from support.postgres import URL, csv_schema
+
 from .conftest import AS_OF
 
-URL = os.environ.get("SCREENING_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
 
 
 @pytest.fixture(scope="module")
@@ -29,29 +27,14 @@ def small_population(tmp_path_factory):
 @pytest.fixture(scope="module")
 def pg_copy(small_population, tmp_path_factory):
     """Every table of the DuckDB file copied (as text, like a raw CSV import) into a fresh schema; dropped after."""
-    psycopg = pytest.importorskip("psycopg")
-    try:
-        con = psycopg.connect(URL, autocommit=True, connect_timeout=5)
-    except psycopg.OperationalError as err:
-        pytest.skip(f"no PostgreSQL server at {URL}: {err}")
-    schema = f"sql_test_{uuid.uuid4().hex[:8]}"
-    con.execute(f'CREATE SCHEMA "{schema}"')
     folder = tmp_path_factory.mktemp("sql-engines-csv")
-    try:
-        with duckdb.connect(str(small_population), read_only=True) as duck:
-            for (table,) in duck.execute("SELECT table_name FROM information_schema.tables").fetchall():
-                cols = [r[0] for r in duck.execute(f'DESCRIBE "{table}"').fetchall()]
-                path = folder / f"{table}.csv"
-                duck.execute(f"COPY \"{table}\" TO '{path}' (HEADER, DELIMITER ',')")
-                con.execute(f'CREATE TABLE "{schema}"."{table}" ({", ".join(f"{c} TEXT" for c in cols)})')
-                with con.cursor() as cur, cur.copy(f'COPY "{schema}"."{table}" FROM STDIN WITH (FORMAT csv, '
-                                                   'HEADER true)') as copy, open(path, "rb") as fh:
-                    while block := fh.read(1 << 20):
-                        copy.write(block)
+    tables = {}
+    with duckdb.connect(str(small_population), read_only=True) as duck:
+        for (table,) in duck.execute("SELECT table_name FROM information_schema.tables").fetchall():
+            tables[table] = folder / f"{table}.csv"
+            duck.execute(f"COPY \"{table}\" TO '{tables[table]}' (HEADER, DELIMITER ',')")
+    with csv_schema("sql_test", tables) as schema:
         yield schema
-    finally:
-        con.execute(f'DROP SCHEMA "{schema}" CASCADE')
-        con.close()
 
 
 def _run(spec, trials, schema=None):

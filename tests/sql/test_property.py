@@ -4,7 +4,6 @@ Python path on the very same profiles, criterion by criterion."""
 from __future__ import annotations
 
 import datetime as dt
-import json
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -15,6 +14,8 @@ from screening.sources.files import load_patient
 from screening.sources.omop.load import load_profiles
 from screening.sources.omop.reader import OmopSource
 from screening.sql.population import SqlScreen
+
+from support.profiles import as_patients, profiles as random_profiles
 
 from .conftest import AS_OF, ROOT
 
@@ -27,38 +28,10 @@ _NAMES = ["UPCR", "ANA", "anti-dsDNA", "PaO2", "FiO2", "weight", "height", "BMI"
           "cyclophosphamide", "methylprednisolone", "renal biopsy", "ECMO", "pregnant", "lactating", "EDSS",
           "influenza vaccine", "lupus nephritis", "breast cancer", "tumour", "rituximab", "PaO2/FiO2"]
 _UNITS = [None, "mg/mmol", "mg/mg", "mg/dL", "mmHg", "kPa", "%", "kg", "lb", "cm", "m", "{score}", "10*9/L"]
-_days = st.dates(dt.date(2025, 6, 1), dt.date(2027, 1, 1))
-_opt_days = st.one_of(st.none(), _days)
 _values = st.one_of(st.integers(-5, 2000), st.floats(0.01, 500, allow_nan=False).map(lambda x: round(x, 2)),
                     st.sampled_from(["1:40", "1:160", "<1:40", ">1:80", "<0.5", ">=30", "positive", "negative",
                                      "Detected", "not detected", "Class IV", "III", "equivocal"]), st.booleans())
-
-
-def _record(extra):
-    ident = st.fixed_dictionaries({}, optional={"code": st.sampled_from(_CODES),
-                                                "codes": st.lists(st.sampled_from(_CODES), max_size=2),
-                                                "name": st.sampled_from(_NAMES)}).filter(
-        lambda d: d.get("code") or d.get("codes") or d.get("name"))
-    return st.tuples(ident, st.fixed_dictionaries(extra)).map(lambda t: {**t[0], **t[1]})
-
-
-_profiles = st.fixed_dictionaries({
-    "birth_date": st.one_of(st.none(), st.dates(dt.date(1940, 1, 1), dt.date(2010, 1, 1))),
-    "sex": st.sampled_from([None, "female", "male", "other", "unknown"]),
-    "observations": st.lists(_record({"value": _values, "unit": st.sampled_from(_UNITS), "date": _days,
-                                      "status": st.sampled_from(["final", "preliminary"])}), max_size=8),
-    "conditions": st.lists(_record({"onset": _opt_days, "abatement": _opt_days, "status": st.sampled_from(
-        ["active", "resolved", "remission", "refuted", "relapse"])}), max_size=4),
-    "medications": st.lists(_record({"start": _opt_days, "stop": _opt_days, "status": st.sampled_from(
-        ["active", "completed", "stopped", "not-taken", "intended", "on-hold"])}), max_size=4),
-    "procedures": st.lists(_record({"date": _opt_days, "end": _opt_days, "status": st.sampled_from(
-        ["completed", "in-progress", "not-done", "planned"])}), max_size=3),
-    "immunizations": st.lists(_record({"date": _opt_days, "status": st.sampled_from(["completed", "not-done"])}),
-                              max_size=2),
-    "facts": st.lists(_record({"value": st.booleans(), "date": _opt_days}), max_size=3),
-    "complete": st.lists(st.sampled_from(["conditions", "medications", "procedures", "immunizations", "facts"]),
-                         unique=True),
-})
+_profiles = random_profiles(_CODES, _NAMES, _UNITS, _values, dt.date(2025, 6, 1))
 
 
 def _differences(patients: list[Patient], trials, db) -> list[str]:
@@ -79,11 +52,7 @@ def _differences(patients: list[Patient], trials, db) -> list[str]:
                                                                  HealthCheck.too_slow])
 @given(st.lists(_profiles, min_size=1, max_size=6))
 def test_random_profiles_same_statuses_both_ways(tmp_path_factory, seed_trials, profiles):
-    patients = []
-    for i, d in enumerate(profiles):
-        d = {k: v for k, v in d.items() if v is not None}
-        d["id"] = f"h{i}"
-        patients.append(Patient.model_validate(json.loads(json.dumps(d, default=str))))
+    patients = as_patients(profiles)
     db = tmp_path_factory.mktemp("sql-hyp") / "h.duckdb"
     load_profiles(patients, db)
     assert _differences(patients, seed_trials, db) == []
