@@ -11,7 +11,7 @@ import re
 import sys
 from datetime import date
 from pathlib import Path
-from typing import List, Optional
+from typing import Annotated, List, Optional
 
 import typer
 
@@ -77,6 +77,12 @@ COMPLETENESS_HELP = ("OMOP input: which record parts are declared complete: 'obs
                      "date), 'lifetime' (the same, for persons observed from birth), 'none'.")
 STRICT_HELP = "Refuse a FHIR Bundle holding any invalid resource (default: list it as unmapped, screen the rest)."
 
+# options several commands share (screen, batch, sql, explain), declared once
+CompleteOption = Annotated[Optional[str], typer.Option("--complete", metavar="PARTS", help=COMPLETE_HELP)]
+SchemaOption = Annotated[Optional[str], typer.Option("--schema", metavar="NAME", help=SCHEMA_HELP)]
+VocabularyOption = Annotated[Optional[Path], typer.Option("--vocabulary", metavar="DIR", help=VOCABULARY_HELP)]
+CompletenessOption = Annotated[str, typer.Option("--completeness", metavar="POLICY", help=COMPLETENESS_HELP)]
+
 
 @app.command(short_help="Screen one patient against one or more trials.")
 def screen(
@@ -89,13 +95,12 @@ def screen(
     as_of: Optional[str] = typer.Option(None, "--as-of", metavar="YYYY-MM-DD",
                                         help="Screening date (default: today, printed on stderr)."),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON (a list with several --trial)."),
-    complete: Optional[str] = typer.Option(None, "--complete", metavar="PARTS", help=COMPLETE_HELP),
+    complete: CompleteOption = None,
     person: Optional[str] = typer.Option(None, "--person", metavar="ID",
                                          help="OMOP input: the person (person_id or person_source_value)."),
-    schema: Optional[str] = typer.Option(None, "--schema", metavar="NAME", help=SCHEMA_HELP),
-    vocabulary: Optional[Path] = typer.Option(None, "--vocabulary", metavar="DIR", help=VOCABULARY_HELP),
-    completeness: str = typer.Option("observation-period", "--completeness", metavar="POLICY",
-                                     help=COMPLETENESS_HELP),
+    schema: SchemaOption = None,
+    vocabulary: VocabularyOption = None,
+    completeness: CompletenessOption = "observation-period",
     strict: bool = typer.Option(False, "--strict", help=STRICT_HELP),
     explain: bool = typer.Option(False, "--explain", help="After the table, every criterion in full: its words, "
                                                           "reason, reading, evidence and what would decide it."),
@@ -220,15 +225,14 @@ def batch(
                              help="Output directory (results.ndjson, summary.csv, funnel-<trial>.csv, errors.ndjson)."),
     as_of: Optional[str] = typer.Option(None, "--as-of", metavar="YYYY-MM-DD",
                                         help="Screening date (default: today; on --resume, the interrupted run's)."),
-    complete: Optional[str] = typer.Option(None, "--complete", metavar="PARTS", help=COMPLETE_HELP),
+    complete: CompleteOption = None,
     workers: Optional[int] = typer.Option(None, "--workers", "-j", min=1, metavar="N",
                                           help="Worker processes (default: all cores)."),
     resume: bool = typer.Option(False, "--resume", help="Continue the interrupted run in --out."),
     strict: bool = typer.Option(False, "--strict", help="Exit with status 1 if any record could not be read."),
-    schema: Optional[str] = typer.Option(None, "--schema", metavar="NAME", help=SCHEMA_HELP),
-    vocabulary: Optional[Path] = typer.Option(None, "--vocabulary", metavar="DIR", help=VOCABULARY_HELP),
-    completeness: str = typer.Option("observation-period", "--completeness", metavar="POLICY",
-                                     help=COMPLETENESS_HELP),
+    schema: SchemaOption = None,
+    vocabulary: VocabularyOption = None,
+    completeness: CompletenessOption = "observation-period",
 ) -> None:
     """Screen many patients against one or more trials on every core, with a funnel per trial."""
     from concurrent.futures import BrokenExecutor
@@ -493,16 +497,15 @@ def population(
                                        help="Output directory (statuses.parquet, verdicts.parquet, "
                                             "funnel-<trial>.csv)."),
     as_of: Optional[str] = typer.Option(None, "--as-of", metavar="YYYY-MM-DD", help="Screening date (default: today)."),
-    complete: Optional[str] = typer.Option(None, "--complete", metavar="PARTS", help=COMPLETE_HELP),
+    complete: CompleteOption = None,
     engine: Optional[str] = typer.Option(None, "--engine", metavar="ENGINE",
                                          help="SQL engine: duckdb (files, folders, DuckDB files: the default) or "
                                               "postgres (a postgresql:// URL, with --schema)."),
     explain: bool = typer.Option(False, "--explain", help="List, per criterion, what SQL decides and which "
                                                           "persons go to the Python path and why; screen nobody."),
-    schema: Optional[str] = typer.Option(None, "--schema", metavar="NAME", help=SCHEMA_HELP),
-    vocabulary: Optional[Path] = typer.Option(None, "--vocabulary", metavar="DIR", help=VOCABULARY_HELP),
-    completeness: str = typer.Option("observation-period", "--completeness", metavar="POLICY",
-                                     help=COMPLETENESS_HELP),
+    schema: SchemaOption = None,
+    vocabulary: VocabularyOption = None,
+    completeness: CompletenessOption = "observation-period",
 ) -> None:
     """Screen every person of an OMOP database against trials in SQL, with the Python path's exact statuses."""
     from .batch.outputs import funnel_name
@@ -575,12 +578,11 @@ def explain(
                                               help="For an OMOP database: only this criterion or bullet."),
     trial: List[Path] = typer.Option(..., "--trial", "-t", metavar="RULES.yaml", help="Rule file (repeatable)."),
     as_of: Optional[str] = typer.Option(None, "--as-of", metavar="YYYY-MM-DD", help="Screening date (default: today)."),
-    complete: Optional[str] = typer.Option(None, "--complete", metavar="PARTS", help=COMPLETE_HELP),
+    complete: CompleteOption = None,
     as_json: bool = typer.Option(False, "--json", help="The result JSON instead of a table."),
-    schema: Optional[str] = typer.Option(None, "--schema", metavar="NAME", help=SCHEMA_HELP),
-    vocabulary: Optional[Path] = typer.Option(None, "--vocabulary", metavar="DIR", help=VOCABULARY_HELP),
-    completeness: str = typer.Option("observation-period", "--completeness", metavar="POLICY",
-                                     help=COMPLETENESS_HELP),
+    schema: SchemaOption = None,
+    vocabulary: VocabularyOption = None,
+    completeness: CompletenessOption = "observation-period",
     strict: bool = typer.Option(False, "--strict", help=STRICT_HELP),
 ) -> None:
     """The full reasons: `explain PATIENT.json CRITERION -t RULES.yaml` prints one criterion (or a bullet's
