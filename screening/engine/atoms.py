@@ -250,6 +250,8 @@ def _record_text(category: str, r: Any) -> str:
         status = "clinical status not recorded" if r.status == "unknown" else r.status
         if personal_history(r):
             status = "personal history"
+        if getattr(r, "severity", None):
+            status += f", {r.severity}"
         if r.verification is not None:
             status += f", {r.verification} diagnosis"
         return f"{label} ({status}){when}{source_suffix(r)}"
@@ -264,6 +266,50 @@ def _record_text(category: str, r: Any) -> str:
     if getattr(r, "end", None):
         when += f", ended {r.end}"
     return f"{label}{when}{'' if r.status == 'completed' else f' ({r.status})'}{source_suffix(r)}"
+
+
+def _qualified(q: Any, r: Any) -> tuple[str, str]:
+    """Does a condition record say what the concept set also asks (clinical status, severity, note words)?
+    YES, NO, or MAYBE when the chart does not say; with the words for the reason."""
+    from ..terms.names import words
+
+    verdicts, why = [], []
+    if q.clinical_status:
+        asked = "/".join(sorted(q.clinical_status))
+        if r.status in q.clinical_status:
+            verdicts.append(YES)
+        elif r.status == "unknown" or (r.status == "active" and q.clinical_status & {"recurrence", "relapse"}):
+            verdicts.append(MAYBE)  # FHIR's recurrence and relapse are kinds of active
+            why.append(f"clinical status {'not recorded' if r.status == 'unknown' else 'active'}: cannot tell "
+                       f"whether {asked}")
+        else:
+            verdicts.append(NO)
+            why.append(f"clinical status {r.status}, not {asked}")
+    if q.severity:
+        asked = "/".join(sorted(q.severity))
+        said = " ".join(r.severity.lower().split()) if r.severity else None
+        span = set(said.split(" to ")) if said else set()
+        if said is None:
+            verdicts.append(MAYBE)
+            why.append(f"severity not recorded: cannot tell whether {asked}")
+        elif said in q.severity or (span and span <= q.severity):
+            verdicts.append(YES)
+        elif span & q.severity:
+            verdicts.append(MAYBE)
+            why.append(f"severity {r.severity}: cannot tell whether {asked}")
+        else:
+            verdicts.append(NO)
+            why.append(f"severity {r.severity}, not {asked}")
+    if q.note_words:
+        toks = words(r.note) if r.note else ()
+        said = any(toks[i:i + len(p)] == p for p in q.note_words for i in range(len(toks) - len(p) + 1))
+        verdicts.append(YES if said else MAYBE)
+        if not said:
+            asked = " / ".join(" ".join(p) for p in q.note_words)
+            why.append(("no note" if not r.note else "the note does not say") + f" '{asked}'")
+    if NO in verdicts:
+        return NO, "; ".join(w for w in why if ", not " in w)
+    return (MAYBE if MAYBE in verdicts else YES), "; ".join(why)
 
 
 def _filter(category: str, concept: Any, found: list, env: Env, left_out: list, questions: dict,
@@ -383,8 +429,17 @@ def _compile_records(trial: CompiledTrial, node: X.Records, siblings: tuple[str,
         notes: dict[int, str] = {}  # found and counted: the attributes that made it count (its dose)
         if concept.excluded is not None or concept.route is not None or concept.attributes:
             found = _filter(category, concept, found, env, left_out, questions, notes)
+        qualifiers = concept.qualifiers if category == "conditions" else None
         for r in found:
             v = test(r, as_of)
+            if qualifiers and v in (YES, MAYBE):  # the set asks a clinical status, a severity, note words
+                q, why = _qualified(qualifiers, r)
+                if q == NO:
+                    left_out.append(f"{_record_text(category, r)} ({why})")
+                    continue
+                if q == MAYBE:
+                    v = MAYBE
+                    questions[id(r)] = questions.get(id(r), "") + f" ({why})"
             if v != SKIP:
                 if id(r) in questions and v == YES:
                     v = MAYBE

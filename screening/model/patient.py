@@ -105,6 +105,13 @@ class Condition(_Record):
         None, description="How sure the diagnosis is. provisional, differential and unconfirmed diagnoses are "
                           "neither evidence of the condition nor of its absence: criteria they could decide are "
                           "unknown, naming them.")
+    severity: str | None = Field(
+        None, max_length=200, description="How severe, in the words of the FHIR mapping table (mild, moderate, "
+                                          "severe; a span such as 'mild to moderate'); read by concept sets that "
+                                          "ask for a severity.")
+    note: str | None = Field(
+        None, max_length=20000, description="The diagnosis's free-text notes; read by concept sets with "
+                                            "note_words, never as evidence of absence.")
 
 
 class Medication(_Record):

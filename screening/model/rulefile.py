@@ -48,6 +48,18 @@ class ConceptSet(_Strict):
                                           "(malignancy except non-melanoma skin cancer).")
     include_descendants: bool = Field(
         True, description="ICD-10 codes include every code under them (icd10:G35 finds G35.A); false: exact codes only.")
+    clinical_status: list[Literal["active", "recurrence", "relapse", "inactive", "remission", "resolved"]] = Field(
+        default_factory=list, description="Conditions only: the record counts only with one of these clinical "
+                                          "statuses (a recurrence or relapse charted just 'active', or with no "
+                                          "status, cannot be told apart: unknown).")
+    severity: list[StrictStr] = Field(
+        default_factory=list, description="Conditions only: the record counts only with one of these severities "
+                                          "(mild, moderate, severe); no severity recorded, or a span reaching "
+                                          "past them ('mild to moderate' for [moderate, severe]): unknown.")
+    note_words: list[StrictStr] = Field(
+        default_factory=list, description="Conditions only: the record counts only when its note says one of "
+                                          "these phrases; a note that does not (or no note) is unknown, never "
+                                          "a no.")
     route: Literal["systemic", "intravenous", "oral", "intramuscular", "subcutaneous"] | None = Field(
         None, description="Drug records count only by this route as their names say it: 'systemic' leaves out "
                           "creams, inhalers, eye drops, nasal sprays and joint injections; 'intravenous' asks when "

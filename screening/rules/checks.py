@@ -190,6 +190,17 @@ def criterion_ids(rules: RuleFile, positions: Iterable[int], all_ids: set) -> It
                                                     "which needs confirm: with the reason a person decides it")
 
 
+def condition_qualifiers(rules: RuleFile, categories: dict) -> Iterator[Finding]:
+    """clinical_status, severity and note_words qualify condition records: a set that has them is read by
+    condition functions only (has_condition, history_of)."""
+    for name, c in rules.concepts.items():
+        asked = [k for k in ("clinical_status", "severity", "note_words") if getattr(c, k)]
+        other = sorted(categories.get(name, frozenset()) - {"conditions"})
+        if asked and other:
+            yield Finding(("concepts", name, asked[0]), f"{asked[0]} qualifies conditions, but concept set {name!r} "
+                                                        f"is read among {', '.join(other)}")
+
+
 def bullet_specs(rules: RuleFile) -> Iterator[Finding]:
     """Each entry of ``bullets:`` names a bullet split into parts of one kind (the parts' ``parent``)."""
     parts: dict[str, list] = {}

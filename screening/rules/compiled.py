@@ -18,6 +18,19 @@ from ..values.durations import Window
 
 
 @dataclass(frozen=True)
+class Qualifiers:
+    """What a condition record of a concept set must also say (``clinical_status``, ``severity``,
+    ``note_words`` of the rule file), folded for comparison; empty: anything."""
+
+    clinical_status: frozenset[str] = frozenset()
+    severity: frozenset[str] = frozenset()
+    note_words: tuple[tuple[str, ...], ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.clinical_status or self.severity or self.note_words)
+
+
+@dataclass(frozen=True)
 class ConceptSpec:
     """A concept set ready to match: its matcher (with the vocabulary's brands, synonyms, codes and
     descendants), what it covers in the vocabularies (for the fail-safe), what it excludes, its route."""
@@ -32,6 +45,7 @@ class ConceptSpec:
     # 'daily_dose' (a terms.doses.Threshold and its precomputed unit factors), 'exposure' or
     # 'stable_dose' (a Window), 'stop_reason' (phrases as word tuples)
     attributes: tuple = ()
+    qualifiers: Qualifiers = Qualifiers()  # what a condition record must also say (clinical status, severity, note)
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ from ..terms.results import normalise_code
 from ..values.durations import Window, parse_window
 from . import checks
 from . import expressions as X
-from .compiled import CompiledCriterion, CompiledTrial, ConceptSpec, Formula, ItemSpec
+from .compiled import CompiledCriterion, CompiledTrial, ConceptSpec, Formula, ItemSpec, Qualifiers
 from .yamlsource import Located, load, yaml_error_problem
 
 
@@ -170,7 +170,16 @@ def concept_spec(name: str, c, codes: set, names: set, classes: set, ex_codes: s
         match_codes -= ex_match_codes - set(codes)
         match_names -= ex_match_names - set(names)
     return ConceptSpec(name, c.label or name.replace("_", " "), Matcher.build(match_codes, match_names),
-                       fp, excluded, c.route)
+                       fp, excluded, c.route, qualifiers=qualifiers_of(c))
+
+
+def qualifiers_of(c) -> Qualifiers:
+    """The condition qualifiers of a concept set, folded as records are (case, spaces, word order kept)."""
+    from ..terms.names import words
+
+    fold = lambda s: " ".join(s.lower().split())  # noqa: E731
+    return Qualifiers(frozenset(c.clinical_status), frozenset(fold(s) for s in c.severity),
+                      tuple(w for w in (tuple(words(p)) for p in c.note_words) if w))
 
 
 def _athena_codes(codes: Iterable[str], terms) -> set[str]:
@@ -214,6 +223,7 @@ class _Compiler:
         items = self._inferences(items, parser)
         criteria = self._criteria(parser)
         concepts = self._concepts(_drug_sets(criteria), concept_categories(criteria))
+        self.report(checks.condition_qualifiers(self.rules, concept_categories(criteria)))
         items = _with_vocabularies(items, criteria, declared)
         for cc in criteria:  # criteria a person confirms read a fact named after the criterion
             if cc.criterion.confirm is not None:

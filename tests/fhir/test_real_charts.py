@@ -374,16 +374,78 @@ def test_a_pregnancy_status_observation_excludes():
     assert status(r, "exc-5a") == "fail"
 
 
-@pytest.mark.xfail(strict=True, reason="since the fail-safe completeness rule, records of Addie's complete condition and "
-                   "procedure lists that the vocabularies cannot place could be a sterilisation, so applicability stays "
-                   "unknown; the procedure vocabulary must place Synthea's procedures for this to be decided")
 def test_a_young_woman_without_menopause_or_sterilisation_is_of_childbearing_potential():
+    # every condition and procedure of Addie's complete lists is placed by the vocabularies (her prenatal tests,
+    # the delivery and episiotomy, a contraceptive implant removed, a history of appendectomy), and none is a
+    # menopause or a sterilisation: she is of childbearing potential, and the contraception criterion applies
     r = screen(real("addie"), "NCT04348461", "2021-01-26")
     assert "not known whether it applies" not in crit(r, "exc-5c").reason
     assert crit(r, "exc-5c").applicable is True
+    assert crit(r, "exc-5c").reason == "no record of uses effective contraception"  # which decides it: asked
+
+
+def test_one_unplaced_procedure_keeps_childbearing_potential_undecided(tmp_path):
+    # the same chart with one procedure renamed and recoded to something no vocabulary knows: it could be a
+    # sterilisation, so whether the contraception criterion applies stays unknown, naming it
+    doc = json.loads(real("addie").read_text())
+    proc = next(e["resource"] for e in doc["entry"] if e["resource"]["resourceType"] == "Procedure")
+    proc["code"] = {"coding": [{"system": "http://snomed.info/sct", "code": "999999999"}], "text": "Procedure X"}
+    path = tmp_path / "addie-one-unplaced-procedure.json"
+    path.write_text(json.dumps(doc))
+    c = crit(screen(path, "NCT04348461", "2021-01-26"), "exc-5c")
+    assert c.applicable is None and "not known whether it applies" in c.reason and "Procedure X" in c.reason
 
 
 def test_chronic_kidney_disease_is_read():
     patient = screening.load_patient(real("josue"))
     ckd = [c for c in patient.conditions if c.code == "snomed:431856006"]
     assert ckd and ckd[0].status == "active" and ckd[0].onset == dt.date(2020, 5, 16)
+
+
+# ------------------------------------------------------------------ condition qualifiers asked by a rule
+
+
+def test_severity_and_note_are_read_from_conditions():
+    roel = {c.source: c for c in screening.load_patient(real("hl7r4-assembled-f201-roel.json")).conditions}
+    assert roel["Condition/f203"].severity == "moderate to severe"  # SNOMED CT 371924009
+    assert roel["Condition/f201"].severity == "mild"
+    assert roel["Condition/f204"].note == "The patient is anuric."
+    pieter = {c.source: c for c in screening.load_patient(real("hl7r4-assembled-f001-pieter.json")).conditions}
+    assert pieter["Condition/f002"].severity == "severe" and pieter["Condition/f003"].severity == "mild to moderate"
+
+
+def test_a_rule_asking_for_a_recurrence_reads_the_clinical_status():
+    for name, expected in (("f001-nsclc-recurrence", "fail"), ("f001-nsclc-relapse", "fail")):
+        c = crit(screen(variant(name), str(RULES), "2013-04-06"), "exc-lung-cancer-recurrence")
+        assert c.status.value == expected and "Condition/f002" in c.reason, name
+    # charted only 'active': a recurrence is active too, so it cannot be told apart
+    c = crit(screen(real("hl7r4-assembled-f001-pieter.json"), str(RULES), "2013-04-06"), "exc-lung-cancer-recurrence")
+    assert c.status.value == "unknown" and "clinical status active: cannot tell whether recurrence/relapse" in c.reason
+
+
+def test_a_rule_asking_for_a_severity_reads_it_and_a_span_that_reaches_past_it_is_unknown():
+    r = screen(real("hl7r4-assembled-f201-roel.json"), str(RULES), "2013-04-06")
+    severe = crit(r, "exc-severe-sepsis")  # 'moderate to severe' sepsis: severe or not, the chart does not say
+    assert severe.status.value == "unknown" and "severity moderate to severe: cannot tell whether severe" in severe.reason
+    assert status(r, "exc-sepsis-moderate-or-worse") == "fail"
+
+
+def test_a_rule_asking_for_note_words_reads_the_note(tmp_path):
+    roel = real("hl7r4-assembled-f201-roel.json")
+    # 'Acute renal insufficiency' (Condition/f204, note 'The patient is anuric.') is a differential diagnosis:
+    # no evidence either way, whatever its note says
+    c = crit(screen(roel, str(RULES), "2013-04-06"), "exc-anuric-renal-failure")
+    assert c.status.value == "unknown" and "differential diagnosis" in c.reason and "note" not in c.reason
+    # confirmed (one field changed): the note says anuric
+    doc = json.loads(roel.read_text())
+    f204 = next(e["resource"] for e in doc["entry"] if e["resource"].get("id") == "f204")
+    f204["verificationStatus"]["coding"][0]["code"] = "confirmed"
+    path = tmp_path / "f201-renal-insufficiency-confirmed.json"
+    path.write_text(json.dumps(doc))
+    c = crit(screen(path, str(RULES), "2013-04-06"), "exc-anuric-renal-failure")
+    assert c.status.value == "fail" and "Condition/f204" in c.reason
+    # and without its note (one more field): the chart does not say, never a no
+    del f204["note"]
+    path.write_text(json.dumps(doc))
+    c = crit(screen(path, str(RULES), "2013-04-06"), "exc-anuric-renal-failure")
+    assert c.status.value == "unknown" and "no note 'anuric / anuria'" in c.reason

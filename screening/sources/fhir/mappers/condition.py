@@ -52,7 +52,34 @@ def map_resource(ctx: MappingContext, e: Entry) -> None:
     ctx.lists["conditions"].append(Condition(
         onset=onset, abatement=abatement, status=status,
         verification=verification if verification in ("provisional", "differential", "unconfirmed") else None,
+        severity=severity_word(ctx, r.severity, where), note=note_text(r.note),
         **ctx.identity(r.code, where)))
+
+
+def severity_word(ctx: MappingContext, cc: Any, where: str) -> str | None:
+    """The severity as a word of the mapping table (by code, else by its text); one the table does not
+    have is noted and left out (a rule asking for a severity then cannot tell)."""
+    if cc is None:
+        return None
+    table = ctx.m["condition"]["severity"]
+    for c in cc.coding or ():
+        prefix = ctx.t.prefix_of.get(c.system or "")
+        if prefix and c.code and f"{prefix}:{c.code}" in table:
+            return table[f"{prefix}:{c.code}"]
+    texts = [cc.text] + [c.display for c in cc.coding or ()]
+    for t in filter(None, texts):
+        word = table.get(" ".join(t.lower().split()))
+        if word is not None:
+            return word
+    shown = cc.text or ", ".join(f"{c.system}|{c.code}" for c in cc.coding or ())
+    ctx.note(where, f"severity {shown!r} is not in the mapping table: kept without a severity")
+    return None
+
+
+def note_text(notes: Any) -> str | None:
+    """The texts of a resource's notes (Annotation.text), one after another."""
+    texts = [" ".join(n.text.split()) for n in notes or () if getattr(n, "text", None)]
+    return " | ".join(texts)[:20000] if texts else None
 
 
 def age_day(ctx: MappingContext, age: Any, where: str, field: str, last: bool) -> dt.date | None:
