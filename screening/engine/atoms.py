@@ -48,9 +48,26 @@ _CMP = {"==": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator.l
 COMPARISONS = _CMP  # the comparison operators of rule files, as the engine applies them
 
 
+class _NoEvent:
+    """The value of days_since_...() when there is no such record and its part is complete: every
+    comparison with it is false ("diagnosed at least 180 days ago" fails without a diagnosis)."""
+
+    def __repr__(self) -> str:
+        return "NO_EVENT"
+
+
+NO_EVENT = _NoEvent()
+
+
 def _constant_text(trial: CompiledTrial, node: X.Compare) -> str:
     src = node.source
     name = src.name if isinstance(src, X.Item) else src.item
+    if isinstance(src, X.Elapsed):
+        return f"{format_number(node.constant)} days" if node.op != "in" else str(node.constant)
+    if isinstance(src, X.Count):
+        return format_number(node.constant) if node.op != "in" else str(node.constant)
+    if isinstance(src, X.Change) and src.percent:
+        return f"{format_number(node.constant)}%" if node.op != "in" else str(node.constant)
     if name == "age":
         return f"{format_number(node.constant)} years"
     if name == "sex":
@@ -81,10 +98,15 @@ def _compile_compare(trial: CompiledTrial, node: X.Compare) -> Program:
     bound = f"{words} {_constant_text(trial, node)}"
     if isinstance(src, X.Change):
         name = src.item
-        get = lambda env: change(src.item, src.window, env)  # noqa: E731
+        get = lambda env: change(src.item, src.window, env, src.percent)  # noqa: E731
     elif isinstance(src, X.RefRatio):
         name = src.item
         get = lambda env: reference_ratio(src.item, src.limit, env)  # noqa: E731
+    elif isinstance(src, (X.Elapsed, X.Count)):
+        from .events import event_value
+
+        name = src.concept
+        get = event_value(trial, src)
     else:
         name = src.name
         get = lambda env: resolve(name, env)  # noqa: E731
@@ -97,7 +119,9 @@ def _compile_compare(trial: CompiledTrial, node: X.Compare) -> Program:
         r = get(env)
         value = r.value
         if value is None:
-            return Outcome(UNKNOWN, (r.text,), r.evidence, r.missing)
+            return Outcome(UNKNOWN, (r.text,), r.evidence, r.missing, r.unrecognised)
+        if value is NO_EVENT:  # no such record, and its part of the record is complete: nothing to compare
+            return Outcome(FAIL, ((r.text, f"not {bound}"),), r.evidence)
         if isinstance(value, Bounded):
             holds = value.decide(op, const)
         elif isinstance(value, Several):
@@ -105,7 +129,8 @@ def _compile_compare(trial: CompiledTrial, node: X.Compare) -> Program:
         else:
             holds = test(value, const)
         if holds is None:  # a bound such as '<1:40' that straddles the threshold
-            return Outcome(UNKNOWN, (f"{r.text}: cannot tell whether {bound}",), r.evidence, (name,))
+            return Outcome(UNKNOWN, (f"{r.text}: cannot tell whether {bound}",), r.evidence, (name,),
+                           r.unrecognised)
         text = r.text
         if exact and isinstance(value, float):
             text = _digits_that_read_true(text, value, const, test, unit, abbrev)
@@ -402,6 +427,30 @@ def _unrecognised(b: Any, concept: Any) -> UnrecognisedRecord:
                               date=b.date if isinstance(b.date, date) else None)
 
 
+def complete_blockers(trial: CompiledTrial, concept: Any, category: str, test: Callable, env: Env, matched: list,
+                      sibling_sets: tuple = ()) -> tuple[UnrecognisedRecord, ...]:
+    """Fail-safe completeness: "complete" means every record is there, not that every record was
+    understood. The records of a declared-complete part that could be one of the set's (those ``test``
+    does not rule out) and are not known not to be (unrecognised, or unmapped from the source)."""
+    as_of = env.as_of
+    found_ids = {id(r) for r in matched}
+    for sibling in sibling_sets:
+        found_ids |= {id(r) for r in env.view.find(category, sibling.matcher)}
+    candidates = [(r, _record_text(category, r)) for r in env.view.records(category)
+                  if id(r) not in found_ids and test(r, as_of) in (YES, MAYBE)]
+    unmapped = env.view.patient.unmapped
+    blocking = blockers(category, candidates, concept.footprint or Footprint(), unmapped,
+                        kept=(r.source for r in getattr(env.view.patient, category) if r.source),
+                        placed=_placed(trial, concept, category, candidates, env)
+                        ) if candidates or unmapped else []
+    return tuple(_unrecognised(b, concept) for b in blocking)
+
+
+def record_test(category: str, function: str, w: Window | None) -> Callable:
+    """The verdict of one record for a record function (YES, NO, NEG, MAYBE or SKIP)."""
+    return {"conditions": _condition_test, "medications": _medication_test}.get(category, _dated_test)(function, w)
+
+
 def _compile_records(trial: CompiledTrial, node: X.Records, siblings: tuple[str, ...] = ()) -> Program:
     category, _ = X.RECORD_FUNCTIONS[node.function]
     concept = trial.concepts[node.concept]
@@ -466,21 +515,8 @@ def _compile_records(trial: CompiledTrial, node: X.Records, siblings: tuple[str,
         if left_out:
             seen += "; not counted: " + "; ".join(left_out)
         if category in env.complete:
-            # fail-safe completeness: "complete" means every record is there, not that every record was
-            # understood; a record of the part that could be one of the set's and is not known not to be
-            # (unrecognised, or unmapped from the source) leaves the absence undecided
-            found_ids = {id(r) for r in matched}
-            for sibling in sibling_sets:
-                found_ids |= {id(r) for r in env.view.find(category, sibling.matcher)}
-            candidates = [(r, _record_text(category, r)) for r in env.view.records(category)
-                          if id(r) not in found_ids and test(r, as_of) in (YES, MAYBE)]
-            unmapped = env.view.patient.unmapped
-            blocking = blockers(category, candidates, concept.footprint or Footprint(), unmapped,
-                                kept=(r.source for r in getattr(env.view.patient, category) if r.source),
-                                placed=_placed(trial, concept, category, candidates, env)
-                                ) if candidates or unmapped else []
-            if blocking:
-                items = tuple(_unrecognised(b, concept) for b in blocking)
+            items = complete_blockers(trial, concept, category, test, env, matched, sibling_sets)
+            if items:
                 asked = "; ".join(f"{u.record}: {u.why}" for u in items)
                 return Outcome(UNKNOWN, (f"no record of {concept.label} {phrase}{span}{seen}; {category} declared "
                                          f"complete, but {len(items)} record{'s' if len(items) > 1 else ''} there "

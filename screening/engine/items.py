@@ -31,10 +31,12 @@ from .records import PatientView
 class Resolved:
     """A data item's value for one patient, or why there is none (value None)."""
 
-    __slots__ = ("value", "text", "evidence", "missing", "date")
+    __slots__ = ("value", "text", "evidence", "missing", "date", "unrecognised")
 
-    def __init__(self, value: Any, text: str, evidence: tuple = (), missing: tuple = (), day: date | None = None):
+    def __init__(self, value: Any, text: str, evidence: tuple = (), missing: tuple = (), day: date | None = None,
+                 unrecognised: tuple = ()):
         self.value, self.text, self.evidence, self.missing, self.date = value, text, evidence, missing, day
+        self.unrecognised = unrecognised  # records of a complete part that could count (counts, days since)
 
 
 class Env:
@@ -457,7 +459,9 @@ def _arith(tree: Any, values: dict[str, float]) -> float:
     return _ARITH[kind](_arith(tree[1], values), _arith(tree[2], values))
 
 
-def change(item: str, window: Window, env: Env) -> Resolved:
+def change(item: str, window: Window, env: Env, percent: bool = False) -> Resolved:
+    """Latest minus earliest value of a quantity item within the window; with ``percent``, that change
+    as a percentage of the earliest value (unknown when the earliest is 0)."""
     spec = env.trial.items[item]
     start = window.start(env.as_of)
     records = [r for r in env.view.find("observations", spec.matcher) if r.date >= start]
@@ -480,6 +484,12 @@ def change(item: str, window: Window, env: Env) -> Resolved:
     ev = (evidence_of(item, r0, r0.value, r0.unit, v0, spec.unit, r0.date),
           evidence_of(item, r1, r1.value, r1.unit, v1, spec.unit, r1.date))
     delta = v1 - v0
+    if percent:
+        if v0 == 0:
+            return _unknown(f"percent change in {spec.label} from 0 is not a number ({t0} to {t1})", item, ev)
+        pct = float(f"{100.0 * delta / v0:.12g}")
+        return Resolved(pct, f"change in {spec.label} {pct:+.3g}% over {window} ({delta:+g}{unit_suffix(spec.unit)}: "
+                        f"{t0} to {t1})", ev, day=r1.date)
     return Resolved(delta, f"change in {spec.label} {delta:+g}{unit_suffix(spec.unit)} over {window} ({t0} to {t1})",
                     ev, day=r1.date)
 

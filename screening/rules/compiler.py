@@ -115,6 +115,8 @@ def concept_categories(criteria) -> dict[str, frozenset[str]]:
     def walk(n) -> None:
         if isinstance(n, X.Records):
             out.setdefault(n.concept, set()).add(X.RECORD_FUNCTIONS[n.function][0])
+        elif isinstance(n, X.Compare) and X.source_category(n.source) is not None:
+            out.setdefault(n.source.concept, set()).add(X.source_category(n.source))
         for child in getattr(n, "items", ()) or ():
             walk(child)
         if isinstance(n, X.Not):

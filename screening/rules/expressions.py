@@ -7,7 +7,11 @@ and analysable (a later SQL compiler walks the same IR):
     expr     := expr and expr | expr or expr | not expr | ( expr ) | true | false
               | value OP constant | value in [constant, ...] | fact_item
               | record_function(concept [, 'P6M'])
-    value    := data_item | age | sex | change(quantity_item, 'P12M')
+    value    := data_item | age | sex | change(quantity_item, 'P12M') | pct_change(quantity_item, 'P12M')
+              | x_uln(quantity_item) | x_lln(quantity_item)
+              | days_since_onset(concept) | days_since_start(concept) | days_since_stop(concept)
+              | days_since_procedure(concept)
+              | count_drugs(concept [, 'P5Y']) | count_conditions(concept [, 'P5Y']) | count_procedures(...)
 
 Record functions: has_condition, history_of, taking, ever_taken, started_within,
 had_procedure, procedure_planned, vaccinated.
@@ -24,8 +28,9 @@ from typing import Any, Union
 from ..model.rulefile import DataType
 from ..terms.results import normalise_code
 from ..values.durations import Window, parse_window
-from .ir import (BUILTIN_SYMBOLS, CONFIRMATION, RECORD_FUNCTIONS, RESERVED, VALUE_FUNCTIONS, And, Change, Compare,
-                 Const, FactIs, Item, Node, Not, Or, Records, RefRatio, Source, walk)
+from .ir import (BUILTIN_SYMBOLS, CONFIRMATION, COUNT_FUNCTIONS, ELAPSED_FUNCTIONS, RECORD_FUNCTIONS, RESERVED,
+                 VALUE_FUNCTIONS, And, Change, Compare, Const, Count, Elapsed, FactIs, Item, Node, Not, Or, Records,
+                 RefRatio, Source, source_category, walk)
 
 
 _OPS = {"eq": "==", "ne": "!=", "lt": "<", "le": "<=", "gt": ">", "ge": ">="}
@@ -67,7 +72,13 @@ def _type_resolver(symbols: Symbols):
         args = (T.STRING, T.STRING) if window != "none" else (T.STRING,)
         types[name] = T.FUNCTION(name, return_type=T.BOOLEAN, argument_types=args,
                                  minimum_arguments=2 if window == "required" else 1)
-    types["change"] = T.FUNCTION("change", return_type=T.FLOAT, argument_types=(T.FLOAT, T.STRING))
+    for fname in ("change", "pct_change"):
+        types[fname] = T.FUNCTION(fname, return_type=T.FLOAT, argument_types=(T.FLOAT, T.STRING))
+    for fname in ELAPSED_FUNCTIONS:
+        types[fname] = T.FUNCTION(fname, return_type=T.FLOAT, argument_types=(T.STRING,))
+    for fname in COUNT_FUNCTIONS:
+        types[fname] = T.FUNCTION(fname, return_type=T.FLOAT, argument_types=(T.STRING, T.STRING),
+                                  minimum_arguments=1)
     for fname in ("x_uln", "x_lln"):
         types[fname] = T.FUNCTION(fname, return_type=T.FLOAT, argument_types=(T.FLOAT,))
     import rule_engine
@@ -228,25 +239,41 @@ class _Converter:
             if dtype is DataType.FACT:
                 raise self.fail(f"{node.name!r} is a fact: use it alone (or with not), not in a comparison", node.name)
             return Item(node.name)
-        if isinstance(node, A.FunctionCallExpression) and _fname(node) == "change":
+        if isinstance(node, A.FunctionCallExpression) and _fname(node) in ("change", "pct_change"):
+            fname = _fname(node)
             item = self._symbol_arg(node, 0)
             if self.symbols.items.get(item) is not DataType.QUANTITY:
-                raise self.fail(f"change() needs a quantity data item, not {item!r}", item)
-            return Change(item, self._window_arg(node, 1, "change"))
+                raise self.fail(f"{fname}() needs a quantity data item, not {item!r}", item)
+            return Change(item, self._window_arg(node, 1, fname), fname == "pct_change")
+        if isinstance(node, A.FunctionCallExpression) and _fname(node) in ELAPSED_FUNCTIONS:
+            fname = _fname(node)
+            concept = self._symbol_arg(node, 0)
+            if concept not in self.symbols.concepts:
+                raise self.fail(f"{fname}() needs a concept set, not {concept!r}", concept)
+            return Elapsed(fname, concept)
+        if isinstance(node, A.FunctionCallExpression) and _fname(node) in COUNT_FUNCTIONS:
+            fname = _fname(node)
+            concept = self._symbol_arg(node, 0)
+            if concept not in self.symbols.concepts:
+                raise self.fail(f"{fname}() needs a concept set, not {concept!r}", concept)
+            window = self._window_arg(node, 1, fname) if len(node.arguments) > 1 else None
+            return Count(fname, concept, window)
         if isinstance(node, A.FunctionCallExpression) and _fname(node) in ("x_uln", "x_lln"):
             fname = _fname(node)
             item = self._symbol_arg(node, 0)
             if self.symbols.items.get(item) is not DataType.QUANTITY:
                 raise self.fail(f"{fname}() needs a quantity data item (a lab result with a unit), not {item!r}", item)
             return RefRatio(item, "high" if fname == "x_uln" else "low")
-        raise self.fail("the left side of a comparison must be a data item, age, sex, change(...), "
-                        "x_uln(...) or x_lln(...)")
+        raise self.fail("the left side of a comparison must be a data item, age, sex, change(...), pct_change(...), "
+                        "x_uln(...), x_lln(...), days_since_...(...) or count_...(...)")
 
     def _constant(self, source: Source, value: Any, op: str) -> Any:
         name = source.name if isinstance(source, Item) else source.item
-        dtype = DataType(BUILTIN_SYMBOLS[name]) if name in BUILTIN_SYMBOLS else self.symbols.items[name]
-        if isinstance(source, (Change, RefRatio)):
+        if isinstance(source, (Change, RefRatio, Elapsed, Count)):
             dtype = DataType.QUANTITY
+            name = source.function if isinstance(source, (Elapsed, Count)) else name
+        else:
+            dtype = DataType(BUILTIN_SYMBOLS[name]) if name in BUILTIN_SYMBOLS else self.symbols.items[name]
         if dtype is DataType.QUANTITY:
             if not isinstance(value, (Decimal, int, float)) or isinstance(value, bool):
                 raise self.fail(f"{name} is a number: compare it with a number, not {_show(value)}", name)

@@ -25,6 +25,7 @@ class Change:
 
     item: str
     window: Window
+    percent: bool = False  # pct_change(): 100 x (latest - earliest) / earliest
 
 
 @dataclass(frozen=True)
@@ -36,7 +37,34 @@ class RefRatio:
     limit: str  # 'high' (ULN) or 'low' (LLN)
 
 
-Source = Union[Item, Change, RefRatio]
+@dataclass(frozen=True)
+class Elapsed:
+    """Days from a record's date to the screening date: the first onset of a condition, the first start
+    or the last stop of a drug, the last procedure (``days_since_onset(t2d) >= 180``)."""
+
+    function: str
+    concept: str
+
+    @property
+    def item(self) -> str:
+        return self.concept
+
+
+@dataclass(frozen=True)
+class Count:
+    """How many records of a concept set in a window: distinct drugs (prior lines of therapy), distinct
+    conditions, procedures (``count_drugs(chemotherapy, 'P5Y') >= 2``)."""
+
+    function: str
+    concept: str
+    window: Window | None
+
+    @property
+    def item(self) -> str:
+        return self.concept
+
+
+Source = Union[Item, Change, RefRatio, Elapsed, Count]
 
 
 @dataclass(frozen=True)
@@ -97,9 +125,31 @@ RECORD_FUNCTIONS: dict[str, tuple[str, str]] = {
     "procedure_planned": ("procedures", "none"),
     "vaccinated": ("immunizations", "optional"),
 }
-VALUE_FUNCTIONS = {"change", "x_uln", "x_lln"}
+# Days since an event of a concept set: name -> (record category, which end of which record).
+ELAPSED_FUNCTIONS: dict[str, tuple[str, str]] = {
+    "days_since_onset": ("conditions", "first"),
+    "days_since_start": ("medications", "first"),
+    "days_since_stop": ("medications", "last"),
+    "days_since_procedure": ("procedures", "last"),
+}
+# Counts of a concept set's records in an optional window: name -> (record category, distinct by).
+COUNT_FUNCTIONS: dict[str, tuple[str, str]] = {
+    "count_drugs": ("medications", "drug"),
+    "count_conditions": ("conditions", "condition"),
+    "count_procedures": ("procedures", "record"),
+}
+VALUE_FUNCTIONS = {"change", "pct_change", "x_uln", "x_lln"} | set(ELAPSED_FUNCTIONS) | set(COUNT_FUNCTIONS)
 BUILTIN_SYMBOLS = {"age": "quantity", "sex": "coded"}
 RESERVED = set(RECORD_FUNCTIONS) | VALUE_FUNCTIONS | set(BUILTIN_SYMBOLS)
+
+
+def source_category(source) -> str | None:
+    """The part of the record a value source reads a concept set in (None: it reads a data item)."""
+    if isinstance(source, Elapsed):
+        return ELAPSED_FUNCTIONS[source.function][0]
+    if isinstance(source, Count):
+        return COUNT_FUNCTIONS[source.function][0]
+    return None
 
 
 def walk(node: Node):
