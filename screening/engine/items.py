@@ -16,7 +16,7 @@ from ..errors import UnitError
 from ..model.result import Evidence, build
 from ..model.rulefile import DataType, Pick
 from ..rules import ir as X
-from ..rules.compiled import CompiledTrial, ItemSpec
+from ..rules.compiled import CompiledTrial, Equation, ItemSpec
 from ..terms.codes import code_key
 from ..terms.names import words
 from ..terms.results import is_negative, normalise_code
@@ -411,14 +411,17 @@ def _resolve_fact(spec: ItemSpec, env: Env) -> Resolved:
 
 def _derive(spec: ItemSpec, env: Env) -> Resolved:
     f = spec.formula
-    parts = [resolve(o, env) for o in f.operands]
+    if isinstance(f, Equation):
+        return _equation(spec, f, env)
+    names = f.operands + f.patient
+    parts = [resolve(o, env) for o in names]
     unknown = [p for p in parts if p.value is None]
     if unknown:
         missing = tuple(m for p in unknown for m in p.missing) + (spec.name,)
         return Resolved(None, f"no {spec.label} on record, and to compute it ({f.text}): "
                               + "; ".join(p.text for p in unknown), tuple(e for p in parts for e in p.evidence),
                         tuple(dict.fromkeys(missing)))
-    days = [p.date for p in parts if p.date is not None]
+    days = [p.date for p, o in zip(parts, names) if p.date is not None and o not in X.BUILTIN_SYMBOLS]
     evidence = tuple(e for p in parts for e in p.evidence)
     vague = [p for p in parts if isinstance(p.value, (Bounded, Several))]
     if vague:  # '<0.5', or two values on one day: no single value to compute with
@@ -428,7 +431,7 @@ def _derive(spec: ItemSpec, env: Env) -> Resolved:
     if days and f.max_spread.start(max(days)) > min(days):
         return Resolved(None, f"{spec.label}: the values to compute it are more than {f.max_spread} apart ("
                         + "; ".join(p.text for p in parts) + ")", evidence, (spec.name,))
-    env_values = {o: p.value * scale for o, p, scale in zip(f.operands, parts, f.scales)}
+    env_values = {o: p.value * scale for o, p, scale in zip(names, parts, f.scales)}
     try:
         value = float(f"{_arith(f.tree, env_values) * f.factor:.12g}")
     except ZeroDivisionError:
@@ -446,6 +449,46 @@ def _derive(spec: ItemSpec, env: Env) -> Resolved:
     return Resolved(value, text, evidence, day=max(days) if days else None)  # as recent as its newest operand
 
 
+def _equation(spec: ItemSpec, eq: Equation, env: Env) -> Resolved:
+    """A published equation from the latest value of each input item (within its window), age and sex."""
+    from ..values.equations import EQUATIONS
+
+    definition = EQUATIONS[eq.name]
+    parts = [resolve(o, env) for o in eq.operands] + [resolve(p, env) for p in definition.patient]
+    evidence = tuple(e for p in parts for e in p.evidence)
+    head = f"no {spec.label} on record, and to compute it by {eq.label}"
+    unknown = [p for p in parts if p.value is None]
+    if unknown:
+        missing = tuple(m for p in unknown for m in p.missing) + (spec.name,)
+        return Resolved(None, f"{head}: " + "; ".join(p.text for p in unknown), evidence, tuple(dict.fromkeys(missing)))
+    vague = [p for p in parts[:len(eq.operands)] if isinstance(p.value, (Bounded, Several))]
+    if vague:
+        return Resolved(None, f"{head}: " + "; ".join(f"{p.text} is " + ("a bound" if isinstance(p.value, Bounded)
+                                                                          else "not one value")
+                                                      + ", not a value to compute with" for p in vague),
+                        evidence, (spec.name,))
+    sex = parts[-1].value
+    if "sex" in definition.patient and sex not in ("female", "male"):
+        return Resolved(None, f"{head}: the equation is defined for female and male, and the record says "
+                        f"{sex!r}", evidence, (spec.name,))
+    days = [p.date for p in parts[:len(eq.operands)] if p.date is not None]
+    if days and eq.max_spread.start(max(days)) > min(days):
+        return Resolved(None, f"{spec.label}: the values to compute it are more than {eq.max_spread} apart ("
+                        + "; ".join(p.text for p in parts[:len(eq.operands)]) + ")", evidence, (spec.name,))
+    inputs = {role: p.value * scale for role, p, scale in zip(eq.roles, parts, eq.scales)}
+    if any(v <= 0 for v in inputs.values()):
+        return Resolved(None, f"{head}: an input is not above 0 (" + "; ".join(p.text for p in parts) + ")",
+                        evidence, (spec.name,))
+    age = parts[len(eq.operands)].value
+    value = float(f"{definition.function(**inputs, age=age, sex=sex) * eq.factor:.12g}")
+    shown = f"{spec.label} {format_number(round(value, 1))}{unit_suffix(spec.unit)} computed by {eq.label}"
+    why = spec.implausible(value)
+    if why is not None:
+        return Resolved(None, f"{shown} {why} (from " + "; ".join(p.text for p in parts) + ")", evidence, (spec.name,))
+    return Resolved(value, f"{shown} from " + "; ".join(p.text for p in parts), evidence,
+                    day=max(days) if days else None)
+
+
 _ARITH = {"add": operator.add, "sub": operator.sub, "mul": operator.mul, "tdiv": operator.truediv,
           "pow": operator.pow}
 
@@ -454,7 +497,7 @@ def _arith(tree: Any, values: dict[str, float]) -> float:
     kind = tree[0]
     if kind == "item":
         return values[tree[1]]
-    if kind == "const":
+    if kind in ("const", "qconst"):
         return tree[1]
     return _ARITH[kind](_arith(tree[1], values), _arith(tree[2], values))
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from enum import Enum
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictStr, field_validator, model_validator
 
 NAME_PATTERN = r"^[a-z][a-z0-9_]*$"
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
@@ -98,10 +98,27 @@ class Pick(str, Enum):
 
 
 class Derivation(_Strict):
-    """A value computed from other data items when it is not recorded itself (PaO2/FiO2, BMI)."""
+    """A value computed from other data items when it is not recorded itself (PaO2/FiO2, BMI), by a
+    formula or by a published equation named (eGFR by CKD-EPI 2021, Cockcroft-Gault)."""
 
-    formula: StrictStr = Field(description="Arithmetic over other quantity items, e.g. 'pao2 / fio2'.")
+    formula: StrictStr | None = Field(
+        None, description="Arithmetic over other quantity items, `age`, numbers and constants with units in "
+                          "quotes, e.g. 'pao2 / fio2', 'weight / height ** 2'.")
+    equation: StrictStr | None = Field(
+        None, description="A published equation by name: egfr_ckd_epi_2021 (creatinine, race-free), "
+                          "cockcroft_gault; it reads age and sex from the patient.")
+    inputs: dict[StrictStr, StrictStr] = Field(
+        default_factory=dict, description="The equation's inputs: role -> data item ({creatinine: creatinine, "
+                                          "weight: weight}).")
     max_spread: StrictStr = Field("P0D", description="How far apart the operands' dates may be (P0D = same day).")
+
+    @model_validator(mode="after")
+    def _one_way(self):
+        if (self.formula is None) == (self.equation is None):
+            raise ValueError("give either 'formula' or 'equation'")
+        if self.inputs and self.equation is None:
+            raise ValueError("'inputs' belong to an 'equation'")
+        return self
 
 
 class Inference(_Strict):

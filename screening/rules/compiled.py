@@ -62,7 +62,24 @@ class Formula:
     factor: float  # result in root units -> the item's unit
     max_spread: Window
     text: str
-    scales: tuple[float, ...] = ()  # each operand's unit -> root units
+    scales: tuple[float, ...] = ()  # each operand's unit -> root units (then each of `patient`)
+    patient: tuple[str, ...] = ()  # built-ins the formula reads ('age', in years)
+
+
+@dataclass(frozen=True)
+class Equation:
+    """A published equation by name (``values.equations.EQUATIONS``) over data items and the patient's age
+    and sex: each input item's value is scaled to the unit the equation is defined in, and the result to
+    the item's unit."""
+
+    name: str
+    label: str
+    roles: tuple[str, ...]  # the equation's inputs, in the order of `operands`
+    operands: tuple[str, ...]  # the data items giving them
+    scales: tuple[float, ...]  # each operand's unit -> the equation's unit for it
+    factor: float  # the equation's result unit -> the item's unit
+    max_spread: Window
+    text: str
 
 
 @dataclass(frozen=True)

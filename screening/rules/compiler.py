@@ -26,7 +26,7 @@ from ..terms.results import normalise_code
 from ..values.durations import Window, parse_window
 from . import checks
 from . import expressions as X
-from .compiled import CompiledCriterion, CompiledTrial, ConceptSpec, Formula, ItemSpec, Qualifiers
+from .compiled import CompiledCriterion, CompiledTrial, ConceptSpec, Equation, Formula, ItemSpec, Qualifiers
 from .yamlsource import Located, load, yaml_error_problem
 
 
@@ -218,7 +218,9 @@ class _Compiler:
                     for n, i in self.rules.data.items() if i.values is not None}
         symbols = X.Symbols({n: i.type for n, i in self.rules.data.items()}, frozenset(self.rules.concepts), declared)
         parser = X.Parser(symbols)
-        formulas = {name: self._formula(name, item, parser) for name, item in self.rules.data.items() if item.derive}
+        formulas = {name: (self._formula(name, item, parser) if item.derive.formula is not None
+                           else self._equation(name, item))
+                    for name, item in self.rules.data.items() if item.derive}
         self._derivation_cycles()
         items = {n: (ItemSpec(**{**vars(s), "formula": formulas.get(n)}) if n in formulas else s)
                  for n, s in items.items()}
@@ -401,9 +403,17 @@ class _Compiler:
         text = item.derive.formula
         if item.type is not DataType.QUANTITY or item.unit is None:
             return None  # already reported: only quantity items with a unit can be derived
+        # constants with units ('140 year', '1.73 m**2') stand in as symbols: rule-engine has no such literal
+        quantities: dict[str, str] = {}
+
+        def stand_in(m: re.Match) -> str:
+            key = f"unit_constant_{len(quantities)}_"
+            quantities[key] = m.group(1) if m.group(1) is not None else m.group(2)
+            return key
+        parsed_text = re.sub(r"'([^']*)'|\"([^\"]*)\"", stand_in, text)
         try:
             X.check_size(text)
-            rule = rule_engine.Rule(text, context=parser.context)
+            rule = rule_engine.Rule(parsed_text, context=None if quantities else parser.context)
         except X.ExpressionError as err:
             self.error(path, err.message)
             return None
@@ -418,8 +428,14 @@ class _Compiler:
                 self.error(path, f"invalid formula: {X.engine_message(err)}")
                 return None
         operands: list[str] = []
+        patient: list[str] = []
 
         def conv(node: Any) -> Any:
+            if isinstance(node, A.SymbolExpression) and node.name in quantities:
+                return ("qconst",) + _unit_constant(quantities[node.name])
+            if isinstance(node, A.SymbolExpression) and node.name == "age":
+                patient.append("age")
+                return ("item", "age")
             if isinstance(node, A.SymbolExpression):
                 other = self.rules.data.get(node.name)
                 if other is None or other.type is not DataType.QUANTITY or other.unit is None:
@@ -433,7 +449,8 @@ class _Compiler:
             kind = getattr(node, "type", None)
             if kind in ("add", "sub", "mul", "tdiv", "pow") and hasattr(node, "left"):
                 return (kind, conv(node.left), conv(node.right))
-            raise X.ExpressionError("formulas may use + - * / ** on quantity items and numbers", None)
+            raise X.ExpressionError("formulas may use + - * / ** on quantity items, age, numbers and constants "
+                                    "with units in quotes ('140 year')", None)
 
         try:
             tree = conv(rule.statement.expression)
@@ -446,17 +463,79 @@ class _Compiler:
             self.error(("data", name, "derive", "max_spread"), str(err))
             return None
         order = tuple(dict.fromkeys(operands))
+        builtins = tuple(dict.fromkeys(patient))
         try:
-            scales, factor = _formula_scales(tree, order, {o: self.rules.data[o].unit for o in order}, item.unit)
+            units_of = {o: self.rules.data[o].unit for o in order} | {"age": "year"}
+            scales, factor = _formula_scales(tree, order + builtins, units_of, item.unit)
         except UnitError as err:
             message = str(err)
             self.error(path, f"formula {text.strip()!r}" + (" " if message.startswith("gives") else ": ") + message)
             return None
-        return Formula(tree, order, factor, spread, text.strip(), scales)
+        return Formula(tree, order, factor, spread, text.strip(), scales, builtins)
+
+    def _equation(self, name: str, item: Any) -> Equation | None:
+        """A named equation: known, every input given by a quantity item whose unit converts to the
+        equation's, and a result that converts to the item's unit (checked here, once)."""
+        from ..values import units
+        from ..values.equations import EQUATIONS
+
+        path = ("data", name, "derive")
+        if item.type is not DataType.QUANTITY or item.unit is None:
+            return None  # already reported: only quantity items with a unit can be derived
+        eq = EQUATIONS.get(item.derive.equation)
+        if eq is None:
+            hint = X.suggest(item.derive.equation, sorted(EQUATIONS))
+            self.error(path + ("equation",), f"unknown equation {item.derive.equation!r}"
+                       + (f" (did you mean {hint!r}?)" if hint else f" (known: {', '.join(sorted(EQUATIONS))})"))
+            return None
+        ok = True
+        for role in item.derive.inputs:
+            if role not in eq.inputs:
+                self.error(path + ("inputs", role), f"{eq.name} has no input {role!r} (its inputs: "
+                           f"{', '.join(eq.inputs)})")
+                ok = False
+        scales, operands = [], []
+        for role, unit in eq.inputs.items():
+            source = item.derive.inputs.get(role)
+            if source is None:
+                self.error(path + ("inputs",), f"{eq.name} needs the input {role!r}: name the data item giving it "
+                           f"(e.g. inputs: {{{role}: {role}}})")
+                ok = False
+                continue
+            other = self.rules.data.get(source)
+            if other is None or other.type is not DataType.QUANTITY or other.unit is None or source == name:
+                self.error(path + ("inputs", role), f"input {role!r} must be another quantity data item with a unit, "
+                           f"not {source!r}")
+                ok = False
+                continue
+            try:
+                scales.append(units.conversion_factor(other.unit, unit, other.context, _molar_mass(other)))
+            except UnitError as err:
+                self.error(path + ("inputs", role), f"input {role!r} ({source}, in {other.unit}) cannot be read in "
+                           f"{unit}, the unit {eq.name} is defined in: {err}")
+                ok = False
+                continue
+            operands.append(source)
+        try:
+            factor = units.conversion_factor(eq.unit, item.unit)
+        except UnitError as err:
+            self.error(path + ("equation",), f"{eq.name} gives {eq.unit}, which does not convert to the item's unit "
+                       f"{item.unit!r}: {err}")
+            ok = False
+        try:
+            spread = parse_window(item.derive.max_spread)
+        except ValueError as err:
+            self.error(path + ("max_spread",), str(err))
+            ok = False
+        if not ok:
+            return None
+        text = f"{eq.label} from " + ", ".join(f"{r} = {o}" for r, o in zip(eq.inputs, operands)) + ", age and sex"
+        return Equation(eq.name, eq.label, tuple(eq.inputs), tuple(operands), tuple(scales), factor, spread, text)
 
     def _derivation_cycles(self) -> None:
         """Derived items that need each other (a1 from a2, a2 from a1) can never be computed: an error."""
-        graph = {n: [o for o in _formula_names(i.derive.formula) if o in self.rules.data and self.rules.data[o].derive]
+        graph = {n: [o for o in (_formula_names(i.derive.formula) if i.derive.formula is not None
+                                 else i.derive.inputs.values()) if o in self.rules.data and self.rules.data[o].derive]
                  for n, i in self.rules.data.items() if i.derive}
         reported: set[frozenset] = set()
         state: dict[str, int] = {}
@@ -469,7 +548,8 @@ class _Compiler:
                     key = frozenset(cycle)
                     if key not in reported:
                         reported.add(key)
-                        self.error(("data", nxt, "derive", "formula"),
+                        self.error(("data", nxt, "derive", "formula" if self.rules.data[nxt].derive.formula
+                                    is not None else "inputs"),
                                    "circular derived items: " + " -> ".join(cycle) + " (none can be computed)")
                 elif nxt not in state:
                     visit(nxt, stack + [nxt])
@@ -628,6 +708,23 @@ def _formula_scales(tree: Any, operands: tuple[str, ...], item_units: dict[str, 
     return tuple(scales), 1.0 / float(target_root.magnitude)
 
 
+def _unit_constant(text: str) -> tuple[float, str]:
+    """A constant with its unit ('140 year', '1.73 m**2') as (magnitude in SI root units, root units)."""
+    from ..values import units
+
+    try:
+        with units.REGISTRY_LOCK:
+            q = units.registry().Quantity(text)
+            if not units.is_multiplicative(q):
+                raise X.ExpressionError(f"constant {text!r} is in an offset unit (a temperature scale)", None)
+            root = q.to_root_units()
+            return float(root.magnitude), str(root.units)
+    except X.ExpressionError:
+        raise
+    except Exception as err:  # pint's parse errors are of many kinds; each is a bad constant
+        raise X.ExpressionError(f"constant {text!r} is not a number with a unit ({err})", None) from None
+
+
 def _dim_text(q: Any) -> str:
     d = str(q.dimensionality)
     return "a plain number" if d == "dimensionless" else d
@@ -636,7 +733,7 @@ def _dim_text(q: Any) -> str:
 def _constant(tree: Any) -> float | None:
     """The value of a sub-formula made of numbers only, or None when it reads an item."""
     kind = tree[0]
-    if kind == "const":
+    if kind in ("const", "qconst"):
         return tree[1]
     if kind == "item":
         return None
@@ -660,6 +757,8 @@ def _dimensions(tree: Any, roots: dict, ureg: Any) -> Any:
         return roots[tree[1]]
     if kind == "const":
         return ureg.Quantity(1.0, "dimensionless")
+    if kind == "qconst":
+        return ureg.Quantity(1.0, tree[2])
     a, b = _dimensions(tree[1], roots, ureg), _dimensions(tree[2], roots, ureg)
     if kind in ("add", "sub"):
         if a.dimensionality != b.dimensionality:
