@@ -84,9 +84,10 @@ def compile_node(trial: CompiledTrial, node: Any, siblings: tuple[str, ...] = ()
 # ---------------------------------------------------------------- criteria and verdict
 
 
-def _compile_criterion(trial: CompiledTrial, cc: CompiledCriterion):
+def _compile_criterion(trial: CompiledTrial, cc: CompiledCriterion, own: dict | None = None):
     c = cc.criterion
-    rule = compile_node(trial, cc.rule, cc.items)
+    rule = _compile_alternatives(cc.rule, own if own is not None else {}) if isinstance(cc.rule, X.AtLeast) else \
+        compile_node(trial, cc.rule, cc.items)
     applies = compile_node(trial, cc.applies_if, cc.items) if cc.applies_if is not None else None
     exclusion = c.kind is Kind.EXCLUSION
     note = f" [reading: {c.note}]" if c.note else ""
@@ -164,5 +165,69 @@ def build_inferences(trial: CompiledTrial) -> dict:
 
 
 def build_program(trial: CompiledTrial) -> tuple:
-    """Closures for every criterion of a trial (built once, reused for every patient)."""
-    return tuple(_compile_criterion(trial, cc) for cc in trial.criteria)
+    """Closures for every criterion of a trial (built once, reused for every patient).
+
+    A bullet with ``at_least`` holds when enough of its nested bullets (alternatives) hold; each
+    alternative is evaluated once per screen (memoised), shows its own reading, and takes the status
+    of the outermost such bullet, so the verdict reads the bullet once, whatever the alternatives say.
+    """
+    own: dict[str, Any] = {}
+    for cc in trial.criteria:
+        own[cc.criterion.id] = _memoised(cc.criterion.id, _compile_criterion(trial, cc, own))
+    out = []
+    for cc in trial.criteria:
+        run = own[cc.criterion.id]
+        out.append(run if cc.group is None else _alternative(cc, run, own[cc.group]))
+    return tuple(out)
+
+
+def _memoised(cid: str, run):
+    key = "criterion:" + cid  # item names never hold a colon
+
+    def memo(env: Env) -> CriterionResult:
+        hit = env.memo.get(key)
+        if hit is None:
+            hit = env.memo[key] = run(env)
+        return hit
+    return memo
+
+
+def _alternative(cc: CompiledCriterion, run, group_run):
+    """An alternative's result: its own reading, with the status of the bullet it is an alternative of."""
+    parent = cc.criterion.parent
+
+    def alt(env: Env) -> CriterionResult:
+        mine, group = run(env), group_run(env)
+        said = "holds" if mine.met else "does not hold" if mine.met is False else "not known to hold"
+        reason = (f"this alternative {said}: {mine.reason} [one of the alternatives of {parent}; "
+                  f"{group.id}: {group.status.value}]")
+        unknown = group.status is UNKNOWN
+        return mine.model_copy(update={"status": group.status, "reason": reason,
+                                       "missing": list(group.missing) if unknown else [],
+                                       "unrecognised": list(group.unrecognised) if unknown else []})
+    return alt
+
+
+def _compile_alternatives(node: X.AtLeast, own: dict) -> Program:
+    """Kleene 'at least n of': pass when n alternatives hold, fail when fewer than n could."""
+    def run(env: Env) -> Outcome:
+        results = [(cid, own[cid](env)) for cid in node.children if cid in own]
+        held = [(cid, r) for cid, r in results if r.met is True]
+        open_ = [(cid, r) for cid, r in results if r.met is None]
+        need = "one" if node.n == 1 else f"at least {node.n}"
+        if len(held) >= node.n:
+            return Outcome(PASS, (f"{need} of the following holds: "
+                                  + "; ".join(f"{cid}: {r.reason}" for cid, r in held),),
+                           tuple(e for _, r in held for e in r.evidence))
+        if len(held) + len(open_) < node.n:
+            return Outcome(FAIL, (f"{'none' if not held else f'only {len(held)}'} of the {len(results)} "
+                                  f"alternatives holds (needs {need}): "
+                                  + "; ".join(f"{cid}: {r.reason}" for cid, r in results),),
+                           tuple(e for _, r in results for e in r.evidence))
+        return Outcome(UNKNOWN, (f"{len(held)} of the alternatives hold{'s' if len(held) == 1 else ''} and "
+                                 f"{len(open_)} cannot be told (needs {need}): "
+                                 + "; ".join(f"{cid}: {r.reason}" for cid, r in open_ + held),),
+                       tuple(e for _, r in open_ for e in r.evidence),
+                       tuple(dict.fromkeys(m for _, r in open_ for m in r.missing)),
+                       tuple(u for _, r in open_ for u in r.unrecognised))
+    return run

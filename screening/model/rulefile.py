@@ -189,6 +189,10 @@ class Criterion(_Strict):
         description="With confirm: other recorded facts that confirm it too, by code: 'consent-given/NCT01056471' "
                     "is what a research Consent naming that study records (see the FHIR mapping).")
     note: StrictStr | None = Field(None, description="How an ambiguous text was read; shown in the reason.")
+    at_least: int | None = Field(
+        None, ge=1, description="The bullet holds when at least this many of its nested bullets (the criteria "
+                                "whose parent is this id) hold: 'one of the following' is 1. The nested bullets are "
+                                "alternatives: each shows its own reading, and takes this bullet's status.")
     draft: bool = Field(False, description="Drafted by `screening new` and not yet encoded: a person confirms it "
                                            "until a rule is written (coverage counts drafts apart).")
 

@@ -70,7 +70,7 @@ def coverage(trial: CompiledTrial) -> TrialCoverage:
         spec = trial.items[name]
         parts.add("facts" if spec.dtype is DataType.FACT else "observations")
     crits = [cc.criterion for cc in trial.criteria]
-    confirm_ids = [c.id for c in crits if c.rule is None]
+    confirm_ids = [c.id for c in crits if c.rule is None and c.at_least is None]
     total = len(crits)
     machine = total - len(confirm_ids)
     return TrialCoverage(

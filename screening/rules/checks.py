@@ -183,7 +183,19 @@ def criterion_ids(rules: RuleFile, positions: Iterable[int], all_ids: set) -> It
         seen.setdefault(c.id, i)
         if c.parent is not None and c.parent not in ids and c.bullet is None:
             yield Finding(path + ("parent",), f"parent {c.parent!r} is not a criterion id (and no bullet text given)")
-        if c.rule is None and c.confirm is None:
+        if c.at_least is not None:
+            children = [k for k in rules.criteria if k.parent == c.id]
+            if c.rule is not None or c.confirm is not None:
+                yield Finding(path + ("at_least",), f"criterion {c.id!r} with at_least is decided by its nested "
+                              "bullets: no rule or confirm")
+            if len(children) < c.at_least:
+                yield Finding(path + ("at_least",), f"at_least: {c.at_least}, but {c.id!r} has {len(children)} "
+                              f"nested bullet{'s' if len(children) != 1 else ''} (criteria with parent: {c.id})")
+            for k in children:
+                if k.kind is not c.kind:
+                    yield Finding(path + ("at_least",), f"nested bullet {k.id!r} is an {k.kind.value}, its bullet "
+                                  f"{c.id!r} an {c.kind.value}: alternatives are of one kind")
+        elif c.rule is None and c.confirm is None:
             yield Finding(path, f"criterion {c.id!r} needs a rule, or confirm: with the reason a person decides it")
         if c.confirmed_by and c.confirm is None:
             yield Finding(path + ("confirmed_by",), f"criterion {c.id!r}: confirmed_by names facts that confirm it, "

@@ -143,6 +143,7 @@ class CompiledCriterion:
     rule: Any  # IR node
     applies_if: Any | None  # IR node
     items: tuple[str, ...]  # data items and concept sets the criterion reads
+    group: str | None = None  # an alternative of an at_least bullet: the id of the outermost such bullet
 
 
 @dataclass(frozen=True)

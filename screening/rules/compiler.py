@@ -607,6 +607,8 @@ class _Compiler:
         for i, c in zip(self.positions, self.rules.criteria):
             path = ("criteria", i)
             rule = self._expr(parser, c.rule, path + ("rule",)) if c.rule else None
+            if c.at_least is not None:
+                rule = X.AtLeast(c.at_least, tuple(k.id for k in self.rules.criteria if k.parent == c.id))
             if rule is None and c.rule is None and c.confirm is None:
                 continue  # reported by checks.criterion_ids: neither a rule nor a confirmation
             applies = self._expr(parser, c.applies_if, path + ("applies_if",)) if c.applies_if else None
@@ -615,7 +617,16 @@ class _Compiler:
             if rule is None:  # confirmation by a recorded fact named after the criterion
                 rule = X.FactIs(_confirmation_item(self.rules, c.id))
             out.append(CompiledCriterion(c, rule, applies, _reads(rule) + (_reads(applies) if applies else ())))
-        return out
+        groups = {c.id for c in self.rules.criteria if c.at_least is not None}
+        parents = {c.id: c.parent for c in self.rules.criteria}
+
+        def root(cid: str) -> str | None:  # the outermost at_least bullet an alternative belongs to
+            top, seen = None, set()
+            while parents.get(cid) in groups and cid not in seen:
+                seen.add(cid)
+                cid = top = parents[cid]
+            return top
+        return [dataclasses.replace(cc, group=root(cc.criterion.id)) for cc in out]
 
     def _expr(self, parser: X.Parser, text: str, path: tuple) -> Any:
         try:

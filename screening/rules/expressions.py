@@ -29,7 +29,7 @@ from ..model.rulefile import DataType
 from ..terms.results import normalise_code
 from ..values.durations import Window, parse_window
 from .ir import (BUILTIN_SYMBOLS, CONFIRMATION, COUNT_FUNCTIONS, ELAPSED_FUNCTIONS, RECORD_FUNCTIONS, RESERVED,
-                 VALUE_FUNCTIONS, And, Change, Compare, Const, Count, Elapsed, FactIs, Item, Node, Not, Or, Records,
+                 VALUE_FUNCTIONS, And, AtLeast, Change, Compare, Const, Count, Elapsed, FactIs, Item, Node, Not, Or, Records,
                  RefRatio, Source, source_category, walk)
 
 

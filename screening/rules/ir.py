@@ -93,6 +93,14 @@ CONFIRMATION = "confirm:"  # prefix of the fact items that record a person's con
 
 
 @dataclass(frozen=True)
+class AtLeast:
+    """A bullet that holds when at least ``n`` of its nested bullets (criteria ids, alternatives) hold."""
+
+    n: int
+    children: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class Const:
     value: bool
 

@@ -132,6 +132,8 @@ def plan_trials(trials: list[CompiledTrial]) -> Plan:
             c = cc.criterion
             used: list[str] = []
             try:
+                if getattr(cc, "group", None) is not None:  # an alternative takes its at_least bullet's status
+                    raise Untranslated(f"alternative of the at_least bullet {cc.group}: decided on the Python path")
                 rule = E.paren(_expr(plan, t, cc.rule, used))
                 applies = E.paren(_expr(plan, t, cc.applies_if, used)) if cc.applies_if is not None else E.true()
             except Untranslated as why:
