@@ -245,6 +245,8 @@ def _why(reason: str) -> str:
 
 def _resolve_item(spec: ItemSpec, env: Env, name: str) -> Resolved:
     records = env.view.find("observations", spec.matcher)
+    if spec.running:
+        return _resolve_running(spec, records, env, name)
     if records:
         inside, stale = _in_window(spec, records, env.as_of, name)
         if stale is not None and spec.formula is None:
@@ -260,6 +262,59 @@ def _resolve_item(spec: ItemSpec, env: Env, name: str) -> Resolved:
                                 f"window (since {start})", derived.evidence, (name,))
         return derived
     return _unknown(f"no {spec.label} on record", name)
+
+
+_TERM_DAYS = 280  # an estimated due date is 40 weeks of gestation (Naegele)
+
+
+def _resolve_running(spec: ItemSpec, records: list, env: Env, name: str) -> Resolved:
+    """A duration that grows with time (gestational age) on the screening date: the newest record, either
+    the value as recorded plus the days since, or (due_date) 280 days minus the days until the due date."""
+    from ..values.units import conversion_factor
+
+    as_of = env.as_of
+    dues = env.view.find("observations", spec.due_date) if spec.due_date is not None else []
+    every = sorted(records + dues, key=lambda r: r.date)
+    if not every:
+        return _unknown(f"no {spec.label} on record" + (", and no estimated due date" if spec.due_date else ""), name)
+    inside, stale = _in_window(spec, every, as_of, name)
+    if stale is not None:
+        return stale
+    day = inside[-1].date
+    per_day = conversion_factor("d", spec.unit)
+    due_ids = {id(r) for r in dues}
+    values, texts, evidence = [], [], []
+    for r in (r for r in inside if r.date == day):
+        if id(r) in due_ids:
+            try:
+                due = r.value if isinstance(r.value, date) else date.fromisoformat(str(r.value).strip()[:10])
+            except ValueError:
+                return _unknown(f"estimated due date {r.value!r} recorded {r.date}{source_suffix(r)} is not a date",
+                                name, (evidence_of(name, r, r.value, None, day=r.date),))
+            days = _TERM_DAYS - (due - as_of).days
+            value = float(f"{days * per_day:.12g}")
+            text = (f"{spec.label} {format_number(round(value, 1))}{unit_suffix(spec.unit)} on {as_of}: 280 days less "
+                    f"the {(due - as_of).days} days until the estimated due date {due} (recorded {r.date}"
+                    f"{source_suffix(r)})")
+            ev = evidence_of(name, r, str(r.value), None, value, spec.unit, r.date)
+        else:
+            value, text, ev = _read(spec, r, name)
+            if value is None:
+                return _unknown(text, name, (ev,))
+            shift = (as_of - r.date).days * per_day
+            value = value.shifted(shift) if isinstance(value, Bounded) else float(f"{value + shift:.12g}")
+            shown = f"{value.low if isinstance(value, Bounded) else value:.3g}"
+            text = (f"{spec.label} on {as_of}: {text}, and {(as_of - r.date).days} days since "
+                    f"(= {format_number(float(shown))}{unit_suffix(spec.unit)}{' or more' if isinstance(value, Bounded) else ''})")
+        why = spec.implausible(value)
+        if why is not None:
+            return _unknown(f"{text} {why}", name, (ev,))
+        values.append(value)
+        texts.append(text)
+        evidence.append(ev)
+    distinct = tuple(dict.fromkeys(values))
+    text = "; ".join(texts) + (f" (within {spec.window})" if spec.window is not None else "")
+    return Resolved(distinct[0] if len(distinct) == 1 else Several(distinct), text, tuple(evidence), day=day)
 
 
 def _read(spec: ItemSpec, r: Any, name: str) -> tuple[Any, str, Evidence]:

@@ -151,6 +151,13 @@ class DataItem(_Strict):
     window: StrictStr | None = Field(None, description="Look-back before the reference date (P3M); older values are stale.")
     pick: Pick = Pick.LATEST
     derive: Derivation | None = None
+    running: bool = Field(
+        False, description="Quantity items in a unit of time (gestational age): the value grows with time, so a "
+                           "value recorded on a date is read on the screening date as that value plus the time since.")
+    due_date: list[StrictStr] = Field(
+        default_factory=list, description="Gestational age items (running, unit of time): codes of an estimated "
+                                          "due date (loinc:11778-8), whose value is a date; the gestational age on "
+                                          "the screening date is 280 days minus the days until it.")
     infer: list[Inference] = Field(
         default_factory=list,
         description="Fact items: other records that state the fact. Recorded facts (in the window) and every "

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Iterator
 
 from ..errors import UnitError
-from ..model.rulefile import NAME_PATTERN, ConceptSet, DataItem, DataType, RuleFile
+from ..model.rulefile import NAME_PATTERN, ConceptSet, DataItem, DataType, Pick, RuleFile
 from ..terms.codes import class_prefix_problem
 from ..values import units
 from ..values.durations import parse_window
@@ -164,8 +164,32 @@ def item_codes(name: str, item: DataItem, path: tuple) -> Iterator[Finding]:
                                                "a data item lists its codes exactly")
 
 
+def item_running(name: str, item: DataItem, path: tuple) -> Iterator[Finding]:
+    """A running item (gestational age) is a quantity in a unit of time, picked latest; a due date needs one."""
+    if item.running:
+        if item.type is not DataType.QUANTITY or item.unit is None:
+            yield Finding(path + ("running",), "running items are quantities with a unit of time")
+        else:
+            try:
+                if str(units.dimensionality(item.unit)) != "[time]":
+                    yield Finding(path + ("running",), f"running items are in a unit of time (wk, d), not "
+                                                       f"{item.unit!r}")
+            except UnitError:
+                pass  # reported by item_unit
+        if item.pick is not Pick.LATEST:
+            yield Finding(path + ("pick",), "a running item reads its latest value")
+        if item.derive is not None:
+            yield Finding(path + ("derive",), "a running item is recorded, not derived")
+    if item.due_date and not item.running:
+        yield Finding(path + ("due_date",), "due_date gives a gestational age: the item must be running "
+                                            "(running: true, unit wk or d)")
+    for i, code in enumerate(item.due_date):
+        if ":" not in code:
+            yield Finding(path + ("due_date", i), f"code {code!r} needs a system prefix, e.g. loinc:11778-8")
+
+
 ITEM_CHECKS: tuple[Check, ...] = (item_window, item_unit, item_values, item_molar_mass, item_range,
-                                  item_found_by, item_codes)
+                                  item_found_by, item_codes, item_running)
 
 
 # ---------------------------------------------------------------- criteria

@@ -99,6 +99,8 @@ class ItemSpec:
     vocabulary: frozenset[str] | None = None  # coded items: the folded results a rule can read
     inferences: tuple = ()  # fact items: (IR node, value when it holds, expression text), in file order
     otherwise: bool | None = None  # fact items: the value when every inference is decided false
+    running: bool = False  # a duration that grows with time (gestational age): value + time since recorded
+    due_date: Matcher | None = None  # running items: records of an estimated due date (value: a date)
 
     def implausible(self, value: "float | Bounded") -> str | None:
         """Why ``value`` (in the item's unit; a bound such as '<0.21' too) cannot be a real

@@ -384,7 +384,8 @@ class _Compiler:
                     pass  # reported by checks.item_unit
             out[name] = ItemSpec(name, item.label or name, item.type, Matcher.build(item.codes, item.names),
                                  item.unit, item.context, _window(item), item.pick, factors=factors,
-                                 molar_mass=molar_mass, plausible=_range(item))
+                                 molar_mass=molar_mass, plausible=_range(item), running=item.running,
+                                 due_date=Matcher.build(item.due_date, []) if item.due_date else None)
         return out
 
     def _formula(self, name: str, item: Any, parser: X.Parser) -> Formula | None:

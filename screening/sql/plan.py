@@ -117,6 +117,9 @@ def _expr(plan: Plan, trial: CompiledTrial, node: Any, used: list[str]) -> E.Exp
         # translated yet, so the Python path decides them for every person rather than SQL deciding differently.
         raise Untranslated(f"{type(node).__name__} ({getattr(node, 'function', getattr(node, 'item', '?'))}): "
                            "fail-safe completeness and inferred facts are decided on the Python path")
+    if isinstance(node, X.Compare) and isinstance(node.source, X.Item) and node.source.name in trial.items \
+            and getattr(trial.items[node.source.name], "running", False):
+        raise Untranslated(f"{node.source.name} grows with time (running): decided on the Python path")
     if isinstance(node, X.Compare):
         a = plan.atom(trial, node)
         used.append(a.name)

@@ -30,6 +30,10 @@ class Bounded:
             return cls(floor, x, False, op == "<")
         return cls(x, math.inf, op == ">", True)
 
+    def shifted(self, by: float) -> "Bounded":
+        """The same interval moved by ``by`` (a duration recorded as a bound, read days later)."""
+        return Bounded(self.low + by, self.high + by, self.low_open, self.high_open)
+
     def decide(self, op: str, c: Any) -> bool | None:
         """True if ``x op c`` holds for every x here, False if for none, else None."""
         lo, hi, lo_open, hi_open = self.low, self.high, self.low_open, self.high_open
