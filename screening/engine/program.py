@@ -95,6 +95,10 @@ def _compile_criterion(trial: CompiledTrial, cc: CompiledCriterion, own: dict | 
     # dated no earlier than the newest data (the person has seen them); the reason keeps what the data said
     confirmation = compile_node(trial, X.FactIs(X.CONFIRMATION + c.id)) if c.confirm and c.rule else None
 
+    by_design = frozenset(c.absent_means_no)
+    if by_design:
+        rule = _absent_means_no(rule, by_design)
+
     def run(env: Env) -> tuple[CriterionResult, Status, Status]:
         """The criterion's result, with whether it applies and whether its rule holds (for its bullet)."""
         r = rule(env)
@@ -142,6 +146,29 @@ def _compile_criterion(trial: CompiledTrial, cc: CompiledCriterion, own: dict | 
     return run
 
 
+def _absent_means_no(rule: Program, parts: frozenset) -> Program:
+    """The rule read as if ``parts`` were complete (absence by design), with its own memo of items, and a
+    reason that says so when it decided."""
+    said = ", ".join(sorted(parts))
+
+    def run(env: Env) -> Outcome:
+        missing = parts - env.complete
+        if not missing:
+            return rule(env)
+        saved = env.complete, env.view.complete, env.memo
+        env.complete = env.view.complete = env.complete | parts
+        env.memo = {}
+        try:
+            o = rule(env)
+        finally:
+            env.complete, env.view.complete, env.memo = saved
+        if o.status is UNKNOWN:
+            return o
+        return Outcome(o.status, o.reasons + (f"[by design of this criterion, no record in {said} counts as no]",),
+                       o.evidence, o.missing, o.unrecognised)
+    return run
+
+
 def _not_older(confirmation: Outcome, data: Outcome, as_of: date) -> bool:
     """Is a dated confirmation no older than the newest dated evidence the data decided on?
     (A plan is dated when it is to happen, after the screening date: it counts as of that date.)"""
@@ -184,7 +211,7 @@ def build_program(trial: CompiledTrial) -> tuple:
 def _memoised(cid: str, run):
     key = "criterion:" + cid  # item names never hold a colon
 
-    def memo(env: Env) -> CriterionResult:
+    def memo(env: Env) -> tuple:
         hit = env.memo.get(key)
         if hit is None:
             hit = env.memo[key] = run(env)
@@ -196,22 +223,25 @@ def _alternative(cc: CompiledCriterion, run, group_run):
     """An alternative's result: its own reading, with the status of the bullet it is an alternative of."""
     parent = cc.criterion.parent
 
-    def alt(env: Env) -> CriterionResult:
-        mine, group = run(env), group_run(env)
+    def alt(env: Env) -> tuple:
+        (mine, _, _), (group, group_applies, group_holds) = run(env), group_run(env)
         said = "holds" if mine.met else "does not hold" if mine.met is False else "not known to hold"
         reason = (f"this alternative {said}: {mine.reason} [one of the alternatives of {parent}; "
                   f"{group.id}: {group.status.value}]")
         unknown = group.status is UNKNOWN
+        # its bullet reads the outermost bullet's applicability and whether it holds: the alternatives of one
+        # bullet all say the same, so the bullet (and the verdict) is the outermost bullet's
         return mine.model_copy(update={"status": group.status, "reason": reason,
                                        "missing": list(group.missing) if unknown else [],
-                                       "unrecognised": list(group.unrecognised) if unknown else []})
+                                       "unrecognised": list(group.unrecognised) if unknown else []}), \
+            group_applies, group_holds
     return alt
 
 
 def _compile_alternatives(node: X.AtLeast, own: dict) -> Program:
     """Kleene 'at least n of': pass when n alternatives hold, fail when fewer than n could."""
     def run(env: Env) -> Outcome:
-        results = [(cid, own[cid](env)) for cid in node.children if cid in own]
+        results = [(cid, own[cid](env)[0]) for cid in node.children if cid in own]
         held = [(cid, r) for cid, r in results if r.met is True]
         open_ = [(cid, r) for cid, r in results if r.met is None]
         need = "one" if node.n == 1 else f"at least {node.n}"

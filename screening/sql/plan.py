@@ -135,6 +135,8 @@ def plan_trials(trials: list[CompiledTrial]) -> Plan:
             c = cc.criterion
             used: list[str] = []
             try:
+                if getattr(c, "absent_means_no", None):
+                    raise Untranslated("absence by design (absent_means_no): decided on the Python path")
                 if getattr(cc, "group", None) is not None:  # an alternative takes its at_least bullet's status
                     raise Untranslated(f"alternative of the at_least bullet {cc.group}: decided on the Python path")
                 rule = E.paren(_expr(plan, t, cc.rule, used))
