@@ -266,8 +266,34 @@ def _dated_test(fn: str, w: Window | None):
     return test
 
 
+def _allergy_test(fn: str, w: Window | None):
+    def test(r: Any, as_of: date) -> str:
+        if r.status == "refuted":
+            return NEG
+        if r.verification in ("unconfirmed", "presumed") or r.status == "unknown":
+            return MAYBE  # suspected, not established: no evidence either way
+        return YES  # an allergy that is inactive or resolved was still had: the criterion decides its reading
+    return test
+
+
+def _family_test(fn: str, w: Window | None):
+    def test(r: Any, as_of: date) -> str:
+        return MAYBE if r.status == "health-unknown" else YES
+    return test
+
+
 def _record_text(category: str, r: Any) -> str:
     label = r.name or r.code
+    if category == "allergies":
+        what = " ".join(x for x in (r.type or "allergy", f"({r.status}" + (f", {r.verification})" if r.verification
+                                                                        else ")")) if x)
+        rx = f", reactions: {', '.join(r.reactions)}" if r.reactions else ""
+        when = f" since {r.onset}" if r.onset else ""
+        return f"{label} {what}{when}{rx}{source_suffix(r)}"
+    if category == "family_history":
+        who = r.relationship or "a relative"
+        age = f", onset at {format_number(r.onset_age)}" if r.onset_age is not None else ""
+        return f"{label} in {who}{age}{'' if r.status == 'completed' else f' ({r.status})'}{source_suffix(r)}"
     if category == "conditions":
         when = f" onset {r.onset}" if r.onset else " (no onset date)"
         if r.abatement:
@@ -448,19 +474,20 @@ def complete_blockers(trial: CompiledTrial, concept: Any, category: str, test: C
 
 def record_test(category: str, function: str, w: Window | None) -> Callable:
     """The verdict of one record for a record function (YES, NO, NEG, MAYBE or SKIP)."""
-    return {"conditions": _condition_test, "medications": _medication_test}.get(category, _dated_test)(function, w)
+    return {"conditions": _condition_test, "medications": _medication_test, "allergies": _allergy_test,
+            "family_history": _family_test}.get(category, _dated_test)(function, w)
 
 
 def _compile_records(trial: CompiledTrial, node: X.Records, siblings: tuple[str, ...] = ()) -> Program:
     category, _ = X.RECORD_FUNCTIONS[node.function]
     concept = trial.concepts[node.concept]
     w = node.window
-    test = {"conditions": _condition_test, "medications": _medication_test}.get(category, _dated_test)(
-        node.function, w)
+    test = record_test(category, node.function, w)
     phrase = {
         "has_condition": "active", "history_of": "history", "taking": "taking",
         "ever_taken": "ever taken", "started_within": "started", "had_procedure": "done",
-        "procedure_planned": "planned", "vaccinated": "vaccinated",
+        "procedure_planned": "planned", "vaccinated": "vaccinated", "allergic_to": "allergy on record",
+        "family_history_of": "in the family history",
     }[node.function]
     name = node.concept
     day_field = DATE_FIELD[category]

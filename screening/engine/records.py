@@ -18,7 +18,7 @@ from ..terms.matcher import Matcher, RecordIndex
 # The field that dates a record of each category (when it happened or began).
 DATE_FIELD = {
     "observations": "date", "conditions": "onset", "medications": "start",
-    "procedures": "date", "immunizations": "date", "facts": "date",
+    "procedures": "date", "immunizations": "date", "facts": "date", "allergies": "onset", "family_history": "date",
 }
 
 

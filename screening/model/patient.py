@@ -24,6 +24,8 @@ class Category(str, Enum):
     PROCEDURES = "procedures"
     IMMUNIZATIONS = "immunizations"
     FACTS = "facts"
+    ALLERGIES = "allergies"
+    FAMILY_HISTORY = "family_history"
 
     def __str__(self) -> str:
         return self.value
@@ -162,6 +164,27 @@ class Immunization(_Record):
     status: Literal["completed", "not-done"] = "completed"
 
 
+class Allergy(_Record):
+    """An allergy or intolerance (FHIR AllergyIntolerance): its code or name is the substance (penicillin,
+    peanut). ``refuted`` is an explicit negative; an unconfirmed or presumed one is no evidence either way."""
+
+    onset: dt.date | None = Field(None, description="When it began, else when it was recorded.")
+    status: Literal["active", "inactive", "resolved", "refuted", "unknown"] = "active"
+    verification: Literal["confirmed", "unconfirmed", "presumed"] | None = None
+    type: Literal["allergy", "intolerance"] | None = None
+    criticality: Literal["low", "high", "unable-to-assess"] | None = None
+    reactions: list[str] = Field(default_factory=list, description="Manifestations as charted (hives, anaphylaxis).")
+
+
+class FamilyHistory(_Record):
+    """A condition of a relative (FHIR FamilyMemberHistory.condition): its code or name is the condition."""
+
+    relationship: str | None = Field(None, description="Who: mother, father, sister (or a v3 RoleCode such as MTH).")
+    date: dt.date | None = Field(None, description="When the family history was recorded.")
+    onset_age: float | None = Field(None, description="The relative's age at onset, in years, when recorded.")
+    status: Literal["completed", "partial", "health-unknown"] = "completed"
+
+
 class Fact(_Record):
     """A recorded yes/no fact a chart or a person confirms: consent, pregnancy, childbearing potential."""
 
@@ -176,7 +199,8 @@ class UnmappedRecord(BaseModel):
 
     resource: str = Field(description="The source record, e.g. 'Observation/abc' or 'Bundle.entry[4]'.")
     reason: str = Field(description="Why it was not used, e.g. 'code system http://acme.org/lab is not known'.")
-    category: Literal["observations", "conditions", "medications", "procedures", "immunizations", "facts"] | None = \
+    category: Literal["observations", "conditions", "medications", "procedures", "immunizations", "facts",
+                      "allergies", "family_history"] | None = \
         Field(None, description="The part of the record it would belong to, when the whole record was not used: a "
                                 "declared-complete part holding it is not complete as far as this record goes.")
     code: str | None = Field(None, description="Its code ('system:code') when it has one, to tell what it could be.")
@@ -206,6 +230,8 @@ class Patient(BaseModel):
     procedures: list[Procedure] = Field(default_factory=list)
     immunizations: list[Immunization] = Field(default_factory=list)
     facts: list[Fact] = Field(default_factory=list)
+    allergies: list[Allergy] = Field(default_factory=list, description="Allergies and intolerances.")
+    family_history: list[FamilyHistory] = Field(default_factory=list, description="Conditions of relatives.")
     complete: list[Category] = Field(
         default_factory=list,
         description="Parts of the record known to be complete: for these, no record means absent.",

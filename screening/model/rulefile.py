@@ -196,7 +196,8 @@ class Criterion(_Strict):
         description="With confirm: other recorded facts that confirm it too, by code: 'consent-given/NCT01056471' "
                     "is what a research Consent naming that study records (see the FHIR mapping).")
     note: StrictStr | None = Field(None, description="How an ambiguous text was read; shown in the reason.")
-    absent_means_no: list[Literal["conditions", "medications", "procedures", "immunizations", "facts"]] = Field(
+    absent_means_no: list[Literal["conditions", "medications", "procedures", "immunizations", "facts", "allergies",
+                                  "family_history"]] = Field(
         default_factory=list, description="Absence by design: for this criterion, no record in these parts of the "
                                           "record counts as 'no' ('no known allergy to ...'), as if they were declared "
                                           "complete; the reason says so. Records the vocabularies cannot place still "

@@ -132,7 +132,7 @@ def concept_categories(criteria) -> dict[str, frozenset[str]]:
 def _drug_sets(criteria) -> frozenset[str]:
     """Concept sets that record functions read among medications or immunizations."""
     return frozenset(k for k, cats in concept_categories(criteria).items()
-                     if cats & {"medications", "immunizations"})
+                     if cats & {"medications", "immunizations", "allergies"})
 
 
 def concept_spec(name: str, c, codes: set, names: set, classes: set, ex_codes: set, ex_names: set,

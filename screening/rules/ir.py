@@ -132,6 +132,8 @@ RECORD_FUNCTIONS: dict[str, tuple[str, str]] = {
     "had_procedure": ("procedures", "optional"),
     "procedure_planned": ("procedures", "none"),
     "vaccinated": ("immunizations", "optional"),
+    "allergic_to": ("allergies", "none"),
+    "family_history_of": ("family_history", "none"),
 }
 # Days since an event of a concept set: name -> (record category, which end of which record).
 ELAPSED_FUNCTIONS: dict[str, tuple[str, str]] = {

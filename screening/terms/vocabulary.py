@@ -125,6 +125,7 @@ class Terminology:
 
     def classify(self, category: str, record: Any) -> Recognised | Unrecognised:
         """What a record is by the vocabularies, or why it cannot be placed."""
+        category = READ_AS.get(category, category)
         codes = ((record.code,) if record.code else ()) + tuple(record.codes)
         statement = self._statement(record.name, codes, getattr(record, "status", None) == "planned")
         if statement is not None:
@@ -282,6 +283,7 @@ class Terminology:
         """Could ``record`` (not found by the set's matcher) be a member of the set? yes, no or maybe.
         ``placed``: ICD-10 codes of other concept sets of the trial that found the record (it lies
         under one of them): a condition the vocabularies cannot place is still placed by those."""
+        category = READ_AS.get(category, category)
         cls = self.classify(category, record)
         if isinstance(cls, Unrecognised):
             if category == "procedures" and placed and (footprint.procedures or footprint.procedure_classes):
@@ -415,7 +417,12 @@ RESOURCE_CATEGORY = {
     "Condition": "conditions", "MedicationRequest": "medications", "MedicationStatement": "medications",
     "MedicationAdministration": "medications", "MedicationDispense": "medications", "Medication": "medications",
     "Procedure": "procedures", "Immunization": "immunizations",
+    "AllergyIntolerance": "allergies", "FamilyMemberHistory": "family_history",
 }
+# Parts of the record whose records are read with another part's vocabulary: an allergy's substance is
+# placed by the drug vocabulary (a food it does not know stays unrecognised), a relative's condition
+# by the condition vocabulary.
+READ_AS = {"allergies": "medications", "family_history": "conditions"}
 
 
 @dataclass(frozen=True)

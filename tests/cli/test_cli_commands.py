@@ -295,8 +295,8 @@ def test_as_of_that_is_no_date(value):
 
 def test_bad_complete():
     one_error_line(invoke("screen", P1, "-t", LUPUS, *AS_OF, "--complete", "medications,meds"),
-                   "error: --complete: unknown record part 'meds' (choose from conditions, facts, immunizations, "
-                   "medications, procedures)")
+                   "error: --complete: unknown record part 'meds' (choose from allergies, conditions, facts, "
+                   "family_history, immunizations, medications, procedures)")
 
 
 def test_rule_file_that_is_not_utf8(tmp_path):

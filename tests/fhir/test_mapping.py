@@ -283,12 +283,35 @@ def test_questionnaire_response_answers_confirmation_criteria():
 def test_other_resources_are_listed_not_dropped():
     p = mapped({"resourceType": "Encounter", "id": "e", "status": "finished",
                 "class": {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "AMB"}},
-               {"resourceType": "Medication", "id": "unused", "code": B.cc((B.RXNORM, "3002"))},
-               {"resourceType": "AllergyIntolerance", "id": "a", "patient": B.PATIENT_REF,
-                "code": B.cc((B.SNOMED, "294505008", "Allergy to penicillin"))})
+               {"resourceType": "Medication", "id": "unused", "code": B.cc((B.RXNORM, "3002"))})
     assert reasons(p) == {"Encounter/e": ["Encounter resources are not used for screening"],
-                          "AllergyIntolerance/a": ["AllergyIntolerance resources are not used for screening"],
                           "Medication/unused": ["Medication not referenced by any medication record of the bundle"]}
+
+
+def test_allergy_intolerance_and_family_member_history():
+    p = mapped({"resourceType": "AllergyIntolerance", "id": "a", "patient": B.PATIENT_REF,
+                "clinicalStatus": B.cc(("http://terminology.hl7.org/CodeSystem/allergyintolerance-clinical", "active")),
+                "verificationStatus": B.cc(("http://terminology.hl7.org/CodeSystem/allergyintolerance-verification",
+                                            "unconfirmed")),
+                "type": "allergy", "criticality": "high", "code": B.cc((B.RXNORM, "7980", "Penicillin G")),
+                "onsetDateTime": "2010-03-01", "reaction": [{"manifestation": [B.cc((B.SNOMED, "247472004", "Hives"))]}]},
+               {"resourceType": "AllergyIntolerance", "id": "r", "patient": B.PATIENT_REF,
+                "verificationStatus": B.cc(("http://terminology.hl7.org/CodeSystem/allergyintolerance-verification",
+                                            "refuted")),
+                "code": B.cc((B.RXNORM, "733", "Ampicillin")), "recordedDate": "2024-05-01"},
+               {"resourceType": "FamilyMemberHistory", "id": "f", "patient": B.PATIENT_REF, "status": "completed",
+                "date": "2025-01-10",
+                "relationship": B.cc(("http://terminology.hl7.org/CodeSystem/v3-RoleCode", "MTH", "mother")),
+                "condition": [{"code": B.cc((B.SNOMED, "254837009", "Breast cancer")),
+                               "onsetAge": {"value": 52, "unit": "yr", "system": "http://unitsofmeasure.org",
+                                            "code": "a"}}]})
+    a, r = p.allergies
+    assert (a.code, a.name, a.verification, a.status, a.onset, a.reactions, a.source) == (
+        "rxnorm:7980", "Penicillin G", "unconfirmed", "active", dt.date(2010, 3, 1), ["Hives"], "AllergyIntolerance/a")
+    assert (r.status, r.onset) == ("refuted", dt.date(2024, 5, 1))  # no onset: the recorded date
+    (f,) = p.family_history
+    assert (f.code, f.relationship, f.onset_age, f.date, f.source) == (
+        "snomed:254837009", "mother", 52.0, dt.date(2025, 1, 10), "FamilyMemberHistory/f")
 
 
 def test_records_about_another_patient_are_not_used():

@@ -77,7 +77,8 @@ resources = st.lists(st.one_of(observations, conditions, medications, procedures
 @given(resources)
 def test_every_resource_is_cited_or_listed(rs):
     patient = bundle_to_patient(B.bundle(B.patient(), *rs))
-    cited = {r.source for c in ("observations", "conditions", "medications", "procedures", "immunizations", "facts")
+    cited = {r.source for c in ("observations", "conditions", "medications", "procedures", "immunizations", "facts",
+                                "allergies", "family_history")
              for r in getattr(patient, c)}
     listed = {u.resource for u in patient.unmapped}
     for r in rs:

@@ -92,7 +92,8 @@ def test_every_one_patient_bundle_converts_and_screens_against_the_four_trials(n
 def test_no_resource_is_silently_dropped(name):
     """Every resource of the bundle is cited by a record or listed in unmapped (a Medication by the order using it)."""
     patient = screening.load_patient(REAL / name)
-    cited = {r.source for part in ("observations", "conditions", "medications", "procedures", "immunizations", "facts")
+    cited = {r.source for part in ("observations", "conditions", "medications", "procedures", "immunizations", "facts",
+                                   "allergies", "family_history")
              for r in getattr(patient, part)}
     listed = {u.resource for u in patient.unmapped}
     for k, res in enumerate(entries(REAL / name)):

@@ -12,11 +12,13 @@ from __future__ import annotations
 from typing import Callable
 
 from ..parse import Entry
-from . import condition, consent, immunization, medication, observation, procedure, questionnaire
+from . import (allergy, condition, consent, family_history, immunization, medication, observation, procedure,
+               questionnaire)
 from .context import MappingContext
 
 MAPPERS: dict[str, Callable[[MappingContext, Entry], None]] = {
     kind: module.map_resource
-    for module in (observation, condition, procedure, immunization, consent, questionnaire, medication)
+    for module in (observation, condition, procedure, immunization, consent, questionnaire, medication, allergy,
+                   family_history)
     for kind in module.RESOURCE_TYPES
 }

@@ -18,12 +18,14 @@ from ..tables import tables
 
 UCUM = "http://unitsofmeasure.org"
 MEDICATION_TYPES = ("MedicationStatement", "MedicationRequest", "MedicationAdministration")
-SUBJECT_FIELD = {"Immunization": "patient", "Consent": "patient"}
+SUBJECT_FIELD = {"Immunization": "patient", "Consent": "patient", "AllergyIntolerance": "patient",
+                 "FamilyMemberHistory": "patient"}
 # the part of the native profile each resource type feeds (for a resource listed as unmapped)
 CATEGORY = {"Observation": "observations", "Condition": "conditions", "Procedure": "procedures",
             "Immunization": "immunizations", "MedicationStatement": "medications",
             "MedicationRequest": "medications", "MedicationAdministration": "medications",
-            "Consent": "facts", "QuestionnaireResponse": "facts"}
+            "Consent": "facts", "QuestionnaireResponse": "facts", "AllergyIntolerance": "allergies",
+            "FamilyMemberHistory": "family_history"}
 CODE_FIELD = {"Immunization": "vaccineCode", "MedicationStatement": "medicationCodeableConcept",
               "MedicationRequest": "medicationCodeableConcept", "MedicationAdministration": "medicationCodeableConcept"}
 
@@ -64,7 +66,7 @@ class MappingContext:
         self.unmapped: list[UnmappedRecord] = []
         self.lists: dict[str, list] = {k: [] for k in
                                        ("observations", "conditions", "medications", "procedures", "immunizations",
-                                        "facts")}
+                                        "facts", "allergies", "family_history")}
         self.by_ref: dict[str, Entry] = {}
         for e in bundle.entries:
             if e.resource is None:
