@@ -91,7 +91,9 @@ def _constant_text(trial: CompiledTrial, node: X.Compare) -> str:
     return show(written)
 
 
-def _compile_compare(trial: CompiledTrial, node: X.Compare) -> Program:
+def _compile_compare(trial: CompiledTrial, node: X.Compare, value_of: Any = None) -> Program:
+    """A comparison of a value source with a constant; ``value_of`` (env -> Resolved) reads sources this module
+    does not (days since an event, counts: ``events``)."""
     src, op, const = node.source, node.op, node.constant
     test = _CMP[op]
     words = "in" if op == "in" else op
@@ -102,11 +104,9 @@ def _compile_compare(trial: CompiledTrial, node: X.Compare) -> Program:
     elif isinstance(src, X.RefRatio):
         name = src.item
         get = lambda env: reference_ratio(src.item, src.limit, env)  # noqa: E731
-    elif isinstance(src, (X.Elapsed, X.Count)):
-        from .events import event_value
-
+    elif value_of is not None:
         name = src.concept
-        get = event_value(trial, src)
+        get = value_of
     else:
         name = src.name
         get = lambda env: resolve(name, env)  # noqa: E731
@@ -566,6 +566,11 @@ def _compile_fact(trial: CompiledTrial, node: X.FactIs) -> Program:
         return Outcome(PASS if r.value else FAIL, (r.text,), r.evidence)
 
     return run
+
+
+compile_compare = _compile_compare  # for value sources read elsewhere (engine.events)
+record_text = _record_text  # a record as the reasons show it
+filter_found = _filter  # found records less those a set excludes or that name another route
 
 
 def compile_atom(trial: CompiledTrial, node: Any, siblings: tuple[str, ...] = ()) -> Program:

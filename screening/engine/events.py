@@ -21,7 +21,8 @@ from ..terms.names import words
 from ..terms.vocabulary import Recognised, terminology
 from ..values.bounds import Bounded
 from ..values.units import format_number
-from .atoms import MAYBE, NEG, NO_EVENT, YES, _filter, _record_text, complete_blockers, record_test
+from .atoms import (MAYBE, NEG, NO_EVENT, YES, Program, compile_compare, complete_blockers, filter_found, record_test,
+                    record_text)
 from .items import Env, Resolved, evidence_of
 
 # the record function whose verdicts say whether a record is an event of the set at all
@@ -30,6 +31,11 @@ _EXISTS = {"conditions": "history_of", "medications": "ever_taken", "procedures"
 _IN_WINDOW = {"conditions": "history_of", "medications": "taking", "procedures": "had_procedure"}
 _WHAT = {"days_since_onset": "first onset", "days_since_start": "first start", "days_since_stop": "last dose",
          "days_since_procedure": "last procedure"}
+
+
+def compile_event_compare(trial: CompiledTrial, node: X.Compare) -> Program:
+    """A comparison of ``days_since_...(set)`` or ``count_...(set)`` with a constant."""
+    return compile_compare(trial, node, event_value(trial, node.source))
 
 
 def event_value(trial: CompiledTrial, src: Any) -> Callable[[Env], Resolved]:
@@ -44,7 +50,7 @@ def _found(trial: CompiledTrial, concept: Any, category: str, test: Callable, en
     matched = env.view.find(category, concept.matcher)
     left_out: list[str] = []
     questions: dict[int, str] = {}
-    found = _filter(category, concept, matched, env, left_out, questions) \
+    found = filter_found(category, concept, matched, env, left_out, questions) \
         if concept.excluded is not None or concept.route is not None else matched
     yes, maybe = [], []
     for r in found:
@@ -109,7 +115,7 @@ def _elapsed(trial: CompiledTrial, src: X.Elapsed) -> Callable[[Env], Resolved]:
         if not yes:
             if maybe:
                 return Resolved(None, f"{concept.label}: cannot tell whether any record counts: "
-                                + "; ".join(_record_text(category, r) + questions.get(id(r), "") for r in maybe),
+                                + "; ".join(record_text(category, r) + questions.get(id(r), "") for r in maybe),
                                 _evidence(name, category, maybe), (name,))
             if unrec:
                 return Resolved(None, f"no record of {concept.label}; {category} declared complete, but "
@@ -130,13 +136,13 @@ def _elapsed(trial: CompiledTrial, src: X.Elapsed) -> Callable[[Env], Resolved]:
             lo = min([lo] + [s[0] for s in others])
             if not complete:
                 lo = 0
-        shown = "; ".join(_record_text(category, r) for r in yes)
+        shown = "; ".join(record_text(category, r) for r in yes)
         text = f"{concept.label} {what} {_interval_text(lo, hi, ' days')} before {as_of} ({shown})"
         if not complete and lo != hi:
             text += f" ({category} not declared complete)"
         if maybe or unrec:
             text += "; could also count: " + "; ".join(
-                [_record_text(category, r) + questions.get(id(r), "") for r in maybe] + [u.record for u in unrec])
+                [record_text(category, r) + questions.get(id(r), "") for r in maybe] + [u.record for u in unrec])
         return Resolved(_value(lo, hi), text, _evidence(name, category, yes + maybe), () if lo == hi else (name,),
                         unrecognised=unrec)
 
@@ -187,15 +193,15 @@ def _count(trial: CompiledTrial, src: X.Count) -> Callable[[Env], Resolved]:
         if not complete:
             hi = math.inf
         span = f" within {w} before {as_of} (since {w.start(as_of)})" if w else ""
-        parts = ["; ".join(_record_text(category, r) for r in rs) for rs in keys.values()]
+        parts = ["; ".join(record_text(category, r) for r in rs) for rs in keys.values()]
         text = f"{concept.label}: {_interval_text(lo, hi, '')} {noun}{span}"
         if parts:
             text += ": " + " | ".join(parts)
         if unknown_identity:
-            text += "; cannot tell which drug: " + "; ".join(_record_text(category, r) for r in unknown_identity)
+            text += "; cannot tell which drug: " + "; ".join(record_text(category, r) for r in unknown_identity)
         if maybe or unrec:
             text += "; could also count: " + "; ".join(
-                [_record_text(category, r) + questions.get(id(r), "") for r in maybe] + [u.record for u in unrec])
+                [record_text(category, r) + questions.get(id(r), "") for r in maybe] + [u.record for u in unrec])
         if not complete:
             text += f" ({category} not declared complete)"
         return Resolved(_value(lo, hi), text, _evidence(name, category, yes + maybe), () if lo == hi else (name,),
