@@ -451,3 +451,29 @@ def test_a_patient_id_over_the_limit_is_a_located_error():
     with pytest.raises(PatientError) as err:
         bundle_to_patient(b, "long.json")
     assert str(err.value.problems[0]).startswith("long.json") and "longer than 2000" in str(err.value), str(err.value)
+
+
+def test_genomics_result_is_about_the_gene_studied():
+    """A variant assessment with a gene-studied component (LOINC 48018-6) is a result about that gene: a coded
+    item with codes [gene:POLE] reads its present/absent as positive/negative (NCT06388018's POLE mutation)."""
+    from screening import screen
+    from screening.rules.compiler import compile_text
+
+    variant = B.lab("v1", (B.LOINC, "69548-6", "Genetic variant assessment"),
+                    {"valueCodeableConcept": B.cc((B.LOINC, "LA9633-4", "Present"))}, "2026-10-20",
+                    component=[{"code": B.cc((B.LOINC, "48018-6", "Gene studied [ID]")),
+                                "valueCodeableConcept": B.cc(("http://www.genenames.org/geneId", "HGNC:9177", "POLE"))}])
+    p = mapped(variant)
+    main = next(o for o in p.observations if o.code == "loinc:69548-6")
+    assert "gene:POLE" in main.codes and main.value == "present" and main.name.endswith("(POLE)")
+    trial = compile_text("""
+format: 1
+trial: {id: GEN, title: genomics}
+data:
+  pole_mutation: {label: POLE pathogenic mutation, type: coded, codes: ['gene:POLE']}
+criteria:
+  - {id: pole, kind: inclusion, text: POLE mutation, rule: "pole_mutation == 'positive'"}
+""", "gen.yaml")
+    r = screen(p, trial, as_of="2026-11-23").criteria[0]
+    assert r.status.value == "pass" and "POLE pathogenic mutation present" in r.reason
+    assert r.evidence[0].record == "Genetic variant assessment (POLE)"

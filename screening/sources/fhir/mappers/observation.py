@@ -28,6 +28,7 @@ def map_resource(ctx: MappingContext, e: Entry) -> None:
         if when is None:
             raise Skip("no date (effectiveDateTime, effectivePeriod.start, effectiveInstant or issued)")
         return  # a partial date: noted by day()
+    genes = genes_studied(ctx, r)
     parts = [("code", r.code, r)] + [(f"component[{k}]", c.code, c) for k, c in enumerate(r.component or ())]
     for label, cc, holder in parts:
         try:
@@ -38,6 +39,9 @@ def map_resource(ctx: MappingContext, e: Entry) -> None:
             ctx.note(where, (f"{label}: " if label != "code" else "") + str(why))
             continue
         ident = ctx.identity(cc, where, label)
+        if genes and label == "code":  # a variant or mutation result: about the gene studied
+            ident["codes"] = ident["codes"] + [f"gene:{g}" for g in genes]
+            ident["name"] = f"{ident['name'] or ident['code']} ({', '.join(genes)})"
         ranges = getattr(holder, "referenceRange", None) or ()
         ctx.lists["observations"].append(Observation(value=value, unit=unit, date=day, status=status,
                                                      reference_range=reference_range(ctx, ranges, where),
@@ -45,6 +49,21 @@ def map_resource(ctx: MappingContext, e: Entry) -> None:
         if not (label == "code" and fact_from_observation(ctx, holder, ident, day, where)) \
                 and isinstance(value, bool):  # a yes/no observation is a fact too
             ctx.lists["facts"].append(Fact(value=value, date=day, **ident))
+
+
+def genes_studied(ctx: MappingContext, r: Any) -> list[str]:
+    """The HGNC symbols of the genes a genomics result is about (its gene-studied components)."""
+    wanted = set(ctx.m["observation"].get("gene_components", ()))
+    out = []
+    for c in r.component or ():
+        codes = {f"{ctx.t.prefix_of.get(x.system or '', '')}:{x.code}" for x in (c.code.coding or ())} if c.code else set()
+        if not codes & wanted or c.valueCodeableConcept is None:
+            continue
+        v = c.valueCodeableConcept
+        symbol = v.text or next((x.display for x in (v.coding or ()) if x.display), None)
+        if symbol:
+            out.append(symbol.strip().split()[0])
+    return list(dict.fromkeys(out))
 
 
 def reference_range(ctx: MappingContext, ranges: Any, where: str) -> ReferenceRange | None:
