@@ -20,6 +20,7 @@ from ..rules import ir as X
 from ..rules.compiled import CompiledTrial
 from ..sources.omop.reader import OmopSource, row_mapper
 from ..terms.matcher import RecordIndex
+from ..terms.vocabulary import DRUG_CATEGORIES, MAYBE, NO, YES, Footprint, Unrecognised, route_check, terminology
 from ..values.bounds import Bounded, Several
 
 _DAY = dt.date(2000, 1, 1)  # stands for "a date" when a row's mapping only asks whether it has one
@@ -179,3 +180,69 @@ def death_keys(source: OmopSource, matchers: Matchers) -> list[str]:
     m = source.mapping
     probe = _Probe(m.death_codes[0], m.death_codes[1:], m.death_name, None)
     return matchers.members("facts", probe)
+
+
+RECORD_CATEGORIES = ("conditions", "medications", "procedures", "immunizations")
+
+
+def record_role(trial: CompiledTrial, node: X.Records, siblings: tuple[str, ...], category: str,
+                record: Any) -> str | None:
+    """What one record is to a record function, as the engine's fail-safe reads it (``engine.atoms``):
+    'in' (found by the concept set and counted), 'ask' (found, but an excluded set or the route leaves
+    it open: a yes becomes a maybe), 'cand' (not found, but the vocabularies cannot rule it out: it keeps
+    "no record" of a complete part unknown when its own reading is yes or maybe), or None (not read)."""
+    concept = trial.concepts[node.concept]
+    footprint = concept.footprint or Footprint()
+    index = RecordIndex([record])
+    if index.find(concept.matcher):
+        ask = False
+        if concept.excluded is not None and index.find(concept.excluded):
+            verdict, cls = terminology().member(category, record, footprint)
+            if category in DRUG_CATEGORIES and verdict == YES:
+                pass
+            elif category in DRUG_CATEGORIES and verdict == MAYBE and isinstance(cls, Unrecognised):
+                ask = True
+            else:
+                return None
+        if concept.route is not None and category in DRUG_CATEGORIES:
+            verdict, _ = route_check(record.name, concept.route)
+            if verdict == NO:
+                return None
+            if verdict == MAYBE:
+                ask = True
+        return "ask" if ask else "in"
+    if any(index.find(trial.concepts[s].matcher) for s in siblings):
+        return None
+    placed: tuple = ()
+    if category in ("conditions", "procedures"):
+        for other in trial.concepts.values():
+            fp = other.footprint
+            if other is concept or fp is None:
+                continue
+            what = tuple(fp.icd10) if category == "conditions" else ((fp,) if fp.procedures else ())
+            if what and index.find(other.matcher):
+                placed += what
+    verdict, _ = terminology().member(category, record, footprint, placed)
+    return None if verdict == NO else "cand"
+
+
+def role_rows(source: OmopSource, atoms: list, keys: list[tuple]) -> list[tuple]:
+    """For each distinct (table, concept, source concept, recorded status, has end date) and each record
+    function atom of the record's category, its role (``record_role``), as rows
+    (table, concept, source_concept, status_raw, has_end, atom, role, status)."""
+    ids = {k[1] for k in keys} | {k[2] for k in keys}
+    source.concepts.fetch(ids)
+    by_category: dict[str, list] = {}
+    for a in atoms:
+        by_category.setdefault(X.RECORD_FUNCTIONS[a.node.function][0], []).append(a)
+    out = []
+    for table, cid, scid, status_raw, has_end in keys:
+        if table in VALUE_TABLES:
+            continue
+        row = (0, 0, cid, scid, None, _DAY, _DAY if has_end else None)
+        category, record = map_row(source, table, row, status_raw)
+        for a in by_category.get(category, ()):
+            role = record_role(a.trial, a.node, a.siblings, category, record)
+            if role is not None:
+                out.append((table, cid, scid, status_raw, has_end, a.name, role, record.status))
+    return out

@@ -28,6 +28,7 @@ class Atom:
     trial: CompiledTrial
     node: Any
     refers: str | None = None  # when (and why) this atom refers a person to the Python path
+    siblings: tuple[str, ...] = ()  # a record function's other concept sets of the criterion (fail-safe)
 
 
 @dataclass
@@ -49,11 +50,11 @@ class Plan:
     criteria: list[CriterionPlan] = field(default_factory=list)
     untranslated: list[tuple[str, str, str]] = field(default_factory=list)  # (trial, criterion, why)
 
-    def atom(self, trial: CompiledTrial, node: Any) -> Atom:
-        key = (trial.id, node)
+    def atom(self, trial: CompiledTrial, node: Any, siblings: tuple[str, ...] = ()) -> Atom:
+        key = (trial.id, node, siblings)
         a = self.atoms.get(key)
         if a is None:
-            a = self.atoms[key] = Atom(f"a{len(self.atoms)}", trial, node)
+            a = self.atoms[key] = Atom(f"a{len(self.atoms)}", trial, node, siblings=siblings)
             a.refers = _refers(trial, node)
         return a
 
@@ -100,31 +101,49 @@ def col(name: str) -> E.Column:
     return E.column(name)
 
 
-def _expr(plan: Plan, trial: CompiledTrial, node: Any, used: list[str]) -> E.Expression:
+def _expr(plan: Plan, trial: CompiledTrial, node: Any, used: list[str], items: tuple[str, ...] = ()) -> E.Expression:
+    """The SQL boolean of one IR node (its atoms' columns combined by Kleene logic); ``items``: what the
+    criterion reads (a record function's other concept sets place records for the fail-safe rule)."""
     if isinstance(node, X.Const):
         return E.true() if node.value else E.false()
     if isinstance(node, X.And):
-        return E.and_(*[E.paren(_expr(plan, trial, n, used)) for n in node.items])
+        return E.and_(*[E.paren(_expr(plan, trial, n, used, items)) for n in node.items])
     if isinstance(node, X.Or):
-        return E.or_(*[E.paren(_expr(plan, trial, n, used)) for n in node.items])
+        return E.or_(*[E.paren(_expr(plan, trial, n, used, items)) for n in node.items])
     if isinstance(node, X.Not):
-        return E.not_(E.paren(_expr(plan, trial, node.item, used)))
+        return E.not_(E.paren(_expr(plan, trial, node.item, used, items)))
     if isinstance(node, X.Compare) and not isinstance(node.source, (X.Item, X.Change)):
         raise Untranslated(f"{type(node.source).__name__} ({getattr(node.source, 'item', '?')}) is not translated to SQL")
-    if isinstance(node, (X.Records, X.FactIs)):
-        # Record functions now apply the fail-safe completeness rule (records the vocabularies cannot place
-        # keep 'no record' unknown) and facts may be inferred from other records (infer:): neither is
-        # translated yet, so the Python path decides them for every person rather than SQL deciding differently.
-        raise Untranslated(f"{type(node).__name__} ({getattr(node, 'function', getattr(node, 'item', '?'))}): "
-                           "fail-safe completeness and inferred facts are decided on the Python path")
     if isinstance(node, X.Compare) and isinstance(node.source, X.Item) and node.source.name in trial.items \
             and getattr(trial.items[node.source.name], "running", False):
         raise Untranslated(f"{node.source.name} grows with time (running): decided on the Python path")
-    if isinstance(node, X.Compare):
+    if isinstance(node, X.Records):
+        siblings = tuple(sorted({s for s in items if s in trial.concepts and s != node.concept}))
+        _check_records(trial, node, siblings)
+        a = plan.atom(trial, node, siblings)
+    elif isinstance(node, X.FactIs):
+        spec = trial.items.get(node.item)
+        if spec is not None and spec.inferences:
+            # the newest statement wins, an inference dated by the evidence that made it hold: not translated
+            raise Untranslated(f"{node.item}: a fact inferred from other records (infer:) is decided on the "
+                               "Python path")
         a = plan.atom(trial, node)
-        used.append(a.name)
-        return col(a.name + "_v")
-    raise Untranslated(f"{type(node).__name__} is not translated to SQL")
+    elif isinstance(node, X.Compare):
+        a = plan.atom(trial, node)
+    else:
+        raise Untranslated(f"{type(node).__name__} is not translated to SQL")
+    used.append(a.name)
+    return col(a.name + "_v")
+
+
+def _check_records(trial: CompiledTrial, node: X.Records, siblings: tuple[str, ...]) -> None:
+    """A record function is decided per record identity in SQL (the fail-safe classification is shipped as a
+    table); a concept set with preferred codes finds records person by person, which that cannot express."""
+    concept = trial.concepts[node.concept]
+    others = [concept.matcher, concept.excluded] + [trial.concepts[s].matcher for s in siblings] + \
+        [c.matcher for c in trial.concepts.values()]
+    if any(m is not None and m.preferred for m in others):
+        raise Untranslated(f"{node.function}({node.concept}): a concept set with preferred codes")
 
 
 def plan_trials(trials: list[CompiledTrial]) -> Plan:
@@ -139,8 +158,9 @@ def plan_trials(trials: list[CompiledTrial]) -> Plan:
                     raise Untranslated("absence by design (absent_means_no): decided on the Python path")
                 if getattr(cc, "group", None) is not None:  # an alternative takes its at_least bullet's status
                     raise Untranslated(f"alternative of the at_least bullet {cc.group}: decided on the Python path")
-                rule = E.paren(_expr(plan, t, cc.rule, used))
-                applies = E.paren(_expr(plan, t, cc.applies_if, used)) if cc.applies_if is not None else E.true()
+                rule = E.paren(_expr(plan, t, cc.rule, used, cc.items))
+                applies = E.paren(_expr(plan, t, cc.applies_if, used, cc.items)) if cc.applies_if is not None \
+                    else E.true()
             except Untranslated as why:
                 plan.untranslated.append((t.id, c.id, str(why)))
                 plan.criteria.append(CriterionPlan(t.id, c.id, c.kind.value, E.Literal.string("unknown"), E.true(),

@@ -151,10 +151,16 @@ class SqlScreen:
                  "has_end BOOLEAN, category VARCHAR, status VARCHAR, key VARCHAR")
         self._insert("ident", rows)
         same = " AND ".join(f"e.{c} IS NOT DISTINCT FROM i.{c}" for c in ("tbl", "concept", "scon", "status_raw"))
-        self.create("recs", "SELECT e.person_id, i.category, i.key, i.status, e.d1, e.d2 "
-                 f"FROM ev AS e JOIN ident AS i ON {same} AND (e.d2 IS NOT NULL) = i.has_end "
-                 "WHERE i.category NOT IN ('observations', 'facts') "
-                 f"AND (e.d1 IS NULL OR e.d1 <= {lit(self.as_of)} OR i.status = 'planned')")
+        atoms = [a for a in self.plan.atoms.values() if isinstance(a.node, X.Records)]
+        roles = C.role_rows(self.source, atoms, keys)
+        self.declare("rrole", "tbl VARCHAR, concept BIGINT, scon BIGINT, status_raw VARCHAR, "
+                     "has_end BOOLEAN, atom VARCHAR, role VARCHAR, status VARCHAR")
+        self._insert("rrole", roles)
+        # every visible record a record function reads: found by its set ('in', 'ask') or a record of the
+        # part the vocabularies cannot rule out ('cand', the fail-safe)
+        self.create("recs", "SELECT e.person_id, i.atom, i.role, i.status, e.d1, e.d2 "
+                    f"FROM ev AS e JOIN rrole AS i ON {same} AND (e.d2 IS NOT NULL) = i.has_end "
+                    f"WHERE e.d1 IS NULL OR e.d1 <= {lit(self.as_of)} OR i.status = 'planned'")
 
     def _values(self) -> None:
         same = " AND ".join(f"e.{c} IS NOT DISTINCT FROM i.{c}" for c in ("tbl", "concept", "scon", "status_raw"))
@@ -233,7 +239,7 @@ class SqlScreen:
         """(CTE giving person_id, v, r for persons with records, or None; default v; default r)."""
         t, n, a = atom.trial, atom.node, self.as_of
         if isinstance(n, X.Records):
-            return self._records_sql(t, n), f"CASE WHEN pers.c_{X.RECORD_FUNCTIONS[n.function][0]} THEN FALSE END", \
+            return self._records_sql(t, n, atom.name), f"CASE WHEN pers.c_{X.RECORD_FUNCTIONS[n.function][0]} THEN FALSE END", \
                 "FALSE"
         if isinstance(n, X.FactIs):
             spec = t.items[n.item]
@@ -260,7 +266,7 @@ class SqlScreen:
             return None, f"CASE {whens} END", "FALSE"
         return self._compare_sql(atom), "CAST(NULL AS BOOLEAN)", "FALSE"
 
-    def _records_sql(self, t: CompiledTrial, n: X.Records) -> str:
+    def _records_sql(self, t: CompiledTrial, n: X.Records, name: str) -> str:
         category = X.RECORD_FUNCTIONS[n.function][0]
         a, w, fn = lit(self.as_of), n.window, n.function
         ws = lit(w.start(self.as_of)) if w else None
@@ -274,8 +280,9 @@ class SqlScreen:
 
         if category == "conditions":
             active = f"((d2 IS NOT NULL AND d2 > {a}) OR (status IN ('active', 'recurrence', 'relapse') AND d2 IS NULL))"
-            if fn == "has_condition":
-                body = f"CASE WHEN {active} THEN 'yes' ELSE 'neg' END"
+            if fn == "has_condition":  # a diagnosis whose activity the chart does not state: maybe
+                body = (f"CASE WHEN status = 'unknown' AND NOT (d2 IS NOT NULL AND d2 > {a}) THEN 'maybe' "
+                        f"WHEN {active} THEN 'yes' ELSE 'neg' END")
             elif w is None:
                 body = "'yes'"
             else:
@@ -295,8 +302,10 @@ class SqlScreen:
             else:
                 body = overlaps("d1", "d2", ongoing)
             nt = f"CASE WHEN {current} THEN {nottaken} ELSE 'no' END" if nottaken == "'neg'" else "'no'"
+            unknown = (f"CASE WHEN d1 IS NOT NULL AND d2 IS NOT NULL AND d2 < {ws} THEN 'no' ELSE 'maybe' END"
+                       if w is not None else "'maybe'")  # not said whether it was given
             verdict = (f"CASE WHEN status = 'not-taken' THEN {nt} WHEN status = 'intended' THEN 'skip' "
-                       f"ELSE {body} END")
+                       f"WHEN status = 'unknown' THEN {unknown} ELSE {body} END")
         else:
             end = "d2" if category == "procedures" else "CAST(NULL AS DATE)"
             if fn == "procedure_planned":
@@ -309,11 +318,14 @@ class SqlScreen:
                         f"WHEN {end} IS NOT NULL OR status = 'in-progress' THEN {overlaps('d1', end, ongoing)} "
                         f"WHEN d1 >= {ws} AND d1 <= {a} THEN 'yes' ELSE 'no' END")
             verdict = f"CASE WHEN status = 'not-done' THEN 'neg' ELSE {body} END"
-        key = lit(f"{t.id}/{n.concept}")
-        return (f"SELECT person_id, CASE WHEN bool_or(x = 'yes') THEN TRUE WHEN bool_or(x = 'maybe') THEN NULL "
-                f"WHEN bool_or(x = 'neg') THEN FALSE END AS v, FALSE AS r, bool_or(x IN ('yes', 'maybe', 'neg')) "
-                f"AS decided FROM (SELECT person_id, {verdict} AS x FROM recs WHERE key = {key} AND category = "
-                f"{lit(category)}) AS q GROUP BY person_id")
+        # a found record whose exclusion or route is open reads 'maybe' where it would read 'yes'; with no
+        # found record deciding, a candidate reading yes or maybe keeps "no record" unknown (the fail-safe)
+        x = f"CASE WHEN role = 'ask' AND ({verdict}) = 'yes' THEN 'maybe' ELSE {verdict} END"
+        return (f"SELECT person_id, CASE WHEN bool_or(f AND x = 'yes') THEN TRUE WHEN bool_or(f AND x = 'maybe') "
+                f"THEN NULL WHEN bool_or(f AND x = 'neg') THEN FALSE END AS v, FALSE AS r, "
+                f"bool_or((f AND x IN ('yes', 'maybe', 'neg')) OR (NOT f AND x IN ('yes', 'maybe'))) AS decided "
+                f"FROM (SELECT person_id, role <> 'cand' AS f, {x} AS x FROM recs WHERE atom = {lit(name)}) AS q "
+                "GROUP BY person_id")
 
     def _fact_sql(self, t: CompiledTrial, item: str) -> str:
         spec = t.items[item]
