@@ -29,6 +29,9 @@ class Atom:
     node: Any
     refers: str | None = None  # when (and why) this atom refers a person to the Python path
     siblings: tuple[str, ...] = ()  # a record function's other concept sets of the criterion (fail-safe)
+    # an inferred fact: per inference (its Kleene value, the newest date of the evidence that made it
+    # hold, the fact's value when it holds), computed over the columns of the atoms it reads
+    inferences: list[tuple[E.Expression, E.Expression, bool]] | None = None
 
 
 @dataclass
@@ -124,16 +127,59 @@ def _expr(plan: Plan, trial: CompiledTrial, node: Any, used: list[str], items: t
     elif isinstance(node, X.FactIs):
         spec = trial.items.get(node.item)
         if spec is not None and spec.inferences:
-            # the newest statement wins, an inference dated by the evidence that made it hold: not translated
-            raise Untranslated(f"{node.item}: a fact inferred from other records (infer:) is decided on the "
-                               "Python path")
-        a = plan.atom(trial, node)
+            a = _inferred(plan, trial, node)
+        else:
+            a = plan.atom(trial, node)
     elif isinstance(node, X.Compare):
         a = plan.atom(trial, node)
     else:
         raise Untranslated(f"{type(node).__name__} is not translated to SQL")
     used.append(a.name)
     return col(a.name + "_v")
+
+
+def _inferred(plan: Plan, trial: CompiledTrial, node: X.FactIs) -> Atom:
+    """An inferred fact: its recorded statements and each inference's value and date (the newest date of
+    the evidence that made it hold, as ``engine.items`` dates it), combined in ``population``."""
+    key = (trial.id, node, ())
+    if key in plan.atoms:
+        return plan.atoms[key]
+    spec = trial.items[node.item]
+    if spec.matcher.preferred or node.item.startswith(X.CONFIRMATION):
+        raise Untranslated(f"{node.item}: an inferred fact with preferred codes")
+    inferences = []
+    for when, then, text in spec.inferences:
+        used: list[str] = []
+        value, day = _dated(plan, trial, when, used, text)
+        inferences.append((value, day, bool(then)))
+    a = plan.atom(trial, node)
+    a.inferences = inferences
+    return a
+
+
+def _dated(plan: Plan, trial: CompiledTrial, node: Any, used: list[str], text: str
+           ) -> tuple[E.Expression, E.Expression]:
+    """An inference's Kleene value and, when it holds, the newest date of its evidence: the atoms that
+    hold (an 'or' keeps the alternatives that hold, an 'and' all of them). Records and items with one
+    chosen date are translated; anything else (not, derived items, extremes, age) raises Untranslated."""
+    if isinstance(node, (X.And, X.Or)):
+        parts = [_dated(plan, trial, n, used, text) for n in node.items]
+        values = [E.paren(v) for v, _ in parts]
+        value = E.and_(*values) if isinstance(node, X.And) else E.or_(*values)
+        days = [d if isinstance(node, X.And) else E.Case().when(E.paren(v).is_(E.true()), d) for v, d in parts]
+        return value, E.func("GREATEST", *days)
+    atom = None
+    if isinstance(node, X.Records):
+        _check_records(trial, node, ())
+        atom = plan.atom(trial, node, ())
+    elif isinstance(node, X.Compare) and type(node.source) is X.Item and node.source.name not in ("age", "sex"):
+        spec = trial.items[node.source.name]
+        if spec.formula is None and spec.pick not in (Pick.MAX, Pick.MIN) and spec.dtype is not DataType.FACT:
+            atom = plan.atom(trial, node)
+    if atom is None or atom.refers:
+        raise Untranslated(f"inference '{text}' of a fact: {type(node).__name__} is not translated to SQL")
+    used.append(atom.name)
+    return col(atom.name + "_v"), col(atom.name + "_d")
 
 
 def _check_records(trial: CompiledTrial, node: X.Records, siblings: tuple[str, ...]) -> None:

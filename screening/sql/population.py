@@ -54,6 +54,7 @@ _EVENTS = {  # table -> (id, concept, source concept, start, end, value columns 
                     None, ("CAST(NULL AS BIGINT)", "value_as_number", "value_as_concept_id", "value_as_string",
                            "unit_concept_id", "unit_source_value", "value_source_value")),
 }
+_EXTRA = {"d": ("d", "CAST(NULL AS BOOLEAN)"), "ds": ("d", "s")}  # evidence date, stale (``SqlScreen._extra``)
 _VALUE_COLS = ("op", "num", "vc", "vs", "uc", "us", "vsv")
 _SIG = ("tbl", "concept", "scon") + _VALUE_COLS + ("status_raw",)
 
@@ -247,6 +248,8 @@ class SqlScreen:
             if n.item.startswith(X.CONFIRMATION) or spec.matcher.preferred:
                 return (f"SELECT person_id, CAST(NULL AS BOOLEAN) AS v, TRUE AS r FROM facts WHERE key = {key} "
                         "GROUP BY person_id"), "CAST(NULL AS BOOLEAN)", "FALSE"
+            if atom.inferences is not None:
+                return self._fact_sql(t, n.item, statements=True), "CAST(NULL AS BOOLEAN)", "FALSE"
             return self._fact_sql(t, n.item), ("CASE WHEN pers.c_facts THEN FALSE END"), "FALSE"
         src = n.source
         if isinstance(src, X.Change):
@@ -323,11 +326,15 @@ class SqlScreen:
         x = f"CASE WHEN role = 'ask' AND ({verdict}) = 'yes' THEN 'maybe' ELSE {verdict} END"
         return (f"SELECT person_id, CASE WHEN bool_or(f AND x = 'yes') THEN TRUE WHEN bool_or(f AND x = 'maybe') "
                 f"THEN NULL WHEN bool_or(f AND x = 'neg') THEN FALSE END AS v, FALSE AS r, "
-                f"bool_or((f AND x IN ('yes', 'maybe', 'neg')) OR (NOT f AND x IN ('yes', 'maybe'))) AS decided "
-                f"FROM (SELECT person_id, role <> 'cand' AS f, {x} AS x FROM recs WHERE atom = {lit(name)}) AS q "
+                f"bool_or((f AND x IN ('yes', 'maybe', 'neg')) OR (NOT f AND x IN ('yes', 'maybe'))) AS decided, "
+                f"MAX(CASE WHEN f AND x = 'yes' AND d1 <= {a} THEN d1 END) AS d "
+                f"FROM (SELECT person_id, d1, role <> 'cand' AS f, {x} AS x FROM recs WHERE atom = {lit(name)}) AS q "
                 "GROUP BY person_id")
 
-    def _fact_sql(self, t: CompiledTrial, item: str) -> str:
+    def _fact_sql(self, t: CompiledTrial, item: str, statements: bool = False) -> str:
+        """A fact's recorded value: the newest record in its window (records disagreeing on that date: NULL).
+        ``statements``: also whether any record is a statement (decided), its date (d), and whether every
+        record is outside the window (s), for an inferred fact."""
         spec = t.items[item]
         key = lit(f"{t.id}/{item}")
         if spec.window is not None:
@@ -339,8 +346,9 @@ class SqlScreen:
             pick = "MAX(day) OVER (PARTITION BY person_id)"
             chosen = "(day = last OR (last IS NULL AND day IS NULL))"
             stale = "FALSE"
+        extra = f", NOT ({stale}) AS decided, MAX(last) AS d, {stale} AS s" if statements else ""
         return (f"SELECT person_id, CASE WHEN {stale} THEN NULL WHEN bool_and(CASE WHEN {chosen} THEN val END) THEN "
-                f"TRUE WHEN NOT bool_or(CASE WHEN {chosen} THEN val END) THEN FALSE END AS v, FALSE AS r "
+                f"TRUE WHEN NOT bool_or(CASE WHEN {chosen} THEN val END) THEN FALSE END AS v, FALSE AS r{extra} "
                 f"FROM (SELECT *, {pick} AS last FROM facts WHERE key = {key}) AS q GROUP BY person_id")
 
     def _compare_sql(self, atom) -> str:
@@ -366,7 +374,7 @@ class SqlScreen:
                    "WHEN bool_or(day = last AND kind = 'bad') THEN NULL "
                    "WHEN bool_and(CASE WHEN day = last THEN t = 'T' END) THEN TRUE "
                    "WHEN bool_and(CASE WHEN day = last THEN t = 'F' END) THEN FALSE END AS v, "
-                   "FALSE AS r, bool_or(inside) AS has_inside "
+                   "FALSE AS r, bool_or(inside) AS has_inside, MAX(last) AS d "
                    f"FROM (SELECT *, {ext}(CASE WHEN inside THEN day END) OVER (PARTITION BY person_id) AS last "
                    f"FROM ({base}) AS b) AS q GROUP BY person_id")
         if spec.formula is None:
@@ -388,9 +396,11 @@ class SqlScreen:
     # ------------------------------------------------------------------ run
 
     def query(self) -> str:
-        """One query: every atom per person as a long table (person, atom, code, refer) pivoted to one row per
-        person (a hundred outer joins would defeat the planner), then each criterion's status."""
-        parts, selects = [], ["pers.person_id", "pers.pid_text"]
+        """One query: every atom per person as a long table (person, atom, code, refer, evidence date, stale)
+        pivoted to one row per person (a hundred outer joins would defeat the planner), inferred facts over
+        those columns, then each criterion's status."""
+        parts, selects, pivot = [], ["pers.person_id", "pers.pid_text", "pers.c_facts AS c_facts_"], []
+        inferred = []
         for atom in self.plan.atoms.values():
             body, dv, dr = self._atom_sql(atom)
             name = atom.name
@@ -398,24 +408,77 @@ class SqlScreen:
                 selects.append(f"({dv}) AS {name}_v")
                 selects.append(f"COALESCE({dr}, FALSE) AS {name}_r")
                 continue
-            decided = "decided IS TRUE" if isinstance(atom.node, X.Records) else "TRUE"
+            decided = "decided IS TRUE" if isinstance(atom.node, X.Records) or atom.inferences else "TRUE"
+            day, stale = _EXTRA.get(self._extra(atom), ("CAST(NULL AS DATE)", "CAST(NULL AS BOOLEAN)"))
             parts.append(f"SELECT person_id, {lit(name)} AS atom, CASE WHEN NOT ({decided}) THEN NULL WHEN v THEN 1 "
-                         f"WHEN NOT v THEN 0 ELSE -1 END AS code, r FROM ({body}) AS {name}")
+                         f"WHEN NOT v THEN 0 ELSE -1 END AS code, r, {day} AS d, {stale} AS s "
+                         f"FROM ({body}) AS {name}")
+            pivot.append(f"MAX(CASE WHEN atom = {lit(name)} THEN code END) AS {name}_c, "
+                         f"bool_or(CASE WHEN atom = {lit(name)} THEN r END) AS {name}_r, "
+                         f"MAX(CASE WHEN atom = {lit(name)} THEN d END) AS {name}_d, "
+                         f"bool_or(CASE WHEN atom = {lit(name)} THEN s END) AS {name}_s")
             code = f"piv.{name}_c"
+            selects.append(f"piv.{name}_d AS {name}_d")
+            if atom.inferences is not None:
+                selects += [f"{code} AS {name}_c", f"COALESCE(piv.{name}_s, FALSE) AS {name}_s",
+                            f"COALESCE(piv.{name}_r, FALSE) AS {name}_r"]
+                inferred.append(f"{self._inferred_sql(atom)} AS {name}_v")
+                continue
             selects.append(f"CASE WHEN {code} = 1 THEN TRUE WHEN {code} = 0 THEN FALSE WHEN {code} = -1 THEN NULL "
                            f"ELSE {dv} END AS {name}_v")
             selects.append(f"COALESCE(piv.{name}_r, {dr}, FALSE) AS {name}_r")
-        pivot = ", ".join(f"MAX(CASE WHEN atom = {lit(a.name)} THEN code END) AS {a.name}_c, "
-                          f"bool_or(CASE WHEN atom = {lit(a.name)} THEN r END) AS {a.name}_r"
-                          for a in self.plan.atoms.values() if self._atom_sql(a)[0] is not None)
-        long = " UNION ALL ".join(parts) if parts else "SELECT 0 AS person_id, '' AS atom, 0 AS code, FALSE AS r"
-        atoms = (f"SELECT {', '.join(selects)} FROM pers LEFT JOIN (SELECT person_id, {pivot or 'NULL AS none'} "
+        long = " UNION ALL ".join(parts) if parts else \
+            "SELECT 0 AS person_id, '' AS atom, 0 AS code, FALSE AS r, CAST(NULL AS DATE) AS d, FALSE AS s"
+        atoms = (f"SELECT {', '.join(selects)} FROM pers LEFT JOIN (SELECT person_id, "
+                 f"{', '.join(pivot) or 'NULL AS none'} "
                  f"FROM ({long}) AS l GROUP BY person_id) AS piv ON piv.person_id = pers.person_id")
+        if inferred:
+            atoms = f"SELECT *, {', '.join(inferred)} FROM ({atoms}) AS base"
         crit = []
         for i, c in enumerate(self.plan.criteria):
             crit.append(f"{c.status.sql(dialect='duckdb')} AS s{i}")
             crit.append(f"{c.refer.sql(dialect='duckdb')} AS r{i}")
         return f"SELECT person_id, pid_text, {', '.join(crit)} FROM ({atoms}) AS atoms ORDER BY person_id"
+
+    def _extra(self, atom) -> str | None:
+        """Which of the evidence date and stale columns an atom's query gives."""
+        n = atom.node
+        if isinstance(n, X.Records):
+            return "d"
+        if atom.inferences is not None:
+            return "ds"
+        if isinstance(n, X.Compare) and type(n.source) is X.Item and n.source.name not in ("age", "sex"):
+            spec = atom.trial.items[n.source.name]
+            if spec.formula is None and spec.pick not in (Pick.MAX, Pick.MIN):
+                return "d"
+        return None
+
+    def _inferred_sql(self, atom) -> str:
+        """An inferred fact as ``engine.items`` resolves it: among the recorded statements (in its window)
+        and the inferences that hold, the newest wins (undated below dated), a yes and a no on that date is
+        unknown; else an undecided inference, or stale records, leave it unknown; else the rule file's
+        ``otherwise`` when every inference fails; else no, when facts are declared complete."""
+        name, spec = atom.name, atom.trial.items[atom.node.item]
+        floor = lit(dt.date(1, 1, 1))
+        c, d = f"{name}_c", f"{name}_d"
+        dated = [(f"({c} IS NOT NULL)", f"COALESCE({d}, {floor})")]
+        yes, no = [f"({c} = 1)"], [f"({c} = 0)"]
+        undecided = []
+        for value, day, then in atom.inferences:
+            v, dd = value.sql(dialect="duckdb"), day.sql(dialect="duckdb")
+            dated.append((f"(({v}) IS TRUE)", f"COALESCE({dd}, {floor})"))
+            undecided.append(f"({v}) IS NULL")
+        newest = "GREATEST(" + ", ".join(f"CASE WHEN {holds} THEN {when} END" for holds, when in dated) + ")"
+        top = [f"({holds} AND {when} = {newest})" for holds, when in dated]
+        for (value, day, then), t in zip(atom.inferences, top[1:]):
+            (yes if then else no).append(t)
+        yes = [f"({top[0]} AND {c} = 1)"] + [y for y in yes[1:]]
+        no = [f"({top[0]} AND {c} = 0)"] + [n for n in no[1:]]
+        otherwise = "" if spec.otherwise is None else f"WHEN TRUE THEN {lit(bool(spec.otherwise))} "
+        return (f"CASE WHEN {newest} IS NOT NULL THEN CASE WHEN {top[0]} AND {c} = -1 THEN NULL "
+                f"WHEN ({' OR '.join(yes)}) AND ({' OR '.join(no)}) THEN NULL WHEN {' OR '.join(yes)} THEN TRUE "
+                f"ELSE FALSE END WHEN {' OR '.join(undecided)} THEN NULL WHEN {name}_s THEN NULL "
+                f"{otherwise}WHEN c_facts_ THEN FALSE END")
 
     def run(self, python_fallback: bool = True) -> PopulationResult:
         import time
