@@ -602,7 +602,6 @@ def reference_ratio(item: str, limit: str, env: Env) -> Resolved:
     """
     spec = env.trial.items[item]
     abbrev = "ULN" if limit == "high" else "LLN"
-    what = "upper" if limit == "high" else "lower"
     records = env.view.find("observations", spec.matcher)
     if not records:
         why = " (a computed value has no laboratory range)" if spec.formula is not None else ""
@@ -614,31 +613,9 @@ def reference_ratio(item: str, limit: str, env: Env) -> Resolved:
     candidates, day = _candidates(spec, inside)
     ratios = []
     for r in candidates:
-        value, text = _convert(spec, r)
-        ev = evidence_of(item, r, r.value, r.unit, value if isinstance(value, float) else None, spec.unit, r.date)
-        if value is None:
-            return _unknown(text, item, (ev,))
-        if not isinstance(value, float):
-            return _unknown(f"{text} is a bound, not a value to compare with its {abbrev}", item, (ev,))
-        rr = getattr(r, "reference_range", None)
-        bound = None if rr is None else (rr.high if limit == "high" else rr.low)
-        if bound is None:
-            has = "no reference range" if rr is None else f"a reference range without an {what} limit ({_range_text(rr, r)})"
-            return _unknown(f"{text} has {has}: {spec.label} x {abbrev} cannot be computed", item, (ev,))
-        unit = rr.unit if rr.unit not in (None, "") else r.unit
-        try:
-            factor = conversion_factor(unit or "dimensionless", spec.unit or "dimensionless", spec.context,
-                                       spec.molar_mass)
-        except UnitError as err:
-            return _unknown(f"{text}: its reference range ({_range_text(rr, r)}) cannot be read in {spec.unit}: {err}",
-                            item, (ev,))
-        limit_value = float(bound) * factor
-        if not limit_value > 0:
-            return _unknown(f"{text}: the {abbrev} of its reference range is {bound}, not a limit to divide by",
-                            item, (ev,))
-        ratio = float(f"{value / limit_value:.12g}")
-        rtext = (f"{text} = {format_number(ratio)} x {abbrev} ({abbrev} {format_number(float(bound))}"
-                 f"{unit_suffix(unit)} of the laboratory's range {_range_text(rr, r)})")
+        ratio, rtext, ev = _ratio(spec, r, item, limit)
+        if ratio is None:
+            return _unknown(rtext, item, (ev,))
         ratios.append((ratio, r, rtext, ev))
     if by_value:
         ratio, r, text, ev = (max if spec.pick is Pick.MAX else min)(ratios, key=lambda x: x[0])
@@ -651,6 +628,42 @@ def reference_ratio(item: str, limit: str, env: Env) -> Resolved:
     if spec.window is not None:
         text += f" (within {spec.window})"
     return Resolved(ratio, text, (ev,), day=r.date)
+
+
+def _ratio(spec: ItemSpec, r: Any, item: str, limit: str) -> tuple[float | None, str, Evidence]:
+    """One record's value divided by its laboratory's limit, both in the item's unit (None when it cannot
+    be: unreadable, a bound, no such limit, a unit that cannot be converted, a limit that is not positive)."""
+    abbrev = "ULN" if limit == "high" else "LLN"
+    what = "upper" if limit == "high" else "lower"
+    value, text = _convert(spec, r)
+    ev = evidence_of(item, r, r.value, r.unit, value if isinstance(value, float) else None, spec.unit, r.date)
+    if value is None:
+        return None, text, ev
+    if not isinstance(value, float):
+        return None, f"{text} is a bound, not a value to compare with its {abbrev}", ev
+    rr = getattr(r, "reference_range", None)
+    bound = None if rr is None else (rr.high if limit == "high" else rr.low)
+    if bound is None:
+        has = "no reference range" if rr is None else f"a reference range without an {what} limit ({_range_text(rr, r)})"
+        return None, f"{text} has {has}: {spec.label} x {abbrev} cannot be computed", ev
+    unit = rr.unit if rr.unit not in (None, "") else r.unit
+    try:
+        factor = conversion_factor(unit or "dimensionless", spec.unit or "dimensionless", spec.context,
+                                   spec.molar_mass)
+    except UnitError as err:
+        return None, f"{text}: its reference range ({_range_text(rr, r)}) cannot be read in {spec.unit}: {err}", ev
+    limit_value = float(bound) * factor
+    if not limit_value > 0:
+        return None, f"{text}: the {abbrev} of its reference range is {bound}, not a limit to divide by", ev
+    ratio = float(f"{value / limit_value:.12g}")
+    return ratio, (f"{text} = {format_number(ratio)} x {abbrev} ({abbrev} {format_number(float(bound))}"
+                   f"{unit_suffix(unit)} of the laboratory's range {_range_text(rr, r)})"), ev
+
+
+def read_ratio(spec: ItemSpec, record: Any, limit: str) -> float | None:
+    """One observation's value as a multiple of its laboratory's limit, or None when it cannot be computed:
+    what the SQL path decides once per distinct value and range."""
+    return _ratio(spec, record, spec.name, limit)[0]
 
 
 def _range_text(rr: Any, r: Any) -> str:

@@ -14,7 +14,7 @@ import datetime as dt
 from typing import Any, Iterable
 
 from ..engine.atoms import COMPARISONS
-from ..engine.items import read_value
+from ..engine.items import read_ratio, read_value
 from ..model.rulefile import DataType
 from ..rules import ir as X
 from ..rules.compiled import CompiledTrial
@@ -115,11 +115,14 @@ class _Probe:
 
 
 def value_rows(source: OmopSource, matchers: Matchers, compares: dict[str, list[tuple[str, Any]]],
-               sigs: list[tuple]) -> tuple[list[tuple], list[tuple]]:
+               sigs: list[tuple], ratios: dict[str, list[tuple[str, Any]]] | None = None
+               ) -> tuple[list[tuple], list[tuple], list[tuple], list[tuple]]:
     """Each distinct value row (sig_id, table, concept, source concept, operator, number, value concept,
     value string, unit concept, unit source, value source, status_raw, has_date, item key) read as the
-    Python path reads it. Returns (observation rows: sig_id, key, kind, number, then one truth per
-    comparison in ``compares[key]`` order as (sig_id, key, atom, truth); fact rows: sig_id, key, value).
+    Python path reads it (with range low and high after the value source). Returns (observation rows:
+    sig_id, key, kind, number, then one truth per comparison in ``compares[key]`` order as (sig_id, key,
+    atom, truth); fact rows: sig_id, key, value; for each x_uln / x_lln comparison in ``ratios[key]``,
+    (sig_id, key, atom, kind, ratio, truth), kind 'exact' or 'bad' (no ratio: the item is unknown)).
 
     kind: 'exact' (a number, a titer or a coded word), 'bound' ('<0.5'), 'bad' (unreadable: the item is unknown).
     truth: 'T', 'F' or 'N' (a bound that straddles the threshold); None when kind is 'bad'.
@@ -128,20 +131,26 @@ def value_rows(source: OmopSource, matchers: Matchers, compares: dict[str, list[
     for s in sigs:
         ids.update((s[2], s[3], s[4], s[6], s[8]))
     source.concepts.fetch(ids)
-    obs, truths, facts = [], [], []
+    obs, truths, facts, rratios = [], [], [], []
+    ratios = ratios or {}
     done: dict[tuple, tuple] = {}
     for s in sigs:
-        sig_id, table, cid, scid, op, num, vcid, vstr, ucid, usv, vsv, status_raw, has_date, key = s
-        got = done.get(s[1:13])
+        sig_id, table, cid, scid, op, num, vcid, vstr, ucid, usv, vsv, low, high, status_raw, has_date, key = s
+        got = done.get(s[1:15])
         if got is None:
-            row = (0, 0, cid, scid, None, _DAY if has_date else None, None, op, num, vcid, vstr, ucid, usv, vsv)
-            got = done[s[1:13]] = map_row(source, table, row, status_raw)
+            row = (0, 0, cid, scid, None, _DAY if has_date else None, None, op, num, vcid, vstr, ucid, usv, vsv,
+                   low, high)
+            got = done[s[1:15]] = map_row(source, table, row, status_raw)
         category, record = got
         if category == "facts" and key in matchers.items and matchers.items[key][1].dtype is DataType.FACT:
             facts.append((sig_id, key, bool(record.value)))
         elif category == "observations" and key in matchers.items and \
                 matchers.items[key][1].dtype is not DataType.FACT:
             trial, spec = matchers.items[key]
+            for atom, node in ratios.get(key, ()):
+                ratio = read_ratio(spec, record, node.source.limit)
+                rratios.append((sig_id, key, atom, "bad", None, None) if ratio is None else
+                               (sig_id, key, atom, "exact", ratio, truth_of(ratio, node)))
             value = read_value(spec, record)
             if value is None:
                 obs.append((sig_id, key, "bad", None))
@@ -151,7 +160,7 @@ def value_rows(source: OmopSource, matchers: Matchers, compares: dict[str, list[
             obs.append((sig_id, key, kind, number))
             for atom, node in compares.get(key, ()):
                 truths.append((sig_id, key, atom, truth_of(value, node)))
-    return obs, truths, facts
+    return obs, truths, facts, rratios
 
 
 def truth_of(value: Any, node: X.Compare) -> str:

@@ -86,6 +86,8 @@ class Untranslated(Exception):
 def _refers(trial: CompiledTrial, node: Any) -> str | None:
     if isinstance(node, X.Compare) and isinstance(node.source, X.Change):
         return f"change({node.source.item}): persons with two or more values in the window"
+    if isinstance(node, X.Compare) and isinstance(node.source, X.RefRatio):
+        return None  # every record the pick rule selects has its ratio in SQL (or none: unknown on both paths)
     if isinstance(node, X.Compare) and node.source.name not in ("age", "sex"):
         spec = trial.items[node.source.name]
         if spec.formula is not None:
@@ -115,7 +117,7 @@ def _expr(plan: Plan, trial: CompiledTrial, node: Any, used: list[str], items: t
         return E.or_(*[E.paren(_expr(plan, trial, n, used, items)) for n in node.items])
     if isinstance(node, X.Not):
         return E.not_(E.paren(_expr(plan, trial, node.item, used, items)))
-    if isinstance(node, X.Compare) and not isinstance(node.source, (X.Item, X.Change)):
+    if isinstance(node, X.Compare) and not isinstance(node.source, (X.Item, X.Change, X.RefRatio)):
         raise Untranslated(f"{type(node.source).__name__} ({getattr(node.source, 'item', '?')}) is not translated to SQL")
     if isinstance(node, X.Compare) and isinstance(node.source, X.Item) and node.source.name in trial.items \
             and getattr(trial.items[node.source.name], "running", False):

@@ -49,13 +49,14 @@ _EVENTS = {  # table -> (id, concept, source concept, start, end, value columns 
                              "procedure_date", "procedure_end_date", None),
     "measurement": ("measurement_id", "measurement_concept_id", "measurement_source_concept_id", "measurement_date",
                     None, ("operator_concept_id", "value_as_number", "value_as_concept_id", "CAST(NULL AS VARCHAR)",
-                           "unit_concept_id", "unit_source_value", "value_source_value")),
+                           "unit_concept_id", "unit_source_value", "value_source_value", "range_low", "range_high")),
     "observation": ("observation_id", "observation_concept_id", "observation_source_concept_id", "observation_date",
                     None, ("CAST(NULL AS BIGINT)", "value_as_number", "value_as_concept_id", "value_as_string",
-                           "unit_concept_id", "unit_source_value", "value_source_value")),
+                           "unit_concept_id", "unit_source_value", "value_source_value", "CAST(NULL AS DOUBLE)",
+                           "CAST(NULL AS DOUBLE)")),
 }
 _EXTRA = {"d": ("d", "CAST(NULL AS BOOLEAN)"), "ds": ("d", "s")}  # evidence date, stale (``SqlScreen._extra``)
-_VALUE_COLS = ("op", "num", "vc", "vs", "uc", "us", "vsv")
+_VALUE_COLS = ("op", "num", "vc", "vs", "uc", "us", "vsv", "rl", "rh")
 _SIG = ("tbl", "concept", "scon") + _VALUE_COLS + ("status_raw",)
 
 
@@ -134,7 +135,7 @@ class SqlScreen:
                 continue
             vals = values or ("CAST(NULL AS BIGINT)", "CAST(NULL AS DOUBLE)", "CAST(NULL AS BIGINT)",
                               "CAST(NULL AS VARCHAR)", "CAST(NULL AS BIGINT)", "CAST(NULL AS VARCHAR)",
-                              "CAST(NULL AS VARCHAR)")
+                              "CAST(NULL AS VARCHAR)", "CAST(NULL AS DOUBLE)", "CAST(NULL AS DOUBLE)")
             status = (f"(SELECT s.status FROM {self.db.ref('screening_status')} AS s WHERE s.table_name = "
                       f"{lit(table)} AND s.record_id = t.{rid} AND s.person_id = t.person_id LIMIT 1)"
                       if self.db.has("screening_status") else "CAST(NULL AS VARCHAR)")
@@ -171,15 +172,19 @@ class SqlScreen:
                  f"ON {same} WHERE i.category IN ('observations', 'facts')) AS d")
         sigs = self.sql("SELECT sig_id, " + ", ".join(_SIG) + ", has_date, key FROM vsig").fetchall()
         compares: dict[str, list] = {}
+        ratios: dict[str, list] = {}
         for a in self.plan.atoms.values():
             n = a.node
             if isinstance(n, X.Compare) and isinstance(n.source, X.Item) and n.source.name not in ("age", "sex"):
                 compares.setdefault(f"{a.trial.id}/{n.source.name}", []).append((a.name, n))
-        obs, truths, facts = C.value_rows(self.source, self.matchers, compares, sigs)
+            elif isinstance(n, X.Compare) and isinstance(n.source, X.RefRatio):
+                ratios.setdefault(f"{a.trial.id}/{n.source.item}", []).append((a.name, n))
+        obs, truths, facts, rratios = C.value_rows(self.source, self.matchers, compares, sigs, ratios)
         self.declare("vobs", "sig_id BIGINT, key VARCHAR, kind VARCHAR, num DOUBLE")
         self.declare("vtruth", "sig_id BIGINT, key VARCHAR, atom VARCHAR, t VARCHAR")
         self.declare("vfact", "sig_id BIGINT, key VARCHAR, val BOOLEAN")
-        for name, rows in (("vobs", obs), ("vtruth", truths), ("vfact", facts)):
+        self.declare("vratio", "sig_id BIGINT, key VARCHAR, atom VARCHAR, kind VARCHAR, num DOUBLE, t VARCHAR")
+        for name, rows in (("vobs", obs), ("vtruth", truths), ("vfact", facts), ("vratio", rratios)):
             self._insert(name, rows)
         on = " AND ".join(f"e.{c} IS NOT DISTINCT FROM s.{c}" for c in _SIG) + \
             " AND (e.d1 IS NOT NULL) = s.has_date"
@@ -252,6 +257,8 @@ class SqlScreen:
                 return self._fact_sql(t, n.item, statements=True), "CAST(NULL AS BOOLEAN)", "FALSE"
             return self._fact_sql(t, n.item), ("CASE WHEN pers.c_facts THEN FALSE END"), "FALSE"
         src = n.source
+        if isinstance(src, X.RefRatio):
+            return self._ratio_sql(atom), "CAST(NULL AS BOOLEAN)", "FALSE"
         if isinstance(src, X.Change):
             ws = src.window.start(a)
             return (f"SELECT person_id, CAST(NULL AS BOOLEAN) AS v, COUNT(*) >= 2 AS r FROM obs WHERE key = "
@@ -350,6 +357,30 @@ class SqlScreen:
         return (f"SELECT person_id, CASE WHEN {stale} THEN NULL WHEN bool_and(CASE WHEN {chosen} THEN val END) THEN "
                 f"TRUE WHEN NOT bool_or(CASE WHEN {chosen} THEN val END) THEN FALSE END AS v, FALSE AS r{extra} "
                 f"FROM (SELECT *, {pick} AS last FROM facts WHERE key = {key}) AS q GROUP BY person_id")
+
+    def _ratio_sql(self, atom) -> str:
+        """x_uln / x_lln: the records the item's pick rule selects, each divided by its own laboratory
+        limit (``vratio``, computed once per distinct value and range); any that cannot be: unknown."""
+        t, n = atom.trial, atom.node
+        spec = t.items[n.source.item]
+        key = lit(f"{t.id}/{spec.name}")
+        inside = f"day >= {lit(spec.window.start(self.as_of))}" if spec.window is not None else "TRUE"
+        base = (f"SELECT o.person_id, o.day, x.kind, x.num, x.t, {inside} AS inside FROM obs AS o JOIN vratio AS x "
+                f"ON x.sig_id = o.sig_id AND x.key = o.key AND x.atom = {lit(atom.name)} WHERE o.key = {key}")
+        if spec.pick in (Pick.MAX, Pick.MIN):
+            ext = "MAX" if spec.pick is Pick.MAX else "MIN"
+            return (f"SELECT person_id, CASE WHEN NOT bool_or(inside) THEN NULL WHEN bool_or(inside AND kind = 'bad') "
+                    "THEN NULL WHEN bool_and(CASE WHEN inside AND num = m THEN t = 'T' END) THEN TRUE "
+                    "WHEN bool_and(CASE WHEN inside AND num = m THEN t = 'F' END) THEN FALSE END AS v, FALSE AS r "
+                    f"FROM (SELECT *, {ext}(CASE WHEN inside THEN num END) OVER (PARTITION BY person_id) AS m "
+                    f"FROM ({base}) AS b) AS q GROUP BY person_id")
+        ext = "MAX" if spec.pick is Pick.LATEST else "MIN"
+        return (f"SELECT person_id, CASE WHEN NOT bool_or(inside) THEN NULL "
+                "WHEN bool_or(day = last AND kind = 'bad') THEN NULL "
+                "WHEN bool_and(CASE WHEN day = last THEN t = 'T' END) THEN TRUE "
+                "WHEN bool_and(CASE WHEN day = last THEN t = 'F' END) THEN FALSE END AS v, FALSE AS r "
+                f"FROM (SELECT *, {ext}(CASE WHEN inside THEN day END) OVER (PARTITION BY person_id) AS last "
+                f"FROM ({base}) AS b) AS q GROUP BY person_id")
 
     def _compare_sql(self, atom) -> str:
         t, n = atom.trial, atom.node
