@@ -130,20 +130,24 @@ class SqlScreen:
 
     def _events(self) -> None:
         parts = []
+        statuses = self.db.has("screening_status")
+        if statuses:  # one status per record (a join, not a correlated subquery: every engine plans it)
+            self.create("rstatus", "SELECT table_name, record_id, person_id, MAX(status) AS status FROM "
+                        f"{self.db.ref('screening_status')} AS s GROUP BY table_name, record_id, person_id")
         for table, (rid, concept, scon, start, end, values) in _EVENTS.items():
             if not self.db.has(table):
                 continue
             vals = values or ("CAST(NULL AS BIGINT)", "CAST(NULL AS DOUBLE)", "CAST(NULL AS BIGINT)",
                               "CAST(NULL AS VARCHAR)", "CAST(NULL AS BIGINT)", "CAST(NULL AS VARCHAR)",
                               "CAST(NULL AS VARCHAR)", "CAST(NULL AS DOUBLE)", "CAST(NULL AS DOUBLE)")
-            status = (f"(SELECT s.status FROM {self.db.ref('screening_status')} AS s WHERE s.table_name = "
-                      f"{lit(table)} AND s.record_id = t.{rid} AND s.person_id = t.person_id LIMIT 1)"
-                      if self.db.has("screening_status") else "CAST(NULL AS VARCHAR)")
+            join = (f" LEFT JOIN rstatus AS s ON s.table_name = {lit(table)} AND s.record_id = t.{rid} "
+                    "AND s.person_id = t.person_id") if statuses else ""
+            status = "s.status" if statuses else "CAST(NULL AS VARCHAR)"
             parts.append(
                 f"SELECT {lit(table)} AS tbl, t.{rid} AS id, t.person_id, t.{concept} AS concept, t.{scon} AS scon, "
                 f"t.{start} AS d1, {('t.' + end) if end else 'CAST(NULL AS DATE)'} AS d2, "
                 + ", ".join(f"{v} AS {n}" for v, n in zip(vals, _VALUE_COLS))
-                + f", {status} AS status_raw FROM {self.db.ref(table)} AS t")
+                + f", {status} AS status_raw FROM {self.db.ref(table)} AS t{join}")
         self.create("ev", " UNION ALL ".join(parts))
 
     def _identities(self) -> None:
@@ -167,7 +171,7 @@ class SqlScreen:
     def _values(self) -> None:
         same = " AND ".join(f"e.{c} IS NOT DISTINCT FROM i.{c}" for c in ("tbl", "concept", "scon", "status_raw"))
         cols = ", ".join(f"e.{c}" for c in _SIG)
-        self.create("vsig", "SELECT row_number() OVER () AS sig_id, * FROM ("
+        self.create("vsig", "SELECT row_number() OVER (ORDER BY tbl, concept, key) AS sig_id, * FROM ("
                  f"SELECT DISTINCT {cols}, e.d1 IS NOT NULL AS has_date, i.key FROM ev AS e JOIN ident AS i "
                  f"ON {same} WHERE i.category IN ('observations', 'facts')) AS d")
         sigs = self.sql("SELECT sig_id, " + ", ".join(_SIG) + ", has_date, key FROM vsig").fetchall()
@@ -209,20 +213,28 @@ class SqlScreen:
         self.declare("gender", "gid BIGINT, has_sv BOOLEAN, sex VARCHAR")
         self._insert("gender", gmap)
         parts = self.source.mapping.complete_within_observation_period
-        period = "FALSE"
+        period, joins = "FALSE", ""
+        # joins to per-person aggregates, not correlated EXISTS: every engine (Spark too) plans them
         if self.db.has("observation_period") and self.source.completeness == "observation-period":
-            period = (f"EXISTS (SELECT 1 FROM {self.db.ref('observation_period')} AS o WHERE o.person_id = p.person_id"
-                      f" AND o.observation_period_start_date <= {lit(a)} AND (o.observation_period_end_date IS NULL "
-                      f"OR {lit(a)} <= o.observation_period_end_date))")
+            self.create("covered", f"SELECT DISTINCT o.person_id FROM {self.db.ref('observation_period')} AS o "
+                        f"WHERE o.observation_period_start_date <= {lit(a)} AND (o.observation_period_end_date IS NULL "
+                        f"OR {lit(a)} <= o.observation_period_end_date)")
+            period = "op.person_id IS NOT NULL"
+            joins += " LEFT JOIN covered AS op ON op.person_id = p.person_id"
         declared = self.db.has("screening_complete")
+        cats = ("conditions", "medications", "procedures", "immunizations", "facts", "observations")
+        if declared:
+            self.create("declared", "SELECT c.person_id, " + ", ".join(
+                f"bool_or(c.category = {lit(cat)}) AS k_{cat}" for cat in cats)
+                + f" FROM {self.db.ref('screening_complete')} AS c GROUP BY c.person_id")
+            joins += " LEFT JOIN declared AS dc ON dc.person_id = p.person_id"
         comp = []
-        for cat in ("conditions", "medications", "procedures", "immunizations", "facts", "observations"):
+        for cat in cats:
             terms = ["TRUE"] if cat in self.complete else []
             if cat in parts:
                 terms.append(period)
             if declared:
-                terms.append(f"EXISTS (SELECT 1 FROM {self.db.ref('screening_complete')} AS c WHERE c.person_id = "
-                             f"p.person_id AND c.category = {lit(cat)})")
+                terms.append(f"COALESCE(dc.k_{cat}, FALSE)")
             comp.append(f"({' OR '.join(terms) or 'FALSE'}) AS c_{cat}")
         valid = ("p.birth_datetime IS NULL AND p.year_of_birth <> 0 AND p.month_of_birth BETWEEN 1 AND 12 "
                  "AND p.day_of_birth BETWEEN 1 AND 28")
@@ -235,9 +247,9 @@ class SqlScreen:
         self.create("pers", "SELECT p.person_id, "
                  "COALESCE(p.person_source_value, CAST(p.person_id AS VARCHAR)) AS pid_text, "
                  f"{birth}, {odd_birth} AS odd_birth, g.sex, " + ", ".join(comp) +
-                 f" FROM (SELECT *, row_number() OVER (PARTITION BY person_id) AS k FROM {p} AS p0) AS p "
-                 "LEFT JOIN gender AS g ON g.gid IS NOT DISTINCT FROM p.gender_concept_id "
-                 "AND g.has_sv = (p.gender_source_value IS NOT NULL) WHERE p.k = 1")
+                 f" FROM (SELECT *, row_number() OVER (PARTITION BY person_id ORDER BY person_id) AS k FROM {p} AS p0) "
+                 "AS p LEFT JOIN gender AS g ON g.gid IS NOT DISTINCT FROM p.gender_concept_id "
+                 f"AND g.has_sv = (p.gender_source_value IS NOT NULL){joins} WHERE p.k = 1")
 
     # ------------------------------------------------------------------ atoms
 

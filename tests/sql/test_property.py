@@ -23,11 +23,14 @@ _CODES = ["loinc:2890-5", "loinc:5048-4", "loinc:81716-3", "loinc:2703-7", "loin
           "loinc:8302-2", "loinc:94500-6", "snomed:840539006", "snomed:67782005", "icd10:J80", "icd10:C50.9",
           "icd10:M32.14", "snomed:77386006", "rxnorm:3002", "rxnorm:6902", "atc:L04AA06", "atc:H02AB04",
           "cpt:50200", "snomed:233573008", "cvx:33", "cvx:140", "local:edss", "local:isn-rps-class",
-          "local:childbearing-potential", "pregnant", "inc-7", "confirm:inc-5"]
+          "local:childbearing-potential", "pregnant", "inc-7", "confirm:inc-5", "loinc:5130-0", "loinc:2106-3"]
 _NAMES = ["UPCR", "ANA", "anti-dsDNA", "PaO2", "FiO2", "weight", "height", "BMI", "COVID-19", "ARDS",
           "cyclophosphamide", "methylprednisolone", "renal biopsy", "ECMO", "pregnant", "lactating", "EDSS",
-          "influenza vaccine", "lupus nephritis", "breast cancer", "tumour", "rituximab", "PaO2/FiO2"]
-_UNITS = [None, "mg/mmol", "mg/mg", "mg/dL", "mmHg", "kPa", "%", "kg", "lb", "cm", "m", "{score}", "10*9/L"]
+          "influenza vaccine", "lupus nephritis", "breast cancer", "tumour", "rituximab", "PaO2/FiO2",
+          "anti-dsDNA IgG", "urine hCG", "Little Pink Pill", "CellCept 500 mg", "menopause", "hysterectomy",
+          "methotrexate topical", "portador de marcapasos", "Personal history of pulmonary embolism"]
+_UNITS = [None, "mg/mmol", "mg/mg", "mg/dL", "mmHg", "kPa", "%", "kg", "lb", "cm", "m", "{score}", "10*9/L",
+          "[IU]/mL"]
 _values = st.one_of(st.integers(-5, 2000), st.floats(0.01, 500, allow_nan=False).map(lambda x: round(x, 2)),
                     st.sampled_from(["1:40", "1:160", "<1:40", ">1:80", "<0.5", ">=30", "positive", "negative",
                                      "Detected", "not detected", "Class IV", "III", "equivocal"]), st.booleans())
