@@ -151,13 +151,14 @@ def _is_omop(spec: str) -> bool:
     return spec != "-" and is_database(spec)
 
 
-def _omop_source(spec: str, schema: Optional[str], vocabulary: Optional[Path], day: date, completeness: str):
+def _omop_source(spec: str, schema: Optional[str], vocabulary: Optional[Path], day: date, completeness: str,
+                 engine: Optional[str] = None):
     """The OMOP database ``spec`` as a patient source judged on ``day`` (OmopError if it cannot be opened)."""
     from .sources.omop import POLICIES, OmopSource
 
     if completeness not in POLICIES:
         raise _fail(f"--completeness {completeness!r}: choose from {', '.join(POLICIES)}")
-    return OmopSource.open(spec, schema, str(vocabulary) if vocabulary else None, as_of=day,
+    return OmopSource.open(spec, schema, str(vocabulary) if vocabulary else None, engine=engine, as_of=day,
                            completeness=completeness)
 
 
@@ -499,8 +500,9 @@ def population(
     as_of: Optional[str] = typer.Option(None, "--as-of", metavar="YYYY-MM-DD", help="Screening date (default: today)."),
     complete: CompleteOption = None,
     engine: Optional[str] = typer.Option(None, "--engine", metavar="ENGINE",
-                                         help="SQL engine: duckdb (files, folders, DuckDB files: the default) or "
-                                              "postgres (a postgresql:// URL, with --schema)."),
+                                         help="SQL engine: duckdb (files, folders, DuckDB files: the default), "
+                                              "postgres (a postgresql:// URL, with --schema) or spark (a folder "
+                                              "of Parquet files; $SCREENING_SPARK_MASTER, local by default)."),
     explain: bool = typer.Option(False, "--explain", help="List, per criterion, what SQL decides and which "
                                                           "persons go to the Python path and why; screen nobody."),
     schema: SchemaOption = None,
@@ -514,8 +516,8 @@ def population(
     from .sql.plan import plan_trials
     from .sql.population import SqlScreen, verdict_key, write_parquet
 
-    if engine not in (None, "duckdb", "postgres"):
-        raise _fail(f"--engine {engine!r}: choose duckdb or postgres (Spark: see docs/sql.md)")
+    if engine not in (None, "duckdb", "postgres", "spark"):
+        raise _fail(f"--engine {engine!r}: choose duckdb, postgres or spark")
     parts = _parse_complete(complete)
     day, today = _parse_date(as_of)
     try:
@@ -536,10 +538,13 @@ def population(
     if not _is_omop(spec):
         raise _fail(f"{spec}: error: not an OMOP CDM database", located=True)
     kind = "postgres" if re.match(r"^postgres(ql)?://", spec, re.I) else "duckdb"
+    if engine == "spark" and kind == "duckdb" and Path(spec).is_dir():
+        kind = "spark"  # a folder of Parquet files, read by Spark
     if engine is not None and engine != kind:
-        raise _fail(f"--engine {engine}: {spec} is a {kind} database (PostgreSQL: a postgresql:// URL)")
+        raise _fail(f"--engine {engine}: {spec} is a {kind} database (PostgreSQL: a postgresql:// URL; "
+                    "Spark: a folder of Parquet files)")
     try:
-        with _omop_source(spec, schema, vocabulary, day, completeness) as omop:
+        with _omop_source(spec, schema, vocabulary, day, completeness, engine) as omop:
             result = SqlScreen(omop, trials, day, parts).run()
             sizes = write_parquet(result, out)
     except InputError as err:

@@ -90,9 +90,10 @@ class SqlScreen:
         self.matchers = C.Matchers(self.trials)
         self.con = self.db.con
         self.dialect = getattr(self.db, "engine", "duckdb")
+        self._declared: dict[str, str] = {}  # Spark: the columns of the small tables, as declared
 
     def sql(self, text: str) -> Any:
-        """Run one statement written in DuckDB's SQL; on PostgreSQL, as sqlglot transpiles it."""
+        """Run one statement written in DuckDB's SQL; on PostgreSQL and Spark, as sqlglot transpiles it."""
         if self.dialect == "postgres":
             import sqlglot
 
@@ -101,10 +102,17 @@ class SqlScreen:
 
     def create(self, name: str, select: str) -> None:
         """A temporary table of the session from a query (replacing one of that name)."""
+        if self.dialect == "spark":
+            self.db.materialise(name, select)
+            return
         self.sql(f"DROP TABLE IF EXISTS {name}")
         self.sql(f"CREATE TEMPORARY TABLE {name} AS {select}")
 
     def declare(self, name: str, columns: str) -> None:
+        if self.dialect == "spark":
+            self._declared[name] = columns
+            self.db.frame(name, columns, [])
+            return
         self.sql(f"DROP TABLE IF EXISTS {name}")
         self.sql(f"CREATE TEMPORARY TABLE {name} ({columns})")
 
@@ -113,6 +121,9 @@ class SqlScreen:
     def _insert(self, table: str, rows: list[tuple]) -> None:
         """Rows computed in Python into a (small) table, through Arrow: one statement, not one per row."""
         if not rows:
+            return
+        if self.dialect == "spark":
+            self.db.frame(table, self._declared[table], rows)
             return
         if self.dialect == "postgres":
             with self.con.cursor() as cur:

@@ -37,17 +37,28 @@ def is_database(spec: str | os.PathLike) -> bool:
 
 
 def open_database(spec: str | os.PathLike, schema: str | None = None,
-                  vocabulary: str | os.PathLike | None = None) -> "OmopDatabase":
+                  vocabulary: str | os.PathLike | None = None, engine: str | None = None,
+                  spark: Any = None) -> "OmopDatabase":
     """Open an OMOP CDM database for reading.
 
     ``spec``: a folder of CSV or Parquet files (one per table, any case: PERSON.csv, person.parquet),
     a DuckDB file, or a PostgreSQL URL (``postgresql://user@host:5432/db``) with ``schema``.
     ``vocabulary``: a folder of vocabulary tables (concept, concept_relationship, concept_ancestor,
     e.g. an Athena download) used instead of those of ``spec``.
+    ``engine='spark'``: a folder of Parquet files read by Spark (``spark``: a SparkSession to use, else
+    one is made for ``SCREENING_SPARK_MASTER``, local[2] by default; see docs/sql.md).
     """
     text = str(spec)
+    if engine == "spark":
+        if _POSTGRES.match(text) or vocabulary is not None:
+            raise OmopError(Problem("Spark reads a folder of Parquet files (with its vocabulary tables)", text))
+        db: OmopDatabase = _SparkDatabase.from_folder(Path(text), spark)
+        if "person" not in db.tables:
+            db.close()
+            raise OmopError(Problem("not an OMOP CDM database: no person table", text))
+        return db
     if _POSTGRES.match(text):
-        db: OmopDatabase = _PostgresDatabase(text, schema or "public")
+        db = _PostgresDatabase(text, schema or "public")
     else:
         p = Path(text)
         if not p.exists():
@@ -391,3 +402,110 @@ class _PostgresDatabase(OmopDatabase):
 def _redact(url: str) -> str:
     """A URL without its password, for messages."""
     return re.sub(r"(://[^:/@]+):[^@]*@", r"\1:***@", url)
+
+
+def spark_session(master: str | None = None) -> Any:
+    """A SparkSession for the SQL path: ``master`` or $SCREENING_SPARK_MASTER (``spark://host:7077``, ``yarn``,
+    ``k8s://...``), else local mode on two cores; an active session (spark-submit, a notebook) is reused."""
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError:
+        raise OmopError(Problem("the Spark engine needs PySpark: pip install 'screening[spark]'", "spark")) from None
+    active = SparkSession.getActiveSession()
+    if active is not None and master is None:
+        return active
+    builder = SparkSession.builder.appName("screening").master(
+        master or os.environ.get("SCREENING_SPARK_MASTER", "local[2]"))
+    if (master or os.environ.get("SCREENING_SPARK_MASTER", "local")).startswith("local"):
+        # one machine: few partitions, and the plan interpreted rather than compiled (the screening query
+        # is wide: compiling its Java costs more than running it)
+        for key, value in (("spark.ui.enabled", "false"), ("spark.sql.shuffle.partitions", "2"),
+                           ("spark.sql.adaptive.enabled", "false"), ("spark.sql.codegen.wholeStage", "false"),
+                           ("spark.sql.codegen.factoryMode", "NO_CODEGEN")):
+            builder = builder.config(key, value)
+    return builder.getOrCreate()
+
+
+class _SparkCursor:
+    """What ``execute`` gives: the rows of a Spark query as tuples."""
+
+    def __init__(self, frame: Any):
+        self.frame = frame
+
+    def fetchall(self) -> list[tuple]:
+        return [tuple(r) for r in self.frame.collect()]
+
+
+class _SparkDatabase(OmopDatabase):
+    """A folder of Parquet files read by Spark: each table a typed temporary view. Statements are written in
+    DuckDB's SQL and transpiled by sqlglot to Spark SQL (``spark_sql``)."""
+
+    engine = "spark"
+
+    def __init__(self, location: str, spark: Any = None):
+        super().__init__(location)
+        self.spark = spark if spark is not None else spark_session()
+        self.con = self
+        self.views: list[str] = []
+
+    @classmethod
+    def from_folder(cls, folder: Path, spark: Any = None) -> "_SparkDatabase":
+        files = _table_files(folder)
+        if not files:
+            raise OmopError(Problem("no OMOP table files here (person.parquet ...)", str(folder)))
+        others = sorted(n for n, p in files.items() if not p.name.lower().endswith(".parquet"))
+        if others:
+            raise OmopError(Problem(f"Spark reads Parquet files: {', '.join(others)} are not Parquet", str(folder)))
+        db = cls(str(folder), spark)
+        for name, path in files.items():
+            frame = db.spark.read.parquet(str(path.resolve()))
+            raw = f"screening_src_{name}"
+            frame.createOrReplaceTempView(raw)
+            db.views.append(raw)
+            table = TABLES[name]
+            cols = frame.columns
+            missing = [c for c in table.required if c not in {x.lower() for x in cols}]
+            if missing:
+                raise OmopError(Problem(f"table {name} lacks the column(s) {', '.join(missing)}", str(path)))
+            select = _typed_select(table, cols, raw, "duckdb", False, {c: t.upper() for c, t in frame.dtypes})
+            db.spark.sql(spark_sql(select)).createOrReplaceTempView(name)
+            db.views.append(name)
+            db.tables.add(name)
+        return db
+
+    def ref(self, table: str) -> str:
+        return table
+
+    def execute(self, sql: str) -> _SparkCursor:
+        """Run one statement written in DuckDB's SQL."""
+        try:
+            return _SparkCursor(self.spark.sql(spark_sql(sql)))
+        except Exception as err:  # pyspark's AnalysisException and friends
+            raise OmopError(Problem(f"query failed: {str(err).strip().splitlines()[0]}", self.location)) from None
+
+    def rows(self, sql: str) -> list[tuple]:
+        return self.execute(sql).fetchall()
+
+    def materialise(self, name: str, sql: str) -> None:
+        """A temporary view holding the result of ``sql`` computed once (checkpointed, not recomputed)."""
+        frame = self.spark.sql(spark_sql(sql)).localCheckpoint(eager=True)
+        frame.createOrReplaceTempView(name)
+        self.views.append(name)
+
+    def frame(self, name: str, columns: str, rows: list[tuple]) -> None:
+        """A temporary view of rows computed in Python, with ``columns`` as DuckDB declares them."""
+        schema = re.sub(r"\bVARCHAR\b", "STRING", columns)
+        self.spark.createDataFrame([tuple(r) for r in rows], schema=schema).createOrReplaceTempView(name)
+        self.views.append(name)
+
+    def close(self) -> None:
+        for v in dict.fromkeys(self.views):
+            self.spark.catalog.dropTempView(v)
+        self.views = []
+
+
+def spark_sql(sql: str) -> str:
+    """A statement written in DuckDB's SQL as Spark SQL (sqlglot)."""
+    import sqlglot
+
+    return sqlglot.transpile(sql, read="duckdb", write="spark")[0]

@@ -90,9 +90,10 @@ class OmopSource:
         self._identities: dict[tuple, tuple] = {}  # (concept_id, source_concept_id) -> code, codes, name
 
     @classmethod
-    def open(cls, spec: str, schema: str | None = None, vocabulary: str | None = None, **kwargs) -> "OmopSource":
-        """An OmopSource over ``open_database(spec, schema, vocabulary)``; close it when done."""
-        return cls(open_database(spec, schema, vocabulary), **kwargs)
+    def open(cls, spec: str, schema: str | None = None, vocabulary: str | None = None, engine: str | None = None,
+             spark: Any = None, **kwargs) -> "OmopSource":
+        """An OmopSource over ``open_database(spec, schema, vocabulary, engine, spark)``; close it when done."""
+        return cls(open_database(spec, schema, vocabulary, engine, spark), **kwargs)
 
     def close(self) -> None:
         self.db.close()
