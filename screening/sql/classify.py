@@ -20,7 +20,8 @@ from ..rules import ir as X
 from ..rules.compiled import CompiledTrial
 from ..sources.omop.reader import OmopSource, row_mapper
 from ..terms.matcher import RecordIndex
-from ..terms.vocabulary import DRUG_CATEGORIES, MAYBE, NO, YES, Footprint, Unrecognised, route_check, terminology
+from ..terms.vocabulary import (DRUG_CATEGORIES, MAYBE, NO, YES, Footprint, Unrecognised, personal_history,
+                                route_check, terminology)
 from ..values.bounds import Bounded, Several
 
 _DAY = dt.date(2000, 1, 1)  # stands for "a date" when a row's mapping only asks whether it has one
@@ -214,7 +215,7 @@ def record_role(trial: CompiledTrial, node: X.Records, siblings: tuple[str, ...]
             else:
                 return None
         if concept.route is not None and category in DRUG_CATEGORIES:
-            verdict, _ = route_check(record.name, concept.route)
+            verdict, _ = route_check(getattr(record, "route", None) or record.name, concept.route)
             if verdict == NO:
                 return None
             if verdict == MAYBE:
@@ -238,7 +239,8 @@ def record_role(trial: CompiledTrial, node: X.Records, siblings: tuple[str, ...]
 def role_rows(source: OmopSource, atoms: list, keys: list[tuple]) -> list[tuple]:
     """For each distinct (table, concept, source concept, recorded status, has end date) and each record
     function atom of the record's category, its role (``record_role``), as rows
-    (table, concept, source_concept, status_raw, has_end, atom, role, status)."""
+    (table, concept, source_concept, status_raw, has_end, atom, role, status, past): ``past`` when a
+    condition record is a personal history ('Personal history of ...', Z85-Z87), read as past."""
     ids = {k[1] for k in keys} | {k[2] for k in keys}
     source.concepts.fetch(ids)
     by_category: dict[str, list] = {}
@@ -253,5 +255,6 @@ def role_rows(source: OmopSource, atoms: list, keys: list[tuple]) -> list[tuple]
         for a in by_category.get(category, ()):
             role = record_role(a.trial, a.node, a.siblings, category, record)
             if role is not None:
-                out.append((table, cid, scid, status_raw, has_end, a.name, role, record.status))
+                past = category == "conditions" and personal_history(record)
+                out.append((table, cid, scid, status_raw, has_end, a.name, role, record.status, past))
     return out

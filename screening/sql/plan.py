@@ -188,6 +188,10 @@ def _check_records(trial: CompiledTrial, node: X.Records, siblings: tuple[str, .
     """A record function is decided per record identity in SQL (the fail-safe classification is shipped as a
     table); a concept set with preferred codes finds records person by person, which that cannot express."""
     concept = trial.concepts[node.concept]
+    if getattr(concept, "attributes", ()):
+        # a drug's dose, exposure, stable dose or stop reason is read per record and per person
+        raise Untranslated(f"{node.function}({node.concept}): drug attributes (dose, exposure, stop reason) are "
+                           "decided on the Python path")
     others = [concept.matcher, concept.excluded] + [trial.concepts[s].matcher for s in siblings] + \
         [c.matcher for c in trial.concepts.values()]
     if any(m is not None and m.preferred for m in others):

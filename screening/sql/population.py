@@ -171,11 +171,11 @@ class SqlScreen:
         atoms = [a for a in self.plan.atoms.values() if isinstance(a.node, X.Records)]
         roles = C.role_rows(self.source, atoms, keys)
         self.declare("rrole", "tbl VARCHAR, concept BIGINT, scon BIGINT, status_raw VARCHAR, "
-                     "has_end BOOLEAN, atom VARCHAR, role VARCHAR, status VARCHAR")
+                     "has_end BOOLEAN, atom VARCHAR, role VARCHAR, status VARCHAR, past BOOLEAN")
         self._insert("rrole", roles)
         # every visible record a record function reads: found by its set ('in', 'ask') or a record of the
         # part the vocabularies cannot rule out ('cand', the fail-safe)
-        self.create("recs", "SELECT e.person_id, i.atom, i.role, i.status, e.d1, e.d2 "
+        self.create("recs", "SELECT e.person_id, i.atom, i.role, i.status, i.past, e.d1, e.d2 "
                     f"FROM ev AS e JOIN rrole AS i ON {same} AND (e.d2 IS NOT NULL) = i.has_end "
                     f"WHERE e.d1 IS NULL OR e.d1 <= {lit(self.as_of)} OR i.status = 'planned'")
 
@@ -320,7 +320,12 @@ class SqlScreen:
                 body = "'yes'"
             else:
                 body = overlaps("d1", "d2", active)
-            verdict = f"CASE WHEN status = 'refuted' THEN 'neg' ELSE {body} END"
+            # a personal history ('Personal history of ...', Z86.711) is past, never active, on or before its date
+            last = "COALESCE(d2, d1)"
+            past = ("'neg'" if fn == "has_condition" else "'yes'" if w is None else
+                    f"CASE WHEN {last} IS NOT NULL AND {last} < {ws} THEN 'no' ELSE 'maybe' END")
+            verdict = (f"CASE WHEN status = 'refuted' THEN 'neg' WHEN past AND d1 IS NOT NULL AND d1 > {a} THEN 'skip' "
+                       f"WHEN past THEN {past} ELSE {body} END")
         elif category == "medications":
             current = f"(d2 IS NULL OR d2 >= {a})"
             nottaken = "'neg'" if (fn == "taking" and w is None) else "'no'"
