@@ -188,6 +188,8 @@ def _check_records(trial: CompiledTrial, node: X.Records, siblings: tuple[str, .
     """A record function is decided per record identity in SQL (the fail-safe classification is shipped as a
     table); a concept set with preferred codes finds records person by person, which that cannot express."""
     concept = trial.concepts[node.concept]
+    if X.RECORD_FUNCTIONS[node.function][0] not in ("conditions", "medications", "procedures", "immunizations"):
+        raise Untranslated(f"{node.function}({node.concept}): records of this kind are decided on the Python path")
     if getattr(concept, "qualifiers", None):
         # a clinical status, severity or note words a condition record must also say: not translated
         raise Untranslated(f"{node.function}({node.concept}): condition qualifiers (clinical status, severity, "
