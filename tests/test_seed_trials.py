@@ -231,8 +231,8 @@ def test_covid_pf_ratio_of_exactly_200_is_not_below_200(trials) -> None:
     assert _status(trial, p, "inc-5c") == "pass"    # 196.7
 
 
-def test_lupus_bolus_is_intravenous_methylprednisolone_of_250_mg_a_day(trials) -> None:
-    """exc-1a excludes a bolus: oral tablets are none, 40 mg IV is none unless given 7 times a day, and a
+def test_lupus_bolus_is_intravenous_methylprednisolone_of_200_mg_a_day(trials) -> None:
+    """exc-1a excludes a bolus: oral tablets are none, 40 mg IV is none unless given 5 times a day, and a
     record that does not say its route or daily dose asks for it, never guesses."""
     trial = trials["Phase-II-Lupus-MSC"]
     p = _example("Phase-II-Lupus-MSC")
@@ -245,7 +245,7 @@ def test_lupus_bolus_is_intravenous_methylprednisolone_of_250_mg_a_day(trials) -
     assert exc1a.status.value == "unknown" and exc1a.missing == ["methylprednisolone_pulse"]
     # the reason names the record that raised the question, and the question
     assert ("Solu-Medrol 40 mg IV started 2026-10-01 (40 mg a dose (from its name); how many doses a day is not "
-            "recorded: is the daily dose >= 250 mg?)") in exc1a.reason
+            "recorded: is the daily dose >= 200 mg?)") in exc1a.reason
     p["medications"][-1].update(dose=40, dose_unit="mg", doses_per_day=1)
     assert _status(trial, p, "exc-1a") == "pass"
     p = _example("Phase-II-Lupus-MSC")
@@ -338,3 +338,35 @@ def test_covid_fio2_charted_as_40_without_a_unit_is_not_a_fraction(trials) -> No
     c = next(c for c in screen(p, trial, as_of="2026-11-23").criteria if c.id == "inc-5c")
     assert c.status.value == "unknown"   # read as a fraction it would give P/F 2.5 and pass
     assert "FiO2 40 on 2026-11-23 is outside the plausible range 0.21 to 1" in c.reason
+
+
+@pytest.mark.parametrize("name, status", [
+    ("Flonase 50 mcg 2 sprays each nostril daily", "pass"),      # fluticasone: no systemic product exists
+    ("Clobetasol propionate 0.05%", "pass"),
+    ("Prednisolone acetate 1% (Pred Forte) 1 drop OU QID", "pass"),
+    ("Kenalog-40 40 mg IM", "fail"),                              # triamcinolone injected is systemic
+    ("Entocort EC 9 mg capsule", "fail"),                         # budesonide by mouth
+])
+def test_ms_steroid_treatment_is_systemic_whatever_the_chart_omits(trials, name, status) -> None:
+    """inc-4b: a corticosteroid made only as local products is not steroid treatment even when the
+    chart gives no route word; an injected or swallowed one is."""
+    p = _example("NCT01056471")
+    p["medications"].append({"name": name, "start": "2026-11-01"})
+    assert _status(trials["NCT01056471"], p, "inc-4b") == status
+
+
+def test_lupus_an_oral_pulse_is_not_read_as_intravenous(trials) -> None:
+    p = _example("Phase-II-Lupus-MSC")
+    p["medications"].append({"name": "Methylprednisolone 500 mg oral pulse", "start": "2026-10-01"})
+    assert _status(trials["Phase-II-Lupus-MSC"], p, "exc-1a") == "unknown"   # oral and 'pulse' disagree: asked
+    p["medications"][-1]["name"] = "Solu-Medrol 240 mg IV once daily"
+    assert _status(trials["Phase-II-Lupus-MSC"], p, "exc-1a") == "fail"      # 240 mg is 300 mg prednisone equivalent
+
+
+def test_covid_a_meningioma_is_tumour_disease_and_a_lipoma_is_not(trials) -> None:
+    trial = trials["NCT04348461"]
+    p = _example("NCT04348461")
+    p["conditions"].append({"code": "icd10:D32.9", "name": "Benign neoplasm of meninges, unspecified", "onset": "2024-01-01"})
+    assert _status(trial, p, "exc-6") == "fail"
+    p["conditions"][-1] = {"code": "icd10:D17.1", "name": "Benign lipomatous neoplasm of skin of trunk", "onset": "2024-01-01"}
+    assert _status(trial, p, "exc-6") == "pass"

@@ -488,8 +488,10 @@ def route_check(name: str | None, route: str, drugs: DrugVocabulary | None = Non
         if local and not systemic:
             return NO, f"route {said}"
         return YES, f"route {said}"
-    if route in groups:
+    if route in groups and not systemic - {route, "parenteral"}:
         return YES, f"route {said}"
+    if route in groups:  # "500 mg oral pulse": the name says two systemic routes
+        return MAYBE, f"cannot tell whether it was {route}: {said}"
     if local and not systemic:
         return NO, f"route {said}"
     if systemic - {"parenteral"}:
