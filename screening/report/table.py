@@ -172,13 +172,14 @@ def print_details(r: ScreeningResult, only: str | None = None, console=None) -> 
         console.print(_escape(line), soft_wrap=True)
 
 
-def evidence_line(e) -> str:
-    """One piece of evidence as recorded and converted, with its date, record and chart reference."""
+def evidence_line(e, digits: int = 4) -> str:
+    """One piece of evidence as recorded and converted (to ``digits`` significant digits), with its
+    date, record and chart reference."""
     parts = [f"{e.item}:"]
     if e.value is not None:
         parts.append(f"{e.value}{' ' + e.unit if e.unit else ''}")
     if e.converted is not None and (e.converted != e.value or e.converted_unit != e.unit):
-        parts.append(f"(= {e.converted:.4g} {e.converted_unit or ''})".replace(" )", ")"))
+        parts.append(f"(= {e.converted:.{digits}g} {e.converted_unit or ''})".replace(" )", ")"))
     if e.date:
         parts.append(f"on {e.date.isoformat()}")
     if e.record:

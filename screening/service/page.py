@@ -26,6 +26,7 @@ from pydantic import ValidationError
 
 from .. import Fact, screen
 from ..report.funnel import Funnel
+from ..report.table import evidence_line
 from .core import (
     PARTS,
     BadRequest,
@@ -202,27 +203,12 @@ def _view(result, trial) -> dict:
             shown.add(b.bullet)
             rows.append({"bullet": b, "status": b.status.value, "words": status_words(b)})
         rows.append({"c": c, "status": c.status.value, "words": status_words(c),
-                     "evidence": [_evidence(e) for e in c.evidence],
+                     "evidence": [evidence_line(e, digits=3) for e in c.evidence],
                      "decide": decide, "confirmable": c.needs_confirmation,
                      "code": f"{result.trial}/{c.id}", "why_confirm": spec.confirm if spec else None,
                      "note": spec.note if spec else None})
     return {"r": result, "title": trial.info.title, "rows": rows, "verdict": result.verdict.value,
             "confirmable": [row for row in rows if row.get("confirmable")]}
-
-
-def _evidence(e) -> str:
-    parts = [f"{e.item}:"]
-    if e.value is not None:
-        parts.append(f"{e.value}{' ' + e.unit if e.unit else ''}")
-    if e.converted is not None and (e.converted != e.value or e.converted_unit != e.unit):
-        parts.append(f"(= {e.converted:.3g} {e.converted_unit or ''})".replace(" )", ")"))
-    if e.date:
-        parts.append(f"on {e.date.isoformat()}")
-    if e.record:
-        parts.append(f"'{e.record}'")
-    if e.source:
-        parts.append(f"[{e.source}]")
-    return " ".join(parts)
 
 
 # ---------------------------------------------------------------------------------------------------- funnels
