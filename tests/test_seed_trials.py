@@ -24,7 +24,7 @@ EXAMPLES = ROOT / "examples"
 RECORDS = ROOT / "tests" / "data" / "ctgov"
 SEED_TRIALS = ["Phase-II-Lupus-MSC", "MSV-allo-LN", "NCT01056471", "NCT04348461"]
 # encoded from their ClinicalTrials.gov API v2 records (tests/data/ctgov), see docs/new-trials.md
-NEW_TRIALS = ["NCT03722472", "NCT05594173", "NCT06323538", "NCT06388018"]
+NEW_TRIALS = ["NCT03722472", "NCT05594173", "NCT06323538", "NCT06388018", "NCT05181449"]
 ALL_TRIALS = SEED_TRIALS + NEW_TRIALS
 TRIALS = SEED_TRIALS  # the seed-trial tests below
 
