@@ -62,9 +62,9 @@ NO_EVENT = _NoEvent()
 def _constant_text(trial: CompiledTrial, node: X.Compare) -> str:
     src = node.source
     name = src.name if isinstance(src, X.Item) else src.item
-    if isinstance(src, X.Elapsed):
+    if isinstance(src, (X.Elapsed, X.Between)):
         return f"{format_number(node.constant)} days" if node.op != "in" else str(node.constant)
-    if isinstance(src, X.Count):
+    if isinstance(src, (X.Count, X.Spaced)):
         return format_number(node.constant) if node.op != "in" else str(node.constant)
     if isinstance(src, X.Change) and src.percent:
         return f"{format_number(node.constant)}%" if node.op != "in" else str(node.constant)
@@ -105,7 +105,7 @@ def _compile_compare(trial: CompiledTrial, node: X.Compare, value_of: Any = None
         name = src.item
         get = lambda env: reference_ratio(src.item, src.limit, env)  # noqa: E731
     elif value_of is not None:
-        name = src.concept
+        name = src.item
         get = value_of
     else:
         name = src.name
@@ -129,7 +129,7 @@ def _compile_compare(trial: CompiledTrial, node: X.Compare, value_of: Any = None
         else:
             holds = test(value, const)
         if holds is None:  # a bound such as '<1:40' that straddles the threshold
-            return Outcome(UNKNOWN, (f"{r.text}: cannot tell whether {bound}",), r.evidence, (name,),
+            return Outcome(UNKNOWN, (f"{r.text}: cannot tell whether {bound}",), r.evidence, r.missing or (name,),
                            r.unrecognised)
         text = r.text
         if exact and isinstance(value, float):
@@ -569,6 +569,7 @@ def _compile_fact(trial: CompiledTrial, node: X.FactIs) -> Program:
 
 
 compile_compare = _compile_compare  # for value sources read elsewhere (engine.events)
+constant_text = _constant_text  # a comparison's constant as the reasons show it ('126 mg/dL', "'positive'")
 record_text = _record_text  # a record as the reasons show it
 filter_found = _filter  # found records less those a set excludes or that name another route
 

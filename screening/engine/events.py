@@ -1,6 +1,7 @@
 """Values read from a concept set's records rather than from observations: days since an event
-(the first onset of a diagnosis, the first start or the last stop of a drug, the last procedure)
-and counts (distinct drugs of a class, distinct conditions, procedures).
+(the first onset of a diagnosis, the first start or the last stop of a drug, the last procedure),
+days between two such events, and counts (distinct drugs of a class, distinct conditions, procedures);
+and one count over observations: values meeting a test on days at least an interval apart.
 
 Never a guess: a part of the record not declared complete gives a bound ("at least 2 drugs",
 "diagnosed at least 200 days ago"), records that could count but may not (a provisional diagnosis,
@@ -21,9 +22,9 @@ from ..terms.names import words
 from ..terms.vocabulary import Recognised, terminology
 from ..values.bounds import Bounded
 from ..values.units import format_number
-from .atoms import (MAYBE, NEG, NO_EVENT, YES, Program, compile_compare, complete_blockers, filter_found, record_test,
-                    record_text)
-from .items import Env, Resolved, evidence_of
+from .atoms import (COMPARISONS, MAYBE, NEG, NO_EVENT, YES, Program, compile_compare, complete_blockers, constant_text,
+                    filter_found, record_test, record_text)
+from .items import Env, Resolved, evidence_of, read_record
 
 # the record function whose verdicts say whether a record is an event of the set at all
 _EXISTS = {"conditions": "history_of", "medications": "ever_taken", "procedures": "had_procedure"}
@@ -33,15 +34,23 @@ _WHAT = {"days_since_onset": "first onset", "days_since_start": "first start", "
          "days_since_procedure": "last procedure"}
 
 
+EVENT_SOURCES = (X.Elapsed, X.Count, X.Between, X.Spaced)  # the value sources this module reads
+
+
 def compile_event_compare(trial: CompiledTrial, node: X.Compare) -> Program:
-    """A comparison of ``days_since_...(set)`` or ``count_...(set)`` with a constant."""
+    """A comparison of ``days_since_...(set)``, ``days_between(...)``, ``count_...(set)`` or
+    ``count_apart(...)`` with a constant."""
     return compile_compare(trial, node, event_value(trial, node.source))
 
 
 def event_value(trial: CompiledTrial, src: Any) -> Callable[[Env], Resolved]:
-    """A closure giving the value of ``days_since_...(set)`` or ``count_...(set[, window])`` for a patient."""
+    """A closure giving the value of one of ``EVENT_SOURCES`` for a patient."""
     if isinstance(src, X.Elapsed):
         return _elapsed(trial, src)
+    if isinstance(src, X.Between):
+        return _between(trial, src)
+    if isinstance(src, X.Spaced):
+        return _spaced(trial, src)
     return _count(trial, src)
 
 
@@ -206,5 +215,112 @@ def _count(trial: CompiledTrial, src: X.Count) -> Callable[[Env], Resolved]:
             text += f" ({category} not declared complete)"
         return Resolved(_value(lo, hi), text, _evidence(name, category, yes + maybe), () if lo == hi else (name,),
                         unrecognised=unrec)
+
+    return run
+
+
+def _span(value: Any) -> tuple[float, float]:
+    return (value.low, value.high) if isinstance(value, Bounded) else (value, value)
+
+
+def _days_text(lo: float, hi: float) -> str:
+    """An interval of signed days from one day to another: '22 days after', 'between 5 days before and 3 days after'."""
+    def one(d: float) -> str:
+        n = format_number(abs(d))
+        return f"{n} day{'' if abs(d) == 1 else 's'} {'before' if d < 0 else 'after'}" if d else "on the same day as"
+    if lo == hi:
+        return one(lo)
+    if math.isinf(lo) and math.isinf(hi):
+        return "not known how long before or after"
+    if math.isinf(hi):
+        return f"no earlier than {one(lo)}"
+    if math.isinf(lo):
+        return f"no later than {one(hi)}"
+    return f"between {one(lo)} and {one(hi)}"
+
+
+def _between(trial: CompiledTrial, src: X.Between) -> Callable[[Env], Resolved]:
+    """Days from the first record's day to the second's (negative: the second came first), from the two
+    days-since values: exact when both are, else the interval both intervals allow (an undated record, a
+    part of the record not declared complete: an earlier onset or a later dose may be missing)."""
+    first, second = _elapsed(trial, src.first), _elapsed(trial, src.second)
+    what = [f"{trial.concepts[e.concept].label} ({_WHAT[e.function]})" for e in (src.first, src.second)]
+
+    def run(env: Env) -> Resolved:
+        a, b = first(env), second(env)
+        evidence = a.evidence + b.evidence
+        unrec = a.unrecognised + b.unrecognised
+        head = f"days from {what[0]} to {what[1]}"
+        open_ = [r for r in (a, b) if r.value is None]
+        if open_:
+            return Resolved(None, f"{head}: " + "; ".join(r.text for r in open_), evidence,
+                            tuple(dict.fromkeys(m for r in open_ for m in r.missing)), unrecognised=unrec)
+        if a.value is NO_EVENT or b.value is NO_EVENT:  # one of the two never happened (its part is complete)
+            return Resolved(NO_EVENT, f"{head}: " + "; ".join(r.text for r in (a, b) if r.value is NO_EVENT), evidence)
+        (alo, ahi), (blo, bhi) = _span(a.value), _span(b.value)
+        lo, hi = alo - bhi, ahi - blo  # days since the first less days since the second; both lows are finite
+        text = f"{what[1]} {_days_text(lo, hi)} {what[0]} ({a.text}; {b.text})"
+        missing = () if lo == hi else tuple(dict.fromkeys(a.missing + b.missing)) or (src.first.concept,)
+        return Resolved(_value(lo, hi), text, evidence, missing, unrecognised=unrec)
+
+    return run
+
+
+def _spaced(trial: CompiledTrial, src: X.Spaced) -> Callable[[Env], Resolved]:
+    """How many values of an item meet its test on days at least ``apart`` from each other: the most
+    such days (chosen earliest first, which is the most there can be). A day counts when every value on
+    it meets the test; a day with a value that cannot be read, a bound that straddles the threshold or
+    values that disagree could count. Observations are never known to be complete, so the count is "at
+    least n": it decides ``>= n`` when enough values are on record, and otherwise stays unknown."""
+    test = src.test
+    name = src.item
+    spec = trial.items[name]
+    window = src.window or spec.window
+    holds = COMPARISONS[test.op]
+    shown_test = f"{spec.label} {test.op} {constant_text(trial, test)}"
+    apart = src.apart
+
+    def verdict(value: Any) -> bool | None:
+        if value is None:
+            return None
+        if isinstance(value, Bounded):
+            return value.decide(test.op, test.constant)
+        return bool(holds(value, test.constant))
+
+    def run(env: Env) -> Resolved:
+        as_of = env.as_of
+        start = window.start(as_of) if window is not None else None
+        days: dict[date, list] = {}
+        for r in env.view.find("observations", spec.matcher):
+            if r.date > as_of or (start is not None and r.date < start):
+                continue
+            value, text, ev = read_record(spec, r, name)
+            days.setdefault(r.date, []).append((verdict(value), text, ev))
+        yes = sorted(d for d, vs in days.items() if all(v is True for v, _, _ in vs))
+        could = sorted(d for d, vs in days.items() if d not in yes and any(v is not False for v, _, _ in vs))
+        chosen: list[date] = []
+        for d in yes:
+            if not chosen or apart.start(d) >= chosen[-1]:
+                chosen.append(d)
+        n = len(chosen)
+        span = f" within {window} before {as_of} (since {start})" if window is not None else f" up to {as_of}"
+        if chosen:
+            text = (f"{shown_test}: at least {n} value{'' if n == 1 else 's'} at least {apart} apart{span}: "
+                    + "; ".join(t for d in chosen for v, t, _ in days[d]))
+        else:
+            text = f"{shown_test}: no such value on record{span}"
+        close = [d for d in yes if d not in chosen]
+        if close:
+            text += "; less than " + str(apart) + " after a counted one: " + "; ".join(
+                t for d in close for _, t, _ in days[d])
+        if could:
+            text += "; cannot tell: " + "; ".join(t for d in could for v, t, _ in days[d] if v is not False)
+        text += " (more results may exist than are on record)"
+        evidence = tuple(e for d in chosen + close + could for _, _, e in days[d])
+        unreadable = env.view.unreadable("observations", spec.matcher) if env.view.patient.unmapped else ()
+        if unreadable:
+            text += "; could not be read: " + "; ".join(u.resource + (f" ({u.name})" if u.name else "")
+                                                      for u in unreadable)
+        return Resolved(Bounded(float(n), math.inf, False, True), text, evidence, (name,))
 
     return run

@@ -340,6 +340,9 @@ def _read(spec: ItemSpec, r: Any, name: str) -> tuple[Any, str, Evidence]:
     return value, text, evidence_of(name, r, r.value, r.unit, None, None, r.date)
 
 
+read_record = _read  # one observation's value, description and evidence (engine.events counts values)
+
+
 def read_value(spec: ItemSpec, record: Any) -> Any:
     """One observation's value in the item's terms (a number in its unit, a titer, a folded coded word, a
     ``Bounded`` interval), or None when it cannot be read: what the SQL path decides once per distinct value."""

@@ -17,7 +17,7 @@ from ..rules import ir as X
 from ..rules.compiled import CompiledCriterion, CompiledTrial
 from ..values.logic import FAIL, PASS, UNKNOWN, Status, and_, not_, or_
 from .atoms import Outcome, Program, compile_atom
-from .events import compile_event_compare
+from .events import EVENT_SOURCES, compile_event_compare
 from .items import Env, format_reasons
 
 def program_of(trial: CompiledTrial) -> tuple:
@@ -76,7 +76,7 @@ def compile_node(trial: CompiledTrial, node: Any, siblings: tuple[str, ...] = ()
             return Outcome(not_(o.status), o.reasons, o.evidence, o.missing, o.unrecognised)
 
         return negate
-    if isinstance(node, X.Compare) and isinstance(node.source, (X.Elapsed, X.Count)):
+    if isinstance(node, X.Compare) and isinstance(node.source, EVENT_SOURCES):
         return compile_event_compare(trial, node)
     if isinstance(node, X.Const):
         out = Outcome(PASS if node.value else FAIL, ("constant " + ("true" if node.value else "false"),))

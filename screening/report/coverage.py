@@ -51,9 +51,10 @@ def coverage(trial: CompiledTrial) -> TrialCoverage:
             if node is None:
                 continue
             for n in X.walk(node):
-                if isinstance(n, X.Compare) and X.source_category(n.source) is not None:
-                    concepts.append(n.source.concept)
-                    parts.add(X.source_category(n.source))
+                if isinstance(n, X.Compare) and X.source_concepts(n.source):
+                    for concept, part in X.source_concepts(n.source):
+                        concepts.append(concept)
+                        parts.add(part)
                 elif isinstance(n, X.Compare):
                     name = n.source.name if isinstance(n.source, X.Item) else n.source.item
                     if name in X.BUILTIN_SYMBOLS:

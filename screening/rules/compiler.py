@@ -115,8 +115,9 @@ def concept_categories(criteria) -> dict[str, frozenset[str]]:
     def walk(n) -> None:
         if isinstance(n, X.Records):
             out.setdefault(n.concept, set()).add(X.RECORD_FUNCTIONS[n.function][0])
-        elif isinstance(n, X.Compare) and X.source_category(n.source) is not None:
-            out.setdefault(n.source.concept, set()).add(X.source_category(n.source))
+        elif isinstance(n, X.Compare):
+            for concept, category in X.source_concepts(n.source):
+                out.setdefault(concept, set()).add(category)
         for child in getattr(n, "items", ()) or ():
             walk(child)
         if isinstance(n, X.Not):
@@ -680,7 +681,7 @@ def _reads(node: Any) -> tuple[str, ...]:
     names = []
     for n in X.walk(node):
         if isinstance(n, X.Compare):
-            names.append(n.source.name if isinstance(n.source, X.Item) else n.source.item)
+            names.extend(X.source_reads(n.source))
         elif isinstance(n, X.Records):
             names.append(n.concept)
         elif isinstance(n, X.FactIs):
@@ -797,11 +798,12 @@ def _with_vocabularies(items: dict[str, ItemSpec], criteria: list, declared: dic
     roots = [root for cc in criteria for root in (cc.rule, cc.applies_if)]
     roots += [node for spec in items.values() for node, _, _ in spec.inferences]
     for root in roots:
-        if True:
-            for node in X.walk(root) if root is not None else ():
-                if isinstance(node, X.Compare) and isinstance(node.source, X.Item) and node.source.name in items:
-                    const = node.constant
-                    used.setdefault(node.source.name, set()).update(const if node.op == "in" else (const,))
+        for node in X.walk(root) if root is not None else ():
+            if isinstance(node, X.Compare) and isinstance(node.source, X.Spaced):
+                node = node.source.test  # count_apart(anti_b2gp1 == 'positive', ...) reads the item's results
+            if isinstance(node, X.Compare) and isinstance(node.source, X.Item) and node.source.name in items:
+                const = node.constant
+                used.setdefault(node.source.name, set()).update(const if node.op == "in" else (const,))
     out = {}
     for name, spec in items.items():
         if spec.dtype is DataType.CODED:

@@ -12,6 +12,8 @@ and analysable (a later SQL compiler walks the same IR):
               | days_since_onset(concept) | days_since_start(concept) | days_since_stop(concept)
               | days_since_procedure(concept)
               | count_drugs(concept [, 'P5Y']) | count_conditions(concept [, 'P5Y']) | count_procedures(...)
+              | days_between(anchor, anchor)     anchor := onset_of(c) | start_of(c) | stop_of(c) | procedure_of(c)
+              | count_apart(data_item OP constant, 'P4W' [, 'P1Y'])
 
 Record functions: has_condition, history_of, taking, ever_taken, started_within,
 had_procedure, procedure_planned, vaccinated.
@@ -28,9 +30,10 @@ from typing import Any, Union
 from ..model.rulefile import DataType
 from ..terms.results import normalise_code
 from ..values.durations import Window, parse_window
-from .ir import (BUILTIN_SYMBOLS, CONFIRMATION, COUNT_FUNCTIONS, ELAPSED_FUNCTIONS, RECORD_FUNCTIONS, RESERVED,
-                 VALUE_FUNCTIONS, And, AtLeast, Change, Compare, Const, Count, Elapsed, FactIs, Item, Node, Not, Or, Records,
-                 RefRatio, Source, source_category, walk)
+from .ir import (ANCHOR_FUNCTIONS, BUILTIN_SYMBOLS, CONFIRMATION, COUNT_FUNCTIONS, ELAPSED_FUNCTIONS,
+                 RECORD_FUNCTIONS, RESERVED, VALUE_FUNCTIONS, And, AtLeast, Between, Change, Compare, Const, Count,
+                 Elapsed, FactIs, Item, Node, Not, Or, Records, RefRatio, Source, Spaced, source_category,
+                 source_concepts, source_reads, walk)
 
 
 _OPS = {"eq": "==", "ne": "!=", "lt": "<", "le": "<=", "gt": ">", "ge": ">="}
@@ -81,6 +84,12 @@ def _type_resolver(symbols: Symbols):
                                   minimum_arguments=1)
     for fname in ("x_uln", "x_lln"):
         types[fname] = T.FUNCTION(fname, return_type=T.FLOAT, argument_types=(T.FLOAT,))
+    for fname in ANCHOR_FUNCTIONS:  # a record's day: only days_between() reads it
+        types[fname] = T.FUNCTION(fname, return_type=T.DATETIME, argument_types=(T.STRING,))
+    types["days_between"] = T.FUNCTION("days_between", return_type=T.FLOAT,
+                                       argument_types=(T.DATETIME, T.DATETIME))
+    types["count_apart"] = T.FUNCTION("count_apart", return_type=T.FLOAT,
+                                      argument_types=(T.BOOLEAN, T.STRING, T.STRING), minimum_arguments=2)
     import rule_engine
 
     return rule_engine.type_resolver_from_dict(types)
@@ -123,7 +132,8 @@ class Parser:
             raise ExpressionError(f"syntax error{near}{detail}", offset) from None
         except rule_engine.errors.FunctionCallError as err:
             name = getattr(err, "function_name", None)
-            raise ExpressionError(f"{name}(): {err.message}", _find_word(text, name or "")) from None
+            usage = f" (write {_USAGE[name]})" if name in _USAGE else ""
+            raise ExpressionError(f"{name}(): {err.message}{usage}", _find_word(text, name or "")) from None
         except rule_engine.errors.EngineError as err:
             raise self._explain(text, err) from None
         except RecursionError:  # a last guard: check_size keeps real expressions far from this
@@ -146,6 +156,11 @@ class Parser:
         return ExpressionError(f"invalid expression: {message} (check the types of both sides)", None)
 
 
+_USAGE = {  # how a function whose arguments are not plain names is called, for its type errors
+    "count_apart": "count_apart(fasting_glucose >= 126, 'P4W'), with an optional window: 'P4W', 'P1Y'",
+    "days_between": "days_between(onset_of(set), start_of(set)); the days are onset_of, start_of, stop_of and "
+                    "procedure_of a concept set",
+}
 _BARE_TITER = re.compile(r"(?<![\w'\":/.])1\s*:\s*\d+(?![\w'\"])")
 
 
@@ -258,20 +273,64 @@ class _Converter:
                 raise self.fail(f"{fname}() needs a concept set, not {concept!r}", concept)
             window = self._window_arg(node, 1, fname) if len(node.arguments) > 1 else None
             return Count(fname, concept, window)
+        if isinstance(node, A.FunctionCallExpression) and _fname(node) == "days_between":
+            return Between(self._anchor(node, 0), self._anchor(node, 1))
+        if isinstance(node, A.FunctionCallExpression) and _fname(node) == "count_apart":
+            return self._spaced(node)
         if isinstance(node, A.FunctionCallExpression) and _fname(node) in ("x_uln", "x_lln"):
             fname = _fname(node)
             item = self._symbol_arg(node, 0)
             if self.symbols.items.get(item) is not DataType.QUANTITY:
                 raise self.fail(f"{fname}() needs a quantity data item (a lab result with a unit), not {item!r}", item)
             return RefRatio(item, "high" if fname == "x_uln" else "low")
+        if isinstance(node, A.FunctionCallExpression) and _fname(node) in ANCHOR_FUNCTIONS:
+            fname = _fname(node)
+            raise self.fail(f"{fname}() is a day, not a number: compare days with days_between({fname}(...), ...) "
+                            f"or use {ANCHOR_FUNCTIONS[fname]}(...)", fname)
         raise self.fail("the left side of a comparison must be a data item, age, sex, change(...), pct_change(...), "
-                        "x_uln(...), x_lln(...), days_since_...(...) or count_...(...)")
+                        "x_uln(...), x_lln(...), days_since_...(...), days_between(...), count_...(...) or "
+                        "count_apart(...)")
+
+    def _anchor(self, node: Any, i: int) -> Elapsed:
+        """An end of days_between(): onset_of(c), start_of(c), stop_of(c) or procedure_of(c)."""
+        import rule_engine.ast as A
+
+        arg = node.arguments[i]
+        fname = _fname(arg) if isinstance(arg, A.FunctionCallExpression) else None
+        if fname not in ANCHOR_FUNCTIONS:
+            raise self.fail(f"days_between(): argument {i + 1} must be a record's day: "
+                            + ", ".join(f"{a}(concept)" for a in ANCHOR_FUNCTIONS), "days_between")
+        concept = self._symbol_arg(arg, 0)
+        if concept not in self.symbols.concepts:
+            raise self.fail(f"{fname}() needs a concept set, not {concept!r}", concept)
+        return Elapsed(ANCHOR_FUNCTIONS[fname], concept)
+
+    def _spaced(self, node: Any) -> Spaced:
+        """count_apart(item OP constant, 'P4W' [, 'P1Y']): the test is a comparison of a recorded data item."""
+        import rule_engine.ast as A
+
+        test = node.arguments[0]
+        if not isinstance(test, (A.ComparisonExpression, A.ContainsExpression)):
+            raise self.fail("count_apart(): the first argument must compare a data item with a constant, "
+                            "e.g. count_apart(fasting_glucose >= 126, 'P4W')", "count_apart")
+        compare = self._compare(test) if isinstance(test, A.ComparisonExpression) else self._contains(test)
+        src = compare.source
+        item = src.name if isinstance(src, Item) else None
+        dtype = self.symbols.items.get(item) if item is not None else None
+        if dtype not in (DataType.QUANTITY, DataType.TITER, DataType.CODED):
+            raise self.fail("count_apart(): the first argument must compare a recorded data item (a quantity, "
+                            "titer or coded result), not " + (repr(item) if item else "a computed value"),
+                            item or "count_apart")
+        apart = self._window_arg(node, 1, "count_apart")
+        window = self._window_arg(node, 2, "count_apart") if len(node.arguments) > 2 else None
+        return Spaced(compare, apart, window)
 
     def _constant(self, source: Source, value: Any, op: str) -> Any:
         name = source.name if isinstance(source, Item) else source.item
-        if isinstance(source, (Change, RefRatio, Elapsed, Count)):
+        if isinstance(source, (Change, RefRatio, Elapsed, Count, Between, Spaced)):
             dtype = DataType.QUANTITY
-            name = source.function if isinstance(source, (Elapsed, Count)) else name
+            name = {Between: "days_between", Spaced: "count_apart"}.get(type(source)) or getattr(source, "function",
+                                                                                                name)
         else:
             dtype = DataType(BUILTIN_SYMBOLS[name]) if name in BUILTIN_SYMBOLS else self.symbols.items[name]
         if dtype is DataType.QUANTITY:

@@ -38,9 +38,9 @@ class RefRatio:
 
 
 @dataclass(frozen=True)
-class Elapsed:
-    """Days from a record's date to the screening date: the first onset of a condition, the first start
-    or the last stop of a drug, the last procedure (``days_since_onset(t2d) >= 180``)."""
+class OnConcept:
+    """A function of a concept set's records, ``function(concept, ...)``: record functions, days since an
+    event, counts. ``item`` is what it reads, for explanations and coverage."""
 
     function: str
     concept: str
@@ -51,20 +51,48 @@ class Elapsed:
 
 
 @dataclass(frozen=True)
-class Count:
+class Elapsed(OnConcept):
+    """Days from a record's date to the screening date: the first onset of a condition, the first start
+    or the last stop of a drug, the last procedure (``days_since_onset(t2d) >= 180``)."""
+
+
+@dataclass(frozen=True)
+class Count(OnConcept):
     """How many records of a concept set in a window: distinct drugs (prior lines of therapy), distinct
     conditions, procedures (``count_drugs(chemotherapy, 'P5Y') >= 2``)."""
 
-    function: str
-    concept: str
+    window: Window | None
+
+
+@dataclass(frozen=True)
+class Between:
+    """Days from one record's date to another's, ``days_between(onset_of(cancer), start_of(chemotherapy))``:
+    each end is the day an ``Elapsed`` counts from (the first onset, the first start, the last stop, the
+    last procedure), and the value is the second day less the first."""
+
+    first: Elapsed
+    second: Elapsed
+
+    @property
+    def item(self) -> str:
+        return self.first.concept
+
+
+@dataclass(frozen=True)
+class Spaced:
+    """How many values of a data item meet ``test`` on days at least ``apart`` from each other, within
+    ``window`` (else the item's own, else any): ``count_apart(fasting_glucose >= 126, 'P4W') >= 2``."""
+
+    test: "Compare"  # the item (an ``Item``) compared with a constant
+    apart: Window
     window: Window | None
 
     @property
     def item(self) -> str:
-        return self.concept
+        return self.test.source.name
 
 
-Source = Union[Item, Change, RefRatio, Elapsed, Count]
+Source = Union[Item, Change, RefRatio, Elapsed, Count, Between, Spaced]
 
 
 @dataclass(frozen=True)
@@ -76,11 +104,9 @@ class Compare:
 
 
 @dataclass(frozen=True)
-class Records:
+class Records(OnConcept):
     """A record function over a concept set, e.g. started_within(cyclophosphamide, 'P6M')."""
 
-    function: str
-    concept: str
     window: Window | None
 
 
@@ -106,13 +132,18 @@ class Const:
 
 
 @dataclass(frozen=True)
-class And:
+class Junction:
     items: tuple
 
 
 @dataclass(frozen=True)
-class Or:
-    items: tuple
+class And(Junction):
+    pass
+
+
+@dataclass(frozen=True)
+class Or(Junction):
+    pass
 
 
 @dataclass(frozen=True)
@@ -148,24 +179,48 @@ COUNT_FUNCTIONS: dict[str, tuple[str, str]] = {
     "count_conditions": ("conditions", "condition"),
     "count_procedures": ("procedures", "record"),
 }
-VALUE_FUNCTIONS = {"change", "pct_change", "x_uln", "x_lln"} | set(ELAPSED_FUNCTIONS) | set(COUNT_FUNCTIONS)
+# The day each end of days_between() stands for: anchor -> the days-since function counting from that day.
+ANCHOR_FUNCTIONS: dict[str, str] = {
+    "onset_of": "days_since_onset",
+    "start_of": "days_since_start",
+    "stop_of": "days_since_stop",
+    "procedure_of": "days_since_procedure",
+}
+VALUE_FUNCTIONS = ({"change", "pct_change", "x_uln", "x_lln", "days_between", "count_apart"} | set(ELAPSED_FUNCTIONS)
+                   | set(COUNT_FUNCTIONS) | set(ANCHOR_FUNCTIONS))
 BUILTIN_SYMBOLS = {"age": "quantity", "sex": "coded"}
 RESERVED = set(RECORD_FUNCTIONS) | VALUE_FUNCTIONS | set(BUILTIN_SYMBOLS)
 
 
+def source_concepts(source) -> tuple[tuple[str, str], ...]:
+    """The concept sets a value source reads, each with the part of the record it reads it in (none: it
+    reads a data item)."""
+    if isinstance(source, Elapsed):
+        return ((source.concept, ELAPSED_FUNCTIONS[source.function][0]),)
+    if isinstance(source, Count):
+        return ((source.concept, COUNT_FUNCTIONS[source.function][0]),)
+    if isinstance(source, Between):
+        return source_concepts(source.first) + source_concepts(source.second)
+    return ()
+
+
 def source_category(source) -> str | None:
     """The part of the record a value source reads a concept set in (None: it reads a data item)."""
-    if isinstance(source, Elapsed):
-        return ELAPSED_FUNCTIONS[source.function][0]
-    if isinstance(source, Count):
-        return COUNT_FUNCTIONS[source.function][0]
-    return None
+    pairs = source_concepts(source)
+    return pairs[0][1] if pairs else None
+
+
+def source_reads(source) -> tuple[str, ...]:
+    """The names a value source reads: data items (age and sex included) or concept sets."""
+    if isinstance(source, Item):
+        return (source.name,)
+    return tuple(dict.fromkeys(c for c, _ in source_concepts(source))) or (source.item,)
 
 
 def walk(node: Node):
     """Yield every node of an IR tree (depth first)."""
     yield node
-    if isinstance(node, (And, Or)):
+    if isinstance(node, Junction):
         for child in node.items:
             yield from walk(child)
     elif isinstance(node, Not):

@@ -82,7 +82,7 @@ def test_parse_to_ir(parser, text, ir):
     ("dsdna == 1", "dsdna is coded text: compare it with a string, not 1", 0),
     ("cyclophosphamide >= 1", "'cyclophosphamide' is a concept set, not a value: use it in a function", 0),
     ("upcr >= upcr", "compare a data item with a constant (both sides are data)", None),
-    ("upcr + 1 >= 2", "the left side of a comparison must be a data item, age, sex, change(...), pct_change(...), x_uln(...), x_lln(...), days_since_...(...) or count_...(...)", None),
+    ("upcr + 1 >= 2", "the left side of a comparison must be a data item, age, sex, change(...), pct_change(...), x_uln(...), x_lln(...), days_since_...(...), days_between(...), count_...(...) or count_apart(...)", None),
 ])
 def test_errors_with_offsets(parser, text, message, offset):
     with pytest.raises(X.ExpressionError) as err:
