@@ -19,7 +19,7 @@ from ..rules import ir as X
 from ..rules.compiled import CompiledTrial, Equation, ItemSpec
 from ..terms.codes import code_key
 from ..terms.names import words
-from ..terms.results import is_negative, normalise_code
+from ..terms.results import is_negative, normalise_code, uncertain_words
 from ..values.bounds import Bounded, Several, extreme, split_bound
 from ..values.durations import Window, age_in_years
 from ..values.logic import PASS, UNKNOWN
@@ -336,6 +336,10 @@ def _read(spec: ItemSpec, r: Any, name: str) -> tuple[Any, str, Evidence]:
     text = f"{_label(spec, r)} {r.value}{unit} on {r.date}{source_suffix(r)}{_preliminary(r)}"
     if spec.vocabulary is not None and value not in spec.vocabulary:  # 'equivocal', 'Class IV': not a non-match
         text += f" is not a result the rules read ({', '.join(sorted(spec.vocabulary))})"
+        value = None
+    elif value == "positive" and (said := uncertain_words(r.name, r.value)):  # a VUS 'detected' is no positive
+        text += (f" ({r.name})" if r.name and r.name not in text else "") + \
+            f" says '{said}': not read as positive"
         value = None
     return value, text, evidence_of(name, r, r.value, r.unit, None, None, r.date)
 

@@ -477,3 +477,38 @@ criteria:
     r = screen(p, trial, as_of="2026-11-23").criteria[0]
     assert r.status.value == "pass" and "POLE pathogenic mutation present" in r.reason
     assert r.evidence[0].record == "Genetic variant assessment (POLE)"
+
+
+def test_a_variant_of_uncertain_significance_is_no_mutation():
+    """A 'Present' variant whose clinical significance component (LOINC 53037-8) says 'Uncertain significance'
+    (or likely benign) carries it in its name, and a coded item reading the gene does not take it as positive:
+    unknown, naming the significance. 'Pathogenic' still reads as positive."""
+    from screening import screen
+    from screening.rules.compiler import compile_text
+
+    trial = compile_text("""
+format: 1
+trial: {id: GEN, title: genomics}
+data:
+  pole_mutation: {label: POLE pathogenic mutation, type: coded, codes: ['gene:POLE']}
+criteria:
+  - {id: pole, kind: inclusion, text: POLE mutation, rule: "pole_mutation == 'positive'"}
+""", "gen.yaml")
+
+    def variant(code: str, display: str):
+        return B.lab("v1", (B.LOINC, "69548-6", "Genetic variant assessment"),
+                     {"valueCodeableConcept": B.cc((B.LOINC, "LA9633-4", "Present"))}, "2026-10-20",
+                     component=[{"code": B.cc((B.LOINC, "48018-6", "Gene studied [ID]")),
+                                 "valueCodeableConcept": B.cc(("http://www.genenames.org/geneId", "HGNC:9177", "POLE"))},
+                                {"code": B.cc((B.LOINC, "53037-8", "Genetic variation clinical significance [Imp]")),
+                                 "valueCodeableConcept": B.cc((B.LOINC, code, display))}])
+
+    vus = mapped(variant("LA26333-7", "Uncertain significance"))
+    main = next(o for o in vus.observations if o.code == "loinc:69548-6")
+    assert main.name == "Genetic variant assessment (POLE) (clinical significance: Uncertain significance)"
+    r = screen(vus, trial, as_of="2026-11-23").criteria[0]
+    assert r.status.value == "unknown" and "says 'uncertain significance': not read as positive" in r.reason
+    benign = screen(mapped(variant("LA26334-5", "Likely benign")), trial, as_of="2026-11-23").criteria[0]
+    assert benign.status.value == "unknown" and "'likely benign'" in benign.reason
+    pathogenic = screen(mapped(variant("LA6668-3", "Pathogenic")), trial, as_of="2026-11-23").criteria[0]
+    assert pathogenic.status.value == "pass"

@@ -29,6 +29,7 @@ def map_resource(ctx: MappingContext, e: Entry) -> None:
             raise Skip("no date (effectiveDateTime, effectivePeriod.start, effectiveInstant or issued)")
         return  # a partial date: noted by day()
     genes = genes_studied(ctx, r)
+    significance = component_texts(ctx, r, "significance_components")
     parts = [("code", r.code, r)] + [(f"component[{k}]", c.code, c) for k, c in enumerate(r.component or ())]
     for label, cc, holder in parts:
         try:
@@ -42,6 +43,8 @@ def map_resource(ctx: MappingContext, e: Entry) -> None:
         if genes and label == "code":  # a variant or mutation result: about the gene studied
             ident["codes"] = ident["codes"] + [f"gene:{g}" for g in genes]
             ident["name"] = f"{ident['name'] or ident['code']} ({', '.join(genes)})"
+        if significance and label == "code":  # 'Present' of a variant of uncertain significance is no mutation
+            ident["name"] = f"{ident['name'] or ident['code']} (clinical significance: {'; '.join(significance)})"
         ranges = getattr(holder, "referenceRange", None) or ()
         ctx.lists["observations"].append(Observation(value=value, unit=unit, date=day, status=status,
                                                      reference_range=reference_range(ctx, ranges, where),
@@ -63,6 +66,22 @@ def genes_studied(ctx: MappingContext, r: Any) -> list[str]:
         symbol = v.text or next((x.display for x in (v.coding or ()) if x.display), None)
         if symbol:
             out.append(symbol.strip().split()[0])
+    return list(dict.fromkeys(out))
+
+
+def component_texts(ctx: MappingContext, r: Any, key: str) -> list[str]:
+    """The texts of the coded values of a result's components whose code is listed under ``key`` of the
+    observation mapping (a variant's clinical significance, LOINC 53037-8: 'Uncertain significance')."""
+    wanted = set(ctx.m["observation"].get(key, ()))
+    out = []
+    for c in r.component or ():
+        codes = {f"{ctx.t.prefix_of.get(x.system or '', '')}:{x.code}" for x in (c.code.coding or ())} if c.code else set()
+        if not codes & wanted or c.valueCodeableConcept is None:
+            continue
+        v = c.valueCodeableConcept
+        text = v.text or next((x.display for x in (v.coding or ()) if x.display), None)
+        if text:
+            out.append(text.strip())
     return list(dict.fromkeys(out))
 
 
