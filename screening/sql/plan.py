@@ -45,6 +45,19 @@ class CriterionPlan:
     pending_if_unknown: bool  # a criterion only a person confirms: unknown awaits confirmation only
     untranslated: str | None = None  # why the Python path decides it for every person
     parent: str | None = None  # the bullet it is a part of
+    # whether it applies and whether its rule holds (Kleene booleans), as its bullet reads them; an
+    # alternative of an at_least bullet carries the outermost bullet's
+    applies: E.Expression | None = None
+    holds: E.Expression | None = None
+
+
+@dataclass
+class BulletPlan:
+    """A bullet whose parts combine by the rule file's own and/or: its status from the parts'."""
+
+    trial: str
+    id: str
+    status: E.Expression  # 'pass' | 'fail' | 'unknown' as a SQL CASE
 
 
 @dataclass
@@ -52,6 +65,7 @@ class Plan:
     atoms: dict[tuple, Atom] = field(default_factory=dict)
     criteria: list[CriterionPlan] = field(default_factory=list)
     untranslated: list[tuple[str, str, str]] = field(default_factory=list)  # (trial, criterion, why)
+    bullets: list[BulletPlan] = field(default_factory=list)
 
     def atom(self, trial: CompiledTrial, node: Any, siblings: tuple[str, ...] = ()) -> Atom:
         key = (trial.id, node, siblings)
@@ -205,40 +219,157 @@ def _check_records(trial: CompiledTrial, node: X.Records, siblings: tuple[str, .
 
 
 def plan_trials(trials: list[CompiledTrial]) -> Plan:
-    """The atoms of every trial's criteria and each criterion's status expression."""
+    """The atoms of every trial's criteria, each criterion's status expression and the status of every bullet
+    whose parts combine by the rule file's own and/or.
+
+    Each criterion gives, as the engine's program does, whether it applies and whether its rule holds
+    (Kleene); an ``at_least`` bullet holds when enough of its alternatives are met (``engine.program``), and
+    its alternatives take the status of the outermost such bullet; a bullet's status combines its parts'
+    (applies, holds) as ``engine.evaluate.bullets_of`` does.
+    """
     plan = Plan()
     for t in trials:
+        own = _own_rules(plan, t)
+        done: dict[str, tuple] = {}
         for cc in t.criteria:
             c = cc.criterion
-            used: list[str] = []
             try:
-                if getattr(c, "absent_means_no", None):
-                    raise Untranslated("absence by design (absent_means_no): decided on the Python path")
-                if getattr(cc, "group", None) is not None:  # an alternative takes its at_least bullet's status
-                    raise Untranslated(f"alternative of the at_least bullet {cc.group}: decided on the Python path")
-                rule = E.paren(_expr(plan, t, cc.rule, used, cc.items))
-                applies = E.paren(_expr(plan, t, cc.applies_if, used, cc.items)) if cc.applies_if is not None \
-                    else E.true()
+                applies, holds, refer_cols = _holds(t, own, cc.group or c.id, done, ())
+                if cc.group is not None:  # an alternative takes the status of its outermost at_least bullet
+                    group = next(g for g in t.criteria if g.criterion.id == cc.group).criterion
+                    kind = group.kind
+                else:
+                    kind = c.kind
             except Untranslated as why:
                 plan.untranslated.append((t.id, c.id, str(why)))
                 plan.criteria.append(CriterionPlan(t.id, c.id, c.kind.value, E.Literal.string("unknown"), E.true(),
                                                    [], bool(c.confirm) and not c.rule, str(why), c.parent))
                 continue
-            refer_cols = list(used)
-            if c.confirm and c.rule:
-                conf = plan.atom(t, X.FactIs(X.CONFIRMATION + c.id) if (X.CONFIRMATION + c.id) in t.items
-                                 else _confirmation_node(t, c.id))
-                refer_cols.append(conf.name)
-            if c.kind is Kind.EXCLUSION:
-                status = E.not_(E.paren(E.and_(applies, rule)))
-            else:
-                status = E.or_(E.not_(applies), rule)
-            case = E.Case().when(E.paren(status).is_(E.true()), E.Literal.string("pass")).when(
-                E.paren(status).is_(E.false()), E.Literal.string("fail")).else_(E.Literal.string("unknown"))
-            refer = E.or_(*[col(n + "_r") for n in dict.fromkeys(refer_cols)]) if refer_cols else E.false()
-            plan.criteria.append(CriterionPlan(t.id, c.id, c.kind.value, case, refer, list(dict.fromkeys(refer_cols)),
-                                               bool(c.confirm) and not c.rule, parent=c.parent))
+            status = _status(kind is Kind.EXCLUSION, applies, holds)
+            refer = E.or_(*[col(n + "_r") for n in refer_cols]) if refer_cols else E.false()
+            plan.criteria.append(CriterionPlan(t.id, c.id, c.kind.value, _case(status), refer, list(refer_cols),
+                                               bool(c.confirm) and not c.rule, parent=c.parent,
+                                               applies=applies, holds=holds))
+        _bullets(plan, t)
     return plan
+
+
+def _own_rules(plan: Plan, t: CompiledTrial) -> dict[str, Any]:
+    """Per criterion id: (applies, rule or the AtLeast node, refer columns, criterion), or the Untranslated."""
+    own: dict[str, Any] = {}
+    for cc in t.criteria:
+        c = cc.criterion
+        used: list[str] = []
+        try:
+            if getattr(c, "absent_means_no", None):
+                raise Untranslated("absence by design (absent_means_no): decided on the Python path")
+            if isinstance(cc.rule, X.AtLeast):
+                if c.confirm:
+                    raise Untranslated(f"an at_least bullet with confirm ({c.id}): decided on the Python path")
+                rule: Any = cc.rule
+            else:
+                rule = E.paren(_expr(plan, t, cc.rule, used, cc.items))
+            applies = E.paren(_expr(plan, t, cc.applies_if, used, cc.items)) if cc.applies_if is not None \
+                else E.true()
+        except Untranslated as why:
+            own[c.id] = why
+            continue
+        refer_cols = list(used)
+        if c.confirm and c.rule:
+            # a recorded confirmation refers the person (its atom's refer flag); without one the data decide
+            conf = plan.atom(t, X.FactIs(X.CONFIRMATION + c.id) if (X.CONFIRMATION + c.id) in t.items
+                             else _confirmation_node(t, c.id))
+            refer_cols.append(conf.name)
+        own[c.id] = (applies, rule, refer_cols, c)
+    return own
+
+
+def _holds(t: CompiledTrial, own: dict, cid: str, done: dict, seen: tuple) -> tuple:
+    """(applies, holds, refer columns) of criterion ``cid`` as the engine runs it on its own; an at_least
+    rule is Kleene 'at least n of' over its alternatives' met (inclusion: not applies or holds; exclusion:
+    applies and holds): held >= n passes, held + open < n fails, else unknown."""
+    if cid in done:
+        return done[cid]
+    got = own[cid]
+    if isinstance(got, Untranslated):
+        raise got
+    if cid in seen:  # pragma: no cover - the checker rejects cycles
+        raise Untranslated(f"{cid}: an at_least bullet that contains itself")
+    applies, rule, refer_cols, c = got
+    if isinstance(rule, X.AtLeast):
+        held, open_, cols = [], [], list(refer_cols)
+        for child in rule.children:
+            if child not in own:
+                continue
+            ca, ch, ccols = _holds(t, own, child, done, seen + (cid,))
+            met = E.paren(_met(own[child][3].kind is Kind.EXCLUSION, ca, ch))
+            held.append(E.Case().when(met.is_(E.true()), E.Literal.number(1)).else_(E.Literal.number(0)))
+            open_.append(E.Case().when(met.is_(E.null()), E.Literal.number(1)).else_(E.Literal.number(0)))
+            cols += ccols
+        n_held = E.paren(_sum(held))
+        n_open = E.paren(_sum(open_))
+        rule = E.paren(E.Case().when(E.GTE(this=n_held, expression=E.Literal.number(rule.n)), E.true()).when(
+            E.LT(this=E.Add(this=n_held, expression=n_open), expression=E.Literal.number(rule.n)), E.false())
+            .else_(E.cast(E.null(), "BOOLEAN")))
+        refer_cols = cols
+    out = done[cid] = (applies, rule, list(dict.fromkeys(refer_cols)))
+    return out
+
+
+def _sum(terms: list[E.Expression]) -> E.Expression:
+    if not terms:
+        return E.Literal.number(0)
+    out = terms[0]
+    for x in terms[1:]:
+        out = E.Add(this=out, expression=x)
+    return out
+
+
+def _met(exclusion: bool, applies: E.Expression, holds: E.Expression) -> E.Expression:
+    """Whether a criterion is met (``CriterionResult.met``): an exclusion applies and holds, an inclusion
+    does not apply or holds."""
+    return E.and_(applies, holds) if exclusion else E.or_(E.not_(applies), holds)
+
+
+def _status(exclusion: bool, applies: E.Expression, holds: E.Expression) -> E.Expression:
+    return E.not_(E.paren(E.and_(applies, holds))) if exclusion else E.or_(E.not_(applies), holds)
+
+
+def _case(status: E.Expression) -> E.Expression:
+    """A Kleene boolean as 'pass' | 'fail' | 'unknown'."""
+    return E.Case().when(E.paren(status).is_(E.true()), E.Literal.string("pass")).when(
+        E.paren(status).is_(E.false()), E.Literal.string("fail")).else_(E.Literal.string("unknown"))
+
+
+def own_bullets(trial: CompiledTrial) -> frozenset[str]:
+    """The bullets of ``trial`` whose parts combine by the rule file's own and/or (``bullets:``), not the
+    kind's default: their status is not the conjunction of the parts' statuses."""
+    kinds = {c.parent: c.kind.value for c in trial.rules.criteria if c.parent is not None}
+    default = {"inclusion": "and", "exclusion": "or"}
+    return frozenset(k for k, b in trial.rules.bullets.items()
+                     if b.combine is not None and k in kinds and b.combine != default[kinds[k]])
+
+
+def _bullets(plan: Plan, t: CompiledTrial) -> None:
+    """The status of each bullet with its own and/or, from its parts' (applies, holds) as
+    ``engine.evaluate.bullets_of`` combines them: a part counts towards an 'and' inclusion bullet when it does
+    not apply or holds, otherwise when it applies and holds. A part decided on the Python path refers the
+    person's trial there, bullets included."""
+    mine = {c.id: c for c in plan.criteria if c.trial == t.id}
+    for key in sorted(own_bullets(t)):
+        members = [cc.criterion for cc in t.criteria if (cc.criterion.parent or cc.criterion.id) == key]
+        parts = [mine[m.id] for m in members]
+        if not parts or any(p.untranslated or p.applies is None for p in parts):
+            continue  # every person's trial goes to the Python path: the bullet comes from there
+        kind = members[0].kind
+        combine = t.rules.bullets[key].combine or ("and" if kind is Kind.INCLUSION else "or")
+        if combine == "and" and kind is Kind.INCLUSION:
+            counts = [E.paren(E.or_(E.not_(p.applies), p.holds)) for p in parts]
+        else:
+            counts = [E.paren(E.and_(p.applies, p.holds)) for p in parts]
+        met = E.paren(E.and_(*counts) if combine == "and" else E.or_(*counts))
+        status = met if kind is Kind.INCLUSION else E.not_(met)
+        plan.bullets.append(BulletPlan(t.id, key, _case(status)))
 
 
 def _confirmation_node(trial: CompiledTrial, cid: str) -> X.FactIs:

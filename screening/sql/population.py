@@ -22,7 +22,7 @@ from ..rules import ir as X
 from ..rules.compiled import CompiledTrial
 from ..sources.omop.reader import OmopSource
 from . import classify as C
-from .plan import Plan, plan_trials
+from .plan import Plan, own_bullets, plan_trials
 
 
 def lit(value: Any) -> str:
@@ -71,7 +71,7 @@ class PopulationResult:
     statuses: dict[str, dict[int, list[str]]]  # trial -> person_id -> statuses
     via_python: dict[str, dict[int, set[str]]] = field(default_factory=dict)  # trial -> person -> criteria
     timings: dict[str, float] = field(default_factory=dict)
-    # trial -> person -> bullet -> status, for bullets with their own and/or (decided on the Python path)
+    # trial -> person -> bullet -> status, for bullets with their own and/or
     bullets: dict[str, dict[int, dict[str, str]]] = field(default_factory=dict)
 
     def verdict(self, trial: str, pid: int) -> str:
@@ -497,6 +497,8 @@ class SqlScreen:
         for i, c in enumerate(self.plan.criteria):
             crit.append(f"{c.status.sql(dialect='duckdb')} AS s{i}")
             crit.append(f"{c.refer.sql(dialect='duckdb')} AS r{i}")
+        for j, b in enumerate(self.plan.bullets):
+            crit.append(f"{b.status.sql(dialect='duckdb')} AS b{j}")
         return f"SELECT person_id, pid_text, {', '.join(crit)} FROM ({atoms}) AS atoms ORDER BY person_id"
 
     def _extra(self, atom) -> str | None:
@@ -562,13 +564,15 @@ class SqlScreen:
                 statuses[c.trial].setdefault(pid, []).append(row[2 + 2 * i])
                 if row[3 + 2 * i]:
                     refer[c.trial].setdefault(pid, set()).add(c.id)
-        for t in self.trials:  # a bullet with its own and/or is decided from its parts' rules on the Python path
-            parts = {c.id for c in t.rules.criteria if c.parent in own_bullets(t)}
-            if parts:
-                for pid in statuses[t.id]:
-                    refer[t.id].setdefault(pid, set()).update(parts)
-        t0 = time.perf_counter()
+        # a bullet with its own and/or, from its parts' statuses (a person with a part referred to the Python
+        # path takes the Python path's bullets for that trial)
         bullets: dict[str, dict[int, dict[str, str]]] = {t.id: {} for t in self.trials}
+        if self.plan.bullets:
+            first = 2 + 2 * len(self.plan.criteria)
+            for row in rows:
+                for j, b in enumerate(self.plan.bullets):
+                    bullets[b.trial].setdefault(row[0], {})[b.id] = row[first + j]
+        t0 = time.perf_counter()
         if python_fallback:
             self._fallback(statuses, refer, bullets)
         timings["python"] = time.perf_counter() - t0
@@ -607,20 +611,11 @@ def _compare(value: str, op: str, constant: Any) -> str:
     return f"{value} {sym} {lit(float(constant))}"
 
 
-def own_bullets(trial: CompiledTrial) -> frozenset[str]:
-    """The bullets of ``trial`` whose parts combine by the rule file's own and/or (``bullets:``), not the
-    kind's default: their status is not the conjunction of the parts' statuses."""
-    kinds = {c.parent: c.kind.value for c in trial.rules.criteria if c.parent is not None}
-    default = {"inclusion": "and", "exclusion": "or"}
-    return frozenset(k for k, b in trial.rules.bullets.items()
-                     if b.combine is not None and k in kinds and b.combine != default[kinds[k]])
-
-
 def verdict_key(plan: Plan, trial: str, statuses: list[str], bullets: dict[str, str] | None = None,
                 pending: bool = True) -> str:
     """The verdict, or 'pending_confirmation' when every unknown criterion awaits only a person's word
     (as ``report.funnel.verdict_key`` counts a result). ``bullets``: the statuses of the bullets with their
-    own and/or (from the Python path), which stand for their parts."""
+    own and/or, which stand for their parts."""
     planned = [c for c in plan.criteria if c.trial == trial]
     if bullets:
         rows = [(c, s) for c, s in zip(planned, statuses) if c.parent not in bullets]
