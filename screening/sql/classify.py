@@ -14,6 +14,8 @@ import datetime as dt
 from typing import Any, Iterable
 
 from ..engine.atoms import COMPARISONS
+from ..engine.atoms import _attributes_check as attributes_check
+from ..engine.atoms import _qualified as qualified
 from ..engine.items import read_ratio, read_value
 from ..model.rulefile import DataType
 from ..rules import ir as X
@@ -198,9 +200,11 @@ RECORD_CATEGORIES = ("conditions", "medications", "procedures", "immunizations")
 def record_role(trial: CompiledTrial, node: X.Records, siblings: tuple[str, ...], category: str,
                 record: Any) -> str | None:
     """What one record is to a record function, as the engine's fail-safe reads it (``engine.atoms``):
-    'in' (found by the concept set and counted), 'ask' (found, but an excluded set or the route leaves
-    it open: a yes becomes a maybe), 'cand' (not found, but the vocabularies cannot rule it out: it keeps
-    "no record" of a complete part unknown when its own reading is yes or maybe), or None (not read)."""
+    'in' (found by the concept set and counted), 'ask' (found, but an excluded set, the route, a drug
+    attribute or a condition qualifier leaves it open: a yes becomes a maybe), 'qno' (found, but a
+    condition qualifier says otherwise: a yes or maybe is not counted), 'cand' (not found, but the
+    vocabularies cannot rule it out: it keeps "no record" of a complete part unknown when its own
+    reading is yes or maybe), or None (not read)."""
     concept = trial.concepts[node.concept]
     footprint = concept.footprint or Footprint()
     index = RecordIndex([record])
@@ -216,6 +220,20 @@ def record_role(trial: CompiledTrial, node: X.Records, siblings: tuple[str, ...]
                 return None
         if concept.route is not None and category in DRUG_CATEGORIES:
             verdict, _ = route_check(getattr(record, "route", None) or record.name, concept.route)
+            if verdict == NO:
+                return None
+            if verdict == MAYBE:
+                ask = True
+        if category == "conditions" and concept.qualifiers:
+            # a clinical status, severity or note words the record must also say: not said leaves it open, said
+            # otherwise leaves it out where its reading would count ('qno'; a no or a refuted one still reads)
+            q, _ = qualified(concept.qualifiers, record)
+            if q == NO:
+                return "qno"
+            if q == MAYBE:
+                ask = True
+        if concept.attributes and category == "medications":  # dose, daily dose, stop reason (plan.py)
+            verdict, _ = attributes_check(concept, record, [record], _DAY)
             if verdict == NO:
                 return None
             if verdict == MAYBE:

@@ -198,19 +198,22 @@ def _dated(plan: Plan, trial: CompiledTrial, node: Any, used: list[str], text: s
     return col(atom.name + "_v"), col(atom.name + "_d")
 
 
+# drug attributes a record's identity decides (as the OMOP source reads it: name, status, whether it has a stop
+# date): shipped per record identity with its role (``classify.record_role``)
+PER_RECORD_ATTRIBUTES = ("dose", "daily_dose", "stop_reason")
+
+
 def _check_records(trial: CompiledTrial, node: X.Records, siblings: tuple[str, ...]) -> None:
     """A record function is decided per record identity in SQL (the fail-safe classification is shipped as a
-    table); a concept set with preferred codes finds records person by person, which that cannot express."""
+    table, with what a condition record's qualifiers and a drug record's dose or stop reason say); a concept
+    set with preferred codes finds records person by person, which that cannot express."""
     concept = trial.concepts[node.concept]
     if X.RECORD_FUNCTIONS[node.function][0] not in ("conditions", "medications", "procedures", "immunizations"):
         raise Untranslated(f"{node.function}({node.concept}): records of this kind are decided on the Python path")
-    if getattr(concept, "qualifiers", None):
-        # a clinical status, severity or note words a condition record must also say: not translated
-        raise Untranslated(f"{node.function}({node.concept}): condition qualifiers (clinical status, severity, "
-                           "note words) are decided on the Python path")
-    if getattr(concept, "attributes", ()):
-        # a drug's dose, exposure, stable dose or stop reason is read per record and per person
-        raise Untranslated(f"{node.function}({node.concept}): drug attributes (dose, exposure, stop reason) are "
+    timed = [kind for kind, _, _ in getattr(concept, "attributes", ()) if kind not in PER_RECORD_ATTRIBUTES]
+    if timed:
+        # how long a drug was taken (or at the same dose) reads its dates and the person's other records
+        raise Untranslated(f"{node.function}({node.concept}): drug attributes ({', '.join(timed)}) are "
                            "decided on the Python path")
     others = [concept.matcher, concept.excluded] + [trial.concepts[s].matcher for s in siblings] + \
         [c.matcher for c in trial.concepts.values()]

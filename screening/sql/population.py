@@ -356,9 +356,11 @@ class SqlScreen:
                         f"WHEN {end} IS NOT NULL OR status = 'in-progress' THEN {overlaps('d1', end, ongoing)} "
                         f"WHEN d1 >= {ws} AND d1 <= {a} THEN 'yes' ELSE 'no' END")
             verdict = f"CASE WHEN status = 'not-done' THEN 'neg' ELSE {body} END"
-        # a found record whose exclusion or route is open reads 'maybe' where it would read 'yes'; with no
+        # a found record whose exclusion, route, dose or qualifier is open reads 'maybe' where it would read
+        # 'yes', one whose qualifier says otherwise is not counted where it would read 'yes' or 'maybe'; with no
         # found record deciding, a candidate reading yes or maybe keeps "no record" unknown (the fail-safe)
-        x = f"CASE WHEN role = 'ask' AND ({verdict}) = 'yes' THEN 'maybe' ELSE {verdict} END"
+        x = (f"CASE WHEN role = 'qno' AND ({verdict}) IN ('yes', 'maybe') THEN 'skip' "
+             f"WHEN role = 'ask' AND ({verdict}) = 'yes' THEN 'maybe' ELSE {verdict} END")
         return (f"SELECT person_id, CASE WHEN bool_or(f AND x = 'yes') THEN TRUE WHEN bool_or(f AND x = 'maybe') "
                 f"THEN NULL WHEN bool_or(f AND x = 'neg') THEN FALSE END AS v, FALSE AS r, "
                 f"bool_or((f AND x IN ('yes', 'maybe', 'neg')) OR (NOT f AND x IN ('yes', 'maybe'))) AS decided, "
