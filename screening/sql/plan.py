@@ -49,6 +49,8 @@ class CriterionPlan:
     # alternative of an at_least bullet carries the outermost bullet's
     applies: E.Expression | None = None
     holds: E.Expression | None = None
+    decider: str | None = None  # the one atom its rule reads, whose value and date say what decided it
+    unit: str | None = None  # the unit of that atom's value (a comparison's item)
 
 
 @dataclass
@@ -250,11 +252,28 @@ def plan_trials(trials: list[CompiledTrial]) -> Plan:
                 continue
             status = _status(kind is Kind.EXCLUSION, applies, holds)
             refer = E.or_(*[col(n + "_r") for n in refer_cols]) if refer_cols else E.false()
+            decider, unit = _decider(plan, t, cc)
             plan.criteria.append(CriterionPlan(t.id, c.id, c.kind.value, _case(status), refer, list(refer_cols),
                                                bool(c.confirm) and not c.rule, parent=c.parent,
-                                               applies=applies, holds=holds))
+                                               applies=applies, holds=holds, decider=decider, unit=unit))
         _bullets(plan, t)
     return plan
+
+
+def _decider(plan: Plan, t: CompiledTrial, cc: Any) -> tuple[str | None, str | None]:
+    """The atom whose value and date decided a criterion whose rule is that one atom (a comparison of an
+    item or a record function, no applies_if), with the item's unit."""
+    node = cc.rule
+    if cc.group is not None or cc.applies_if is not None or not isinstance(node, (X.Compare, X.Records)):
+        return None, None
+    siblings = tuple(sorted({s for s in cc.items if s in t.concepts and s != node.concept})) \
+        if isinstance(node, X.Records) else ()
+    atom = plan.atoms.get((t.id, node, siblings))
+    if atom is None:
+        return None, None
+    if isinstance(node, X.Compare) and type(node.source) is X.Item and node.source.name in t.items:
+        return atom.name, t.items[node.source.name].unit
+    return atom.name, None
 
 
 def _own_rules(plan: Plan, t: CompiledTrial) -> dict[str, Any]:

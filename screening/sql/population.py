@@ -73,6 +73,8 @@ class PopulationResult:
     timings: dict[str, float] = field(default_factory=dict)
     # trial -> person -> bullet -> status, for bullets with their own and/or
     bullets: dict[str, dict[int, dict[str, str]]] = field(default_factory=dict)
+    # trial -> person -> criterion -> (value in the item's unit or None, date or None): what SQL decided on
+    values: dict[str, dict[int, dict[str, tuple]]] = field(default_factory=dict)
 
     def verdict(self, trial: str, pid: int) -> str:
         return verdict_key(self.plan, trial, self.statuses[trial][pid], self.bullets.get(trial, {}).get(pid),
@@ -435,7 +437,10 @@ class SqlScreen:
                    "WHEN bool_or(day = last AND kind = 'bad') THEN NULL "
                    "WHEN bool_and(CASE WHEN day = last THEN t = 'T' END) THEN TRUE "
                    "WHEN bool_and(CASE WHEN day = last THEN t = 'F' END) THEN FALSE END AS v, "
-                   "FALSE AS r, bool_or(inside) AS has_inside, MAX(last) AS d "
+                   "FALSE AS r, bool_or(inside) AS has_inside, MAX(last) AS d, "
+                   "CASE WHEN bool_and(CASE WHEN day = last THEN kind = 'exact' END) AND "
+                   "MIN(CASE WHEN day = last THEN num END) = MAX(CASE WHEN day = last THEN num END) "
+                   "THEN MAX(CASE WHEN day = last THEN num END) END AS x "
                    f"FROM (SELECT *, {ext}(CASE WHEN inside THEN day END) OVER (PARTITION BY person_id) AS last "
                    f"FROM ({base}) AS b) AS q GROUP BY person_id")
         if spec.formula is None:
@@ -461,6 +466,7 @@ class SqlScreen:
         pivoted to one row per person (a hundred outer joins would defeat the planner), inferred facts over
         those columns, then each criterion's status."""
         parts, selects, pivot = [], ["pers.person_id", "pers.pid_text", "pers.c_facts AS c_facts_"], []
+        with_parts: set[str] = set()
         inferred = []
         for atom in self.plan.atoms.values():
             body, dv, dr = self._atom_sql(atom)
@@ -471,15 +477,19 @@ class SqlScreen:
                 continue
             decided = "decided IS TRUE" if isinstance(atom.node, X.Records) or atom.inferences else "TRUE"
             day, stale = _EXTRA.get(self._extra(atom), ("CAST(NULL AS DATE)", "CAST(NULL AS BOOLEAN)"))
+            value = "x" if self._valued(atom) else "CAST(NULL AS DOUBLE)"
             parts.append(f"SELECT person_id, {lit(name)} AS atom, CASE WHEN NOT ({decided}) THEN NULL WHEN v THEN 1 "
-                         f"WHEN NOT v THEN 0 ELSE -1 END AS code, r, {day} AS d, {stale} AS s "
+                         f"WHEN NOT v THEN 0 ELSE -1 END AS code, r, {day} AS d, {stale} AS s, {value} AS x "
                          f"FROM ({body}) AS {name}")
             pivot.append(f"MAX(CASE WHEN atom = {lit(name)} THEN code END) AS {name}_c, "
                          f"bool_or(CASE WHEN atom = {lit(name)} THEN r END) AS {name}_r, "
                          f"MAX(CASE WHEN atom = {lit(name)} THEN d END) AS {name}_d, "
-                         f"bool_or(CASE WHEN atom = {lit(name)} THEN s END) AS {name}_s")
+                         f"bool_or(CASE WHEN atom = {lit(name)} THEN s END) AS {name}_s, "
+                         f"MAX(CASE WHEN atom = {lit(name)} THEN x END) AS {name}_x")
             code = f"piv.{name}_c"
             selects.append(f"piv.{name}_d AS {name}_d")
+            selects.append(f"piv.{name}_x AS {name}_x")
+            with_parts.add(name)
             if atom.inferences is not None:
                 selects += [f"{code} AS {name}_c", f"COALESCE(piv.{name}_s, FALSE) AS {name}_s",
                             f"COALESCE(piv.{name}_r, FALSE) AS {name}_r"]
@@ -489,7 +499,8 @@ class SqlScreen:
                            f"ELSE {dv} END AS {name}_v")
             selects.append(f"COALESCE(piv.{name}_r, {dr}, FALSE) AS {name}_r")
         long = " UNION ALL ".join(parts) if parts else \
-            "SELECT 0 AS person_id, '' AS atom, 0 AS code, FALSE AS r, CAST(NULL AS DATE) AS d, FALSE AS s"
+            "SELECT 0 AS person_id, '' AS atom, 0 AS code, FALSE AS r, CAST(NULL AS DATE) AS d, FALSE AS s, " \
+            "CAST(NULL AS DOUBLE) AS x"
         atoms = (f"SELECT {', '.join(selects)} FROM pers LEFT JOIN (SELECT person_id, "
                  f"{', '.join(pivot) or 'NULL AS none'} "
                  f"FROM ({long}) AS l GROUP BY person_id) AS piv ON piv.person_id = pers.person_id")
@@ -501,7 +512,17 @@ class SqlScreen:
             crit.append(f"{c.refer.sql(dialect='duckdb')} AS r{i}")
         for j, b in enumerate(self.plan.bullets):
             crit.append(f"{b.status.sql(dialect='duckdb')} AS b{j}")
+        # the deciding value of a criterion read from one atom: the value (in the item's unit) and date of the
+        # record a comparison picked, or the newest date of the records a record function found
+        self.deciders = [(i, c) for i, c in enumerate(self.plan.criteria) if c.decider in with_parts]
+        for i, c in self.deciders:
+            crit.append(f"{c.decider}_x AS x{i}, {c.decider}_d AS d{i}")
         return f"SELECT person_id, pid_text, {', '.join(crit)} FROM ({atoms}) AS atoms ORDER BY person_id"
+
+    def _valued(self, atom) -> bool:
+        """Does the atom's query give the value it decided on (``x``): a comparison of one picked record."""
+        n = atom.node
+        return self._extra(atom) == "d" and isinstance(n, X.Compare)
 
     def _extra(self, atom) -> str | None:
         """Which of the evidence date and stale columns an atom's query gives."""
@@ -574,11 +595,20 @@ class SqlScreen:
             for row in rows:
                 for j, b in enumerate(self.plan.bullets):
                     bullets[b.trial].setdefault(row[0], {})[b.id] = row[first + j]
+        # the deciding values SQL read (value in the item's unit, date), for statuses.parquet
+        values: dict[str, dict[int, dict[str, tuple]]] = {t.id: {} for t in self.trials}
+        first = 2 + 2 * len(self.plan.criteria) + len(self.plan.bullets)
+        for row in rows:
+            for k, (i, c) in enumerate(self.deciders):
+                x, d = row[first + 2 * k], row[first + 2 * k + 1]
+                if x is not None or d is not None:
+                    values[c.trial].setdefault(row[0], {})[c.id] = (x, d)
         t0 = time.perf_counter()
         if python_fallback:
             self._fallback(statuses, refer, bullets)
         timings["python"] = time.perf_counter() - t0
-        return PopulationResult(self.as_of, self.trials, self.plan, persons, statuses, refer, timings, bullets)
+        return PopulationResult(self.as_of, self.trials, self.plan, persons, statuses, refer, timings, bullets,
+                                values)
 
     def _fallback(self, statuses, refer, bullets=None) -> None:
         ids = sorted({pid for per in refer.values() for pid in per})
@@ -637,7 +667,9 @@ def verdict_key(plan: Plan, trial: str, statuses: list[str], bullets: dict[str, 
 
 
 def write_parquet(result: PopulationResult, out_dir) -> dict[str, int]:
-    """statuses.parquet (person_id, person, trial, criterion, status, by: sql|python) and verdicts.parquet
+    """statuses.parquet (person_id, person, trial, criterion, status, by: sql|python, and for a criterion SQL
+    decided from one comparison or record function: value and unit (the picked record's value in the
+    item's unit), date (that record's date, or the newest record the function found)) and verdicts.parquet
     (person_id, person, trial, verdict, failed, unknown) in ``out_dir``, each written under a temporary name
     and renamed when complete. Returns the bytes written per file."""
     import os
@@ -649,14 +681,22 @@ def write_parquet(result: PopulationResult, out_dir) -> dict[str, int]:
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     ids = dict(result.persons)
-    cols: dict[str, list] = {k: [] for k in ("person_id", "person", "trial", "criterion", "status", "by")}
+    cols: dict[str, list] = {k: [] for k in ("person_id", "person", "trial", "criterion", "status", "by", "value",
+                                             "unit", "date")}
     verdicts: dict[str, list] = {k: [] for k in ("person_id", "person", "trial", "verdict", "failed", "unknown")}
     for t in result.trials:
         names = [cc.criterion.id for cc in t.criteria]
         python = result.via_python.get(t.id, {})
+        units = {c.id: c.unit for c in result.plan.criteria if c.trial == t.id}
+        decided = result.values.get(t.id, {})
         for pid, row in result.statuses[t.id].items():
             ref = python.get(pid, ())
+            said = decided.get(pid, {})
             for cid, s in zip(names, row):
+                value, day = (None, None) if cid in ref else said.get(cid, (None, None))
+                cols["value"].append(value)
+                cols["unit"].append(units.get(cid) if value is not None else None)
+                cols["date"].append(day)
                 cols["person_id"].append(pid)
                 cols["person"].append(ids[pid])
                 cols["trial"].append(t.id)
@@ -672,7 +712,7 @@ def write_parquet(result: PopulationResult, out_dir) -> dict[str, int]:
     sizes = {}
     for name, data in (("statuses.parquet", cols), ("verdicts.parquet", verdicts)):
         table = pa.table(data)
-        for c in ("person", "trial", "criterion", "status", "by", "verdict"):
+        for c in ("person", "trial", "criterion", "status", "by", "verdict", "unit"):
             if c in table.column_names:
                 table = table.set_column(table.column_names.index(c), c, table[c].dictionary_encode())
         tmp = out / f".{name}.partial"
