@@ -319,7 +319,7 @@ def _record_text(category: str, r: Any) -> str:
     return f"{label}{when}{'' if r.status == 'completed' else f' ({r.status})'}{source_suffix(r)}"
 
 
-def _qualified(q: Any, r: Any) -> tuple[str, str]:
+def qualified(q: Any, r: Any) -> tuple[str, str]:
     """Does a condition record say what the concept set also asks (clinical status, severity, note words)?
     YES, NO, or MAYBE when the chart does not say; with the words for the reason."""
     from ..terms.names import words
@@ -389,7 +389,7 @@ def _filter(category: str, concept: Any, found: list, env: Env, left_out: list, 
             if verdict == MAYBE:
                 questions[id(r)] = f" ({said})"
         if concept.attributes and category == "medications":
-            verdict, said = _attributes_check(concept, r, found, env.as_of)
+            verdict, said = attributes_check(concept, r, found, env.as_of)
             if verdict == NO:
                 left_out.append(f"{_record_text(category, r)} ({said})")
                 continue
@@ -401,7 +401,7 @@ def _filter(category: str, concept: Any, found: list, env: Env, left_out: list, 
     return keep
 
 
-def _attributes_check(concept: Any, r: Any, found: list, as_of: date) -> tuple[str, str]:
+def attributes_check(concept: Any, r: Any, found: list, as_of: date) -> tuple[str, str]:
     """Whether a drug record has the set's attributes (dose, daily dose, exposure, stable dose,
     stop reason): no at the first it lacks, maybe when one cannot be told (saying what would tell)."""
     from ..terms import doses
@@ -509,7 +509,7 @@ def _compile_records(trial: CompiledTrial, node: X.Records, siblings: tuple[str,
         for r in found:
             v = test(r, as_of)
             if qualifiers and v in (YES, MAYBE):  # the set asks a clinical status, a severity, note words
-                q, why = _qualified(qualifiers, r)
+                q, why = qualified(qualifiers, r)
                 if q == NO:
                     left_out.append(f"{_record_text(category, r)} ({why})")
                     continue

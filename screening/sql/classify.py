@@ -13,9 +13,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Iterable
 
-from ..engine.atoms import COMPARISONS
-from ..engine.atoms import _attributes_check as attributes_check
-from ..engine.atoms import _qualified as qualified
+from ..engine.atoms import COMPARISONS, attributes_check, qualified
 from ..engine.items import read_ratio, read_value
 from ..model.rulefile import DataType
 from ..rules import ir as X

@@ -80,9 +80,41 @@ def test_at_least_two_for_an_exclusion(trial):
     assert r["exc-2"].status.value == "unknown"
 
 
-def test_sql_leaves_them_to_the_python_path(trial):
-    untranslated = {c for _, c, _ in plan_trials([trial]).untranslated}
-    assert {"inc-10", "inc-10.1", "inc-10.1.1", "inc-10.2", "exc-2", "exc-2.1"} <= untranslated
+def test_sql_decides_them_as_the_python_path(trial, tmp_path):
+    import datetime as dt
+    import itertools
+
+    from screening.model.patient import Patient
+    from screening.sources.omop.load import load_profiles
+    from screening.sources.omop.reader import OmopSource
+    from screening.sql.population import SqlScreen
+
+    assert plan_trials([trial]).untranslated == []
+    patients = []
+    for stage, grade, a, b in itertools.product([None, "IA", "IB", "III"], [None, "2", "3"], [None, True, False],
+                                                [None, True, False]):
+        obs = [{"code": "local:figo-stage", "value": stage, "date": "2026-10-01"}] if stage else []
+        obs += [{"code": "local:grade", "value": grade, "date": "2026-10-01"}] if grade else []
+        facts = [{"name": k, "value": v} for k, v in (("a", a), ("b", b), ("c", False)) if v is not None]
+        patients.append(Patient.model_validate({"id": f"p{len(patients)}", "observations": obs, "facts": facts}))
+    db = tmp_path / "alt.duckdb"
+    load_profiles(patients, db)
+    as_of = dt.date.fromisoformat(AS_OF)
+    with OmopSource.open(str(db), as_of=as_of) as source:
+        result = SqlScreen(source, [trial], as_of).run()
+    assert result.via_python[trial.id] == {}
+    ids = {text: pid for pid, text in result.persons}
+    bad, seen = [], set()
+    for p in patients:
+        python = screen(p, trial, as_of)
+        sql = result.statuses[trial.id][ids[p.id]]
+        seen |= {(c.id, c.status.value) for c in python.criteria}
+        bad += [f"{p.id} {c.id}: python {c.status.value}, sql {s}" for c, s in zip(python.criteria, sql)
+                if c.status.value != s]
+        if result.verdict(trial.id, ids[p.id]) != python.verdict.value:
+            bad.append(f"{p.id}: verdict python {python.verdict.value}, sql {result.verdict(trial.id, ids[p.id])}")
+    assert bad == []
+    assert seen >= {(c, s) for c in ("inc-10", "exc-2") for s in ("pass", "fail", "unknown")}
 
 
 @pytest.mark.parametrize("extra, message", [
