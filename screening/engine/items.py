@@ -472,7 +472,7 @@ def _derive(spec: ItemSpec, env: Env) -> Resolved:
     if isinstance(f, Equation):
         return _equation(spec, f, env)
     names = f.operands + f.patient
-    parts = [resolve(o, env) for o in names]
+    parts = [resolve(o, env) for o in names] + ([resolve("sex", env)] if f.sex else [])
     unknown = [p for p in parts if p.value is None]
     if unknown:
         missing = tuple(m for p in unknown for m in p.missing) + (spec.name,)
@@ -490,6 +490,12 @@ def _derive(spec: ItemSpec, env: Env) -> Resolved:
         return Resolved(None, f"{spec.label}: the values to compute it are more than {f.max_spread} apart ("
                         + "; ".join(p.text for p in parts) + ")", evidence, (spec.name,))
     env_values = {o: p.value * scale for o, p, scale in zip(names, parts, f.scales)}
+    if f.sex:
+        sex = parts[-1].value
+        if sex not in ("female", "male"):  # the formula's cases name female and male only: never the 'else'
+            return Resolved(None, f"no {spec.label} on record, and {f.text} is defined for female and male, and the "
+                            f"record says {sex!r}", evidence, (spec.name,))
+        env_values["sex"] = sex
     try:
         value = float(f"{_arith(f.tree, env_values) * f.factor:.12g}")
     except ZeroDivisionError:
@@ -557,6 +563,8 @@ def _arith(tree: Any, values: dict[str, float]) -> float:
         return values[tree[1]]
     if kind in ("const", "qconst"):
         return tree[1]
+    if kind == "sex":
+        return _arith(tree[2] if values["sex"] in tree[1] else tree[3], values)
     return _ARITH[kind](_arith(tree[1], values), _arith(tree[2], values))
 
 
