@@ -638,10 +638,20 @@ class _Compiler:
 
     def _expr(self, parser: X.Parser, text: str, path: tuple) -> Any:
         try:
-            return parser.parse(text)
+            node = parser.parse(text)
         except X.ExpressionError as err:
             self.error(path, err.message, err.offset)
             return None
+        for n in X.walk(node):  # count_apart() counts values as recorded: not computed, not grown with time
+            if isinstance(n, X.Compare) and isinstance(n.source, X.Spaced):
+                item = self.rules.data[n.source.item]
+                if item.derive and not (item.codes or item.names):
+                    self.error(path, f"count_apart() counts recorded values: {n.source.item!r} is computed "
+                                     "(derive) and has no codes or names of its own")
+                elif item.running:
+                    self.error(path, f"count_apart() counts recorded values: {n.source.item!r} grows with time "
+                                     "(running)")
+        return node
 
 
 def _window(item: Any) -> Window | None:
