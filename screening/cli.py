@@ -77,7 +77,13 @@ COMPLETENESS_HELP = ("OMOP input: which record parts are declared complete: 'obs
                      "date), 'lifetime' (the same, for persons observed from birth), 'none'.")
 STRICT_HELP = "Refuse a FHIR Bundle holding any invalid resource (default: list it as unmapped, screen the rest)."
 
-# options several commands share (screen, batch, sql, explain), declared once
+# options several commands share (screen, batch, population, explain), declared once
+TrialsOption = Annotated[List[Path], typer.Option("--trial", "-t", metavar="RULES.yaml",
+                                                  help="Rule file (repeat for several trials).")]
+AsOfOption = Annotated[Optional[str], typer.Option("--as-of", metavar="YYYY-MM-DD",
+                                                   help="Screening date (default: today, printed on stderr).")]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print the result as JSON (a list with several --trial).")]
+StrictOption = Annotated[bool, typer.Option("--strict", help=STRICT_HELP)]
 CompleteOption = Annotated[Optional[str], typer.Option("--complete", metavar="PARTS", help=COMPLETE_HELP)]
 SchemaOption = Annotated[Optional[str], typer.Option("--schema", metavar="NAME", help=SCHEMA_HELP)]
 VocabularyOption = Annotated[Optional[Path], typer.Option("--vocabulary", metavar="DIR", help=VOCABULARY_HELP)]
@@ -90,18 +96,16 @@ def screen(
                                   help="Patient profile JSON (native or FHIR R4 Bundle); '-' reads standard input; "
                                        "or an OMOP CDM database (a folder of CSV/Parquet files, a DuckDB file, a "
                                        "postgresql:// URL) with --person."),
-    trial: List[Path] = typer.Option(..., "--trial", "-t", metavar="RULES.yaml",
-                                     help="Rule file (repeat for several trials)."),
-    as_of: Optional[str] = typer.Option(None, "--as-of", metavar="YYYY-MM-DD",
-                                        help="Screening date (default: today, printed on stderr)."),
-    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON (a list with several --trial)."),
+    trial: TrialsOption = ...,
+    as_of: AsOfOption = None,
+    as_json: JsonOption = False,
     complete: CompleteOption = None,
     person: Optional[str] = typer.Option(None, "--person", metavar="ID",
                                          help="OMOP input: the person (person_id or person_source_value)."),
     schema: SchemaOption = None,
     vocabulary: VocabularyOption = None,
     completeness: CompletenessOption = "observation-period",
-    strict: bool = typer.Option(False, "--strict", help=STRICT_HELP),
+    strict: StrictOption = False,
     explain: bool = typer.Option(False, "--explain", help="After the table, every criterion in full: its words, "
                                                           "reason, reading, evidence and what would decide it."),
 ) -> None:
@@ -110,33 +114,46 @@ def screen(
 
     day, today = _parse_date(as_of)
     parts = _parse_complete(complete)
+    if _is_omop(_spec(patient)) and person is None:
+        raise _fail(f"{_spec(patient)}: error: an OMOP database holds many persons: give --person ID "
+                    "(or screen them all with 'screening batch')", located=True)
+    if person is not None and not _is_omop(_spec(patient)):
+        raise _fail("--person is for an OMOP database; this input is one patient file")
     try:
         from . import screen as run
 
-        if _is_omop(_spec(patient)):
-            patient = _spec(patient)
-            if person is None:
-                raise _fail(f"{patient}: error: an OMOP database holds many persons: give --person ID "
-                            "(or screen them all with 'screening batch')", located=True)
-            with _omop_source(patient, schema, vocabulary, day, completeness) as omop:
-                profile = omop.patient(person)
-        elif person is not None:
-            raise _fail("--person is for an OMOP database; this input is one patient file")
-        else:
-            profile = _read_patient(patient, strict)
+        profile = _one_patient(patient, person, day, schema, vocabulary, completeness, strict)
         trials = [_load_trial(t) for t in trial]  # after the patient: a bad patient file costs no compile
     except InputError as err:
         raise _fail(_one_line(err), located=True) from None
     results = [run(profile, t, as_of=day, complete=parts) for t in trials]
-    if today:  # stderr, so that --json output stays one JSON document
-        typer.echo(f"as of {day.isoformat()} (today; use --as-of to fix the screening date)", err=True)
-    if as_json:
-        payload = [r.model_dump(mode="json") for r in results]
-        typer.echo(json.dumps(payload[0] if len(payload) == 1 else payload, indent=2, ensure_ascii=False))
+    if _screened(results, day, today, as_json):
         return
     from .report.table import print_results
 
     print_results(results, explain=explain)
+
+
+def _one_patient(source: Path, person: Optional[str], day: date, schema: Optional[str],
+                 vocabulary: Optional[Path], completeness: str, strict: bool):
+    """One patient: ``person`` of an OMOP database, or a patient file (native or FHIR; '-' for standard input).
+    InputError when it cannot be read."""
+    spec = _spec(source)
+    if _is_omop(spec):
+        with _omop_source(spec, schema, vocabulary, day, completeness) as db:
+            return db.patient(person)
+    return _read_patient(source, strict)
+
+
+def _screened(results: list, day: date, today: bool, as_json: bool) -> bool:
+    """Say the screening date when it is today's (on stderr, so that --json output stays one JSON document),
+    and print the results as JSON when asked; True when that was the output."""
+    if today:
+        typer.echo(f"as of {day.isoformat()} (today; use --as-of to fix the screening date)", err=True)
+    if as_json:
+        payload = [r.model_dump(mode="json") for r in results]
+        typer.echo(json.dumps(payload[0] if len(payload) == 1 else payload, indent=2, ensure_ascii=False))
+    return as_json
 
 
 def _spec(path: Path) -> str:
@@ -220,8 +237,7 @@ def batch(
                                  help="NDJSON file of profiles ('-' for standard input), a directory of JSON files, "
                                       "or an OMOP CDM database (a folder of CSV/Parquet files, a DuckDB file, a "
                                       "postgresql:// URL): every person."),
-    trial: List[Path] = typer.Option(..., "--trial", "-t", metavar="RULES.yaml",
-                                     help="Rule file (repeat for several trials)."),
+    trial: TrialsOption = ...,
     out: Path = typer.Option(..., "--out", "-o", metavar="DIR",
                              help="Output directory (results.ndjson, summary.csv, funnel-<trial>.csv, errors.ndjson)."),
     as_of: Optional[str] = typer.Option(None, "--as-of", metavar="YYYY-MM-DD",
@@ -492,12 +508,11 @@ def terms(
 def population(
     source: Path = typer.Argument(..., metavar="DB",
                                   help="An OMOP CDM database: a DuckDB file, a folder of CSV/Parquet files."),
-    trial: List[Path] = typer.Option(..., "--trial", "-t", metavar="RULES.yaml",
-                                     help="Rule file (repeat for several trials)."),
+    trial: TrialsOption = ...,
     out: Optional[Path] = typer.Option(None, "--out", "-o", metavar="DIR",
                                        help="Output directory (statuses.parquet, verdicts.parquet, "
                                             "funnel-<trial>.csv)."),
-    as_of: Optional[str] = typer.Option(None, "--as-of", metavar="YYYY-MM-DD", help="Screening date (default: today)."),
+    as_of: AsOfOption = None,
     complete: CompleteOption = None,
     engine: Optional[str] = typer.Option(None, "--engine", metavar="ENGINE",
                                          help="SQL engine: duckdb (files, folders, DuckDB files: the default), "
@@ -581,14 +596,14 @@ def explain(
                                       "person (person_id or person_source_value)."),
     criterion: Optional[str] = typer.Argument(None, metavar="[CRITERION]",
                                               help="For an OMOP database: only this criterion or bullet."),
-    trial: List[Path] = typer.Option(..., "--trial", "-t", metavar="RULES.yaml", help="Rule file (repeatable)."),
-    as_of: Optional[str] = typer.Option(None, "--as-of", metavar="YYYY-MM-DD", help="Screening date (default: today)."),
+    trial: TrialsOption = ...,
+    as_of: AsOfOption = None,
     complete: CompleteOption = None,
-    as_json: bool = typer.Option(False, "--json", help="The result JSON instead of a table."),
+    as_json: JsonOption = False,
     schema: SchemaOption = None,
     vocabulary: VocabularyOption = None,
     completeness: CompletenessOption = "observation-period",
-    strict: bool = typer.Option(False, "--strict", help=STRICT_HELP),
+    strict: StrictOption = False,
 ) -> None:
     """The full reasons: `explain PATIENT.json CRITERION -t RULES.yaml` prints one criterion (or a bullet's
     parts) in full; `explain DB PERSON [CRITERION]` re-screens one person of an OMOP population on the Python
@@ -605,19 +620,11 @@ def explain(
     only = criterion if omop else target
     try:
         trials = [_load_trial(t) for t in trial]
-        if omop:
-            with _omop_source(_spec(source), schema, vocabulary, day, completeness) as db:
-                patient = db.patient(target)
-        else:
-            patient = _read_patient(source, strict)
+        patient = _one_patient(source, target if omop else None, day, schema, vocabulary, completeness, strict)
     except InputError as err:
         raise _fail(_one_line(err), located=True) from None
     results = [screen_one(patient, t, day, complete=parts) for t in trials]
-    if today:
-        typer.echo(f"as of {day.isoformat()} (today; use --as-of to fix the screening date)", err=True)
-    if as_json:
-        payload = [r.model_dump(mode="json") for r in results]
-        typer.echo(json.dumps(payload[0] if len(payload) == 1 else payload, indent=2, ensure_ascii=False))
+    if _screened(results, day, today, as_json):
         return
     from .report.table import details, print_details, print_results
 

@@ -363,32 +363,36 @@ def _candidates(spec: ItemSpec, records: list) -> tuple[list, Any]:
 
 
 def _resolve_observation(spec: ItemSpec, records: list, name: str) -> Resolved:
-    """The winning value among records in the window (oldest first), by the item's pick rule.
+    """The winning value among records in the window (oldest first), by the item's pick rule."""
+    return _pick(spec, records, name, lambda r: _read(spec, r, name), spec.label)
+
+
+def _pick(spec: ItemSpec, records: list, name: str, read: Any, label: str) -> Resolved:
+    """The value the item's pick rule selects among ``records`` (in its window, oldest first), each read by
+    ``read`` (record -> (value or None, text, evidence)): its value, or its value as a multiple of a limit of
+    its laboratory's range (``reference_ratio``). One record that cannot be read where it could be the one
+    picked makes the item unknown.
 
     Latest and earliest are decided by date, never by the order of records in the file:
     different values on that date are kept together (``Several``) and decide a comparison
     only where they all agree.
     """
-    by_value = spec.pick in (Pick.MAX, Pick.MIN)
     candidates, day = _candidates(spec, records)
     values = []
     for r in candidates:
-        value, text, ev = _read(spec, r, name)
+        value, text, ev = read(r)
         if value is None:
             return _unknown(text, name, (ev,))
         values.append((value, r, text, ev))
-    if by_value:
+    if spec.pick in (Pick.MAX, Pick.MIN):
         return _extreme(spec, values)
+    within = f" (within {spec.window})" if spec.window is not None else ""
     distinct = tuple(dict.fromkeys(v for v, _, _, _ in values))
     if len(distinct) > 1:  # same date, different values: decided only where they all agree
-        text = f"{spec.label}: {len(values)} values on {day}: " + "; ".join(t for _, _, t, _ in values)
-        if spec.window is not None:
-            text += f" (within {spec.window})"
+        text = f"{label}: {len(values)} values on {day}: " + "; ".join(t for _, _, t, _ in values) + within
         return Resolved(Several(distinct), text, tuple(e for _, _, _, e in values), day=day)
     value, r, text, ev = values[-1]
-    if spec.window is not None:
-        text += f" (within {spec.window})"
-    return Resolved(value, text, (ev,), day=r.date)
+    return Resolved(value, text + within, (ev,), day=r.date)
 
 
 def _extreme(spec: ItemSpec, values: list) -> Resolved:
@@ -476,7 +480,7 @@ def _derive(spec: ItemSpec, env: Env) -> Resolved:
     if isinstance(f, Equation):
         return _equation(spec, f, env)
     names = f.operands + f.patient
-    parts = [resolve(o, env) for o in names]
+    parts = [resolve(o, env) for o in names] + ([resolve("sex", env)] if f.sex else [])
     unknown = [p for p in parts if p.value is None]
     if unknown:
         missing = tuple(m for p in unknown for m in p.missing) + (spec.name,)
@@ -494,6 +498,12 @@ def _derive(spec: ItemSpec, env: Env) -> Resolved:
         return Resolved(None, f"{spec.label}: the values to compute it are more than {f.max_spread} apart ("
                         + "; ".join(p.text for p in parts) + ")", evidence, (spec.name,))
     env_values = {o: p.value * scale for o, p, scale in zip(names, parts, f.scales)}
+    if f.sex:
+        sex = parts[-1].value
+        if sex not in ("female", "male"):  # the formula's cases name female and male only: never the 'else'
+            return Resolved(None, f"no {spec.label} on record, and {f.text} is defined for female and male, and the "
+                            f"record says {sex!r}", evidence, (spec.name,))
+        env_values["sex"] = sex
     try:
         value = float(f"{_arith(f.tree, env_values) * f.factor:.12g}")
     except ZeroDivisionError:
@@ -561,6 +571,8 @@ def _arith(tree: Any, values: dict[str, float]) -> float:
         return values[tree[1]]
     if kind in ("const", "qconst"):
         return tree[1]
+    if kind == "sex":
+        return _arith(tree[2] if values["sex"] in tree[1] else tree[3], values)
     return _ARITH[kind](_arith(tree[1], values), _arith(tree[2], values))
 
 
@@ -616,25 +628,7 @@ def reference_ratio(item: str, limit: str, env: Env) -> Resolved:
     inside, stale = _in_window(spec, records, env.as_of, item)
     if stale is not None:
         return stale
-    by_value = spec.pick in (Pick.MAX, Pick.MIN)
-    candidates, day = _candidates(spec, inside)
-    ratios = []
-    for r in candidates:
-        ratio, rtext, ev = _ratio(spec, r, item, limit)
-        if ratio is None:
-            return _unknown(rtext, item, (ev,))
-        ratios.append((ratio, r, rtext, ev))
-    if by_value:
-        ratio, r, text, ev = (max if spec.pick is Pick.MAX else min)(ratios, key=lambda x: x[0])
-        return Resolved(ratio, text, (ev,), day=r.date)
-    distinct = tuple(dict.fromkeys(x for x, _, _, _ in ratios))
-    if len(distinct) > 1:
-        return Resolved(Several(distinct), f"{spec.label} x {abbrev}: {len(ratios)} values on {day}: "
-                        + "; ".join(t for _, _, t, _ in ratios), tuple(e for _, _, _, e in ratios), day=day)
-    ratio, r, text, ev = ratios[-1]
-    if spec.window is not None:
-        text += f" (within {spec.window})"
-    return Resolved(ratio, text, (ev,), day=r.date)
+    return _pick(spec, inside, item, lambda r: _ratio(spec, r, item, limit), f"{spec.label} x {abbrev}")
 
 
 def _ratio(spec: ItemSpec, r: Any, item: str, limit: str) -> tuple[float | None, str, Evidence]:

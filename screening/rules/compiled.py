@@ -50,7 +50,8 @@ class ConceptSpec:
 
 @dataclass(frozen=True)
 class Formula:
-    """Arithmetic over quantity items: ('item', name) | ('const', x) | (op, left, right).
+    """Arithmetic over quantity items: ('item', name) | ('const', x) | (op, left, right) | ('sex', sexes where
+    the first case holds, first, second, condition as written).
 
     Operands are scaled to SI root units (``scales``, in the order of ``operands``) before
     the arithmetic, so constants, sums and differences are exact; ``factor`` converts the
@@ -64,6 +65,7 @@ class Formula:
     text: str
     scales: tuple[float, ...] = ()  # each operand's unit -> root units (then each of `patient`)
     patient: tuple[str, ...] = ()  # built-ins the formula reads ('age', in years)
+    sex: bool = False  # the formula has cases of sex: ('sex', sexes, then, else, text) in its tree
 
 
 @dataclass(frozen=True)

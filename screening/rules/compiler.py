@@ -431,6 +431,7 @@ class _Compiler:
                 return None
         operands: list[str] = []
         patient: list[str] = []
+        reads_sex: list[str] = []
 
         def conv(node: Any) -> Any:
             if isinstance(node, A.SymbolExpression) and node.name in quantities:
@@ -448,11 +449,16 @@ class _Compiler:
                 return ("item", node.name)
             if isinstance(node, A.FloatExpression):
                 return ("const", float(node.value))
+            if isinstance(node, A.TernaryExpression):  # sex == 'female' ? 0.85 : 1
+                sexes, said = _sex_condition(node.condition, quantities)
+                reads_sex.append(said)
+                return ("sex", sexes, conv(node.case_true), conv(node.case_false), said)
             kind = getattr(node, "type", None)
             if kind in ("add", "sub", "mul", "tdiv", "pow") and hasattr(node, "left"):
                 return (kind, conv(node.left), conv(node.right))
             raise X.ExpressionError("formulas may use + - * / ** on quantity items, age, numbers and constants "
-                                    "with units in quotes ('140 year')", None)
+                                    "with units in quotes ('140 year'), and cases of sex (sex == 'female' ? 0.85 : 1)",
+                                    None)
 
         try:
             tree = conv(rule.statement.expression)
@@ -473,7 +479,7 @@ class _Compiler:
             message = str(err)
             self.error(path, f"formula {text.strip()!r}" + (" " if message.startswith("gives") else ": ") + message)
             return None
-        return Formula(tree, order, factor, spread, text.strip(), scales, builtins)
+        return Formula(tree, order, factor, spread, text.strip(), scales, builtins, sex=bool(reads_sex))
 
     def _equation(self, name: str, item: Any) -> Equation | None:
         """A named equation: known, every input given by a quantity item whose unit converts to the
@@ -632,10 +638,20 @@ class _Compiler:
 
     def _expr(self, parser: X.Parser, text: str, path: tuple) -> Any:
         try:
-            return parser.parse(text)
+            node = parser.parse(text)
         except X.ExpressionError as err:
             self.error(path, err.message, err.offset)
             return None
+        for n in X.walk(node):  # count_apart() counts values as recorded: not computed, not grown with time
+            if isinstance(n, X.Compare) and isinstance(n.source, X.Spaced):
+                item = self.rules.data[n.source.item]
+                if item.derive and not (item.codes or item.names):
+                    self.error(path, f"count_apart() counts recorded values: {n.source.item!r} is computed "
+                                     "(derive) and has no codes or names of its own")
+                elif item.running:
+                    self.error(path, f"count_apart() counts recorded values: {n.source.item!r} grows with time "
+                                     "(running)")
+        return node
 
 
 def _window(item: Any) -> Window | None:
@@ -738,6 +754,42 @@ def _unit_constant(text: str) -> tuple[float, str]:
         raise X.ExpressionError(f"constant {text!r} is not a number with a unit ({err})", None) from None
 
 
+_SEXES = frozenset({"female", "male"})
+
+
+def _sex_condition(node: Any, quoted: dict[str, str]) -> tuple[frozenset, str]:
+    """The sexes for which a formula's case holds (``sex == 'female'``, ``sex != 'male'``, ``sex in [...]``)
+    and the condition as written; ExpressionError for any other condition. ``quoted``: the stand-ins of the
+    formula's quoted texts (read as constants with units elsewhere, as words here)."""
+    import rule_engine.ast as A
+
+    def word(e: Any) -> str | None:
+        if isinstance(e, A.StringExpression):
+            return e.value
+        return quoted.get(e.name) if isinstance(e, A.SymbolExpression) else None
+
+    def sexes(values: list) -> frozenset:
+        for v in values:
+            if v.strip().lower() not in _SEXES:
+                raise X.ExpressionError(f"{v!r} is not a sex a formula can test: 'female' or 'male'", None)
+        return frozenset(v.strip().lower() for v in values)
+
+    def is_sex(e: Any) -> bool:
+        return isinstance(e, A.SymbolExpression) and e.name == "sex"
+
+    if isinstance(node, A.ComparisonExpression) and node.type in ("eq", "ne"):
+        left, right = (node.right, node.left) if is_sex(node.right) else (node.left, node.right)
+        if is_sex(left) and word(right) is not None:
+            chosen = sexes([word(right)])
+            op = "==" if node.type == "eq" else "!="
+            return (chosen if node.type == "eq" else _SEXES - chosen), f"sex {op} {word(right)!r}"
+    if isinstance(node, A.ContainsExpression) and is_sex(node.member) and isinstance(node.container, A.ArrayExpression) \
+            and all(word(e) is not None for e in node.container.value):
+        values = [word(e) for e in node.container.value]
+        return sexes(values), "sex in [" + ", ".join(repr(v) for v in values) + "]"
+    raise X.ExpressionError("a case (? :) in a formula must test sex: sex == 'female' ? 0.85 : 1", None)
+
+
 def _dim_text(q: Any) -> str:
     d = str(q.dimensionality)
     return "a plain number" if d == "dimensionless" else d
@@ -748,7 +800,7 @@ def _constant(tree: Any) -> float | None:
     kind = tree[0]
     if kind in ("const", "qconst"):
         return tree[1]
-    if kind == "item":
+    if kind in ("item", "sex"):
         return None
     a, b = _constant(tree[1]), _constant(tree[2])
     if a is None or b is None:
@@ -772,6 +824,12 @@ def _dimensions(tree: Any, roots: dict, ureg: Any) -> Any:
         return ureg.Quantity(1.0, "dimensionless")
     if kind == "qconst":
         return ureg.Quantity(1.0, tree[2])
+    if kind == "sex":  # both cases must give the same dimension
+        a, b = _dimensions(tree[2], roots, ureg), _dimensions(tree[3], roots, ureg)
+        if a.dimensionality != b.dimensionality:
+            raise UnitError(f"the two cases of {tree[4]} give {_dim_text(a)} and {_dim_text(b)}: both need the "
+                            "same dimension")
+        return a
     a, b = _dimensions(tree[1], roots, ureg), _dimensions(tree[2], roots, ureg)
     if kind in ("add", "sub"):
         if a.dimensionality != b.dimensionality:

@@ -34,8 +34,16 @@ data:
     derive:
       formula: "('140 year' - age) * weight / ('72 year * kg * min * dL / (mg * mL)' * creatinine * '113.12 g/mol')"
       max_spread: P30D
+  crcl_sex:
+    label: creatinine clearance (formula with sex)
+    unit: mL/min
+    derive:
+      formula: "('140 year' - age) * weight / ('72 year * kg * min * dL / (mg * mL)' * creatinine * '113.12 g/mol')
+                * (sex == 'female' ? 0.85 : 1)"
+      max_spread: P30D
 criteria:
   - {id: egfr, kind: inclusion, text: "eGFR >= 60", rule: egfr >= 60}
+  - {id: crcls, kind: inclusion, text: "CrCl >= 60", rule: crcl_sex >= 60}
   - {id: crcl, kind: inclusion, text: "CrCl >= 60", rule: crcl >= 60}
   - {id: crclf, kind: inclusion, text: "CrCl >= 60", rule: crcl_formula >= 60}
   - {id: a1c, kind: inclusion, text: "HbA1c fell by 10% or more", rule: "pct_change(hba1c, 'P12M') <= -10"}
@@ -115,6 +123,42 @@ def test_cockcroft_gault_and_the_same_by_formula(trial):
     assert "66.1 mL/min" in r["crcl"].reason
     r = by_id(screen(person("female", "1966-01-01", scr(1.0)), trial, as_of=AS_OF))
     assert r["crcl"].status == "unknown" and "no body weight on record" in r["crcl"].reason
+
+
+def test_sex_in_a_formula(trial):
+    # the Cockcroft-Gault equation written as a formula, with its x 0.85 for women, gives the named equation's value
+    r = by_id(screen(person("female", "1966-01-01", scr(1.0), wt(70)), trial, as_of=AS_OF))
+    assert r["crcls"].status == "pass" and "66.1 mL/min" in r["crcls"].reason  # 80 x 70 / 72 x 0.85
+    assert "sex female" in r["crcls"].reason
+    r = by_id(screen(person("male", "1966-01-01", scr(1.0), wt(70)), trial, as_of=AS_OF))
+    assert "77.8 mL/min" in r["crcls"].reason
+    r = by_id(screen(person("female", "1966-01-01", scr(1.3), wt(70)), trial, as_of=AS_OF))
+    assert r["crcls"].status == "fail"  # 80 x 70 / (72 x 1.3) x 0.85 = 50.9
+    # no sex recorded, or one the formula does not name: unknown, never the 'else' case
+    r = by_id(screen({"id": "p", "birth_date": "1966-01-01", "observations": [scr(1.0), wt(70)]}, trial, as_of=AS_OF))
+    assert r["crcls"].status == "unknown" and "sex not recorded" in r["crcls"].reason
+    r = by_id(screen(person("other", "1966-01-01", scr(1.0), wt(70)), trial, as_of=AS_OF))
+    assert r["crcls"].status == "unknown" and "female and male" in r["crcls"].reason
+
+
+@pytest.mark.parametrize("formula, message", [
+    ("(sex == 'female' ? weight : 1) * creatinine", "the two cases of sex == 'female'"),
+    ("weight * (sex == 'woman' ? 0.85 : 1)", "'woman' is not a sex"),
+    ("weight * (weight > 3 ? 0.85 : 1)", "a case (? :) in a formula must test sex"),
+    ("weight * sex", "formula operand 'sex'"),
+    ("weight * (sex in ['female'] ? 0.85 : 1) + '1 kg'", None),
+    ("weight * (sex != 'male' ? 0.85 : 1)", None),
+])
+def test_check_sex_cases(formula, message):
+    text = RULES.split("criteria:")[0] + f"  bad:\n    unit: kg\n    derive: {{formula: \"{formula}\"}}\n" + \
+        "criteria:\n  - {id: x, kind: inclusion, text: x, rule: bad >= 1}\n"
+    if message is None:
+        assert compile_text(text, "ok.yaml").items["bad"].formula.sex
+        return
+    with pytest.raises(RuleFileError) as err:
+        compile_text(text, "bad.yaml")
+    assert message in str(err.value)
+    assert "bad.yaml:" in str(err.value)
 
 
 def test_percent_change(trial):

@@ -21,6 +21,7 @@ data:
   fasting_glucose: {label: fasting glucose, codes: ['loinc:1558-6'], unit: mg/dL, molar_mass: 180.16 g/mol}
   lupus_anticoagulant: {label: lupus anticoagulant, type: coded, codes: ['loinc:3284-9']}
   acl_igg: {label: anticardiolipin IgG, type: titer, codes: ['loinc:3181-4'], window: P2Y}
+  glucose_mmol: {label: glucose in mmol/L, unit: mmol/L, derive: {formula: fasting_glucose / '18.016 mg/dL' * '1 mmol/L'}}
 criteria:
   - {id: dm, kind: inclusion, text: "two fasting glucose >= 126 mg/dL at least 4 weeks apart within a year",
      rule: "count_apart(fasting_glucose >= 126, 'P4W', 'P1Y') >= 2"}
@@ -172,6 +173,7 @@ def test_surgery_within_12_weeks_after_diagnosis(trial):
     ("days_between(onset_of(breast_cancer), fasting_glucose) >= 0", "data type mismatch"),
     ("days_between(onset_of(fasting_glucose), start_of(chemotherapy)) >= 0", "onset_of(): data type mismatch"),
     ("days_between(onset_of(breast_cancer), start_of(chemotherapy)) >= '1'", "days_between is a number"),
+    ("count_apart(glucose_mmol >= 7, 'P4W') >= 2", "'glucose_mmol' is computed (derive)"),
     ("onset_of(breast_cancer) >= 0", "onset_of() is a day, not a number"),
 ])
 def test_check_rejects_with_a_place(rule, message):
