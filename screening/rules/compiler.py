@@ -171,6 +171,7 @@ def concept_spec(name: str, c, codes: set, names: set, classes: set, ex_codes: s
         excluded = Matcher.build(ex_match_codes, ex_match_names)
         match_codes -= ex_match_codes - set(codes)
         match_names -= ex_match_names - set(names)
+        fp = dataclasses.replace(fp, excluded_matcher=excluded)
     return ConceptSpec(name, c.label or name.replace("_", " "), Matcher.build(match_codes, match_names),
                        fp, excluded, c.route, qualifiers=qualifiers_of(c))
 

@@ -67,6 +67,9 @@ class Footprint:
     procedure_classes: frozenset[str] = frozenset()  # procedure classes the set names ('surgery')
     icd10_exact: frozenset[str] = frozenset()  # icd10 entries without their descendants (include_descendants: false)
     excluded_icd10_exact: frozenset[str] = frozenset()
+    # the excluded sets' own matcher: a record it finds is taken out even where the set holds its
+    # class (atc:L04A* holds atc:L04AX05, which an excluded 'antifibrotics' names)
+    excluded_matcher: Any = None
 
     @property
     def has_drugs(self) -> bool:
@@ -313,6 +316,9 @@ class Terminology:
                 if set(cls.drugs) & footprint.related:
                     return MAYBE, cls
                 return NO, cls
+            if footprint.excluded_matcher is not None and self._excluded_finds(footprint, record):
+                # recognised only as a class, and named by the excluded sets: the narrower set decides
+                return NO, cls
             verdicts = set()
             for c in cls.classes:
                 members = {d.name for d in self.drugs.members(c)}
@@ -352,6 +358,12 @@ class Terminology:
                 return YES, cls
             return NO, cls
         return MAYBE, cls
+
+    @staticmethod
+    def _excluded_finds(footprint: Footprint, record: Any) -> bool:
+        from .matcher import RecordIndex
+
+        return bool(RecordIndex([record]).find(footprint.excluded_matcher))
 
     # ------------------------------------------------------------ concept sets
 
