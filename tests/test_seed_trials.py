@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from screening import load_criteria, load_patient, screen
+from screening.model.patient import Patient
 from screening.report.coverage import coverage
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -370,3 +371,17 @@ def test_covid_a_meningioma_is_tumour_disease_and_a_lipoma_is_not(trials) -> Non
     assert _status(trial, p, "exc-6") == "fail"
     p["conditions"][-1] = {"code": "icd10:D17.1", "name": "Benign lipomatous neoplasm of skin of trunk", "onset": "2024-01-01"}
     assert _status(trial, p, "exc-6") == "pass"
+
+
+def test_tb_a_tuberculin_skin_test_charted_as_an_immunization_is_recognised(trials) -> None:
+    """Tubersol (CVX 96) is a tuberculin skin test: not an ID93 product, an investigational TB vaccine,
+    an immunoglobulin nor a vaccine, so with immunizations complete it leaves none of those unknown."""
+    base = {"id": "tst", "birth_date": "1990-01-01", "sex": "female", "complete": ["medications", "immunizations", "procedures"],
+            "medications": []}
+    for record in ({"code": "cvx:96", "name": "Tubersol (PPD) 5 TU intradermal"}, {"code": "cvx:97"},
+                   {"name": "Aplisol 5 TU/0.1 mL"}, {"name": "PPD tuberculin 0.1 mL ID"}):
+        p = Patient.model_validate({**base, "immunizations": [{**record, "date": "2026-10-20"}]})
+        r = {c.id: c for c in screen(p, trials["NCT03722472"], "2026-11-23").criteria}
+        for cid in ("exc-1", "exc-9", "exc-10a", "exc-20"):
+            assert r[cid].status.value == "pass", (record, cid, r[cid].reason)
+        assert r["exc-5"].status.value == "fail", (record, r["exc-5"].reason)
