@@ -385,3 +385,26 @@ def test_tb_a_tuberculin_skin_test_charted_as_an_immunization_is_recognised(tria
         for cid in ("exc-1", "exc-9", "exc-10a", "exc-20"):
             assert r[cid].status.value == "pass", (record, cid, r[cid].reason)
         assert r["exc-5"].status.value == "fail", (record, r["exc-5"].reason)
+
+
+@pytest.mark.parametrize("record", [
+    {"name": "Methylprednisolone 125 mg IV bolus", "dose": 125, "dose_unit": "mg", "doses_per_day": 1},
+    {"name": "methylprednisolone pulse 125 mg", "daily_dose": 125, "daily_dose_unit": "mg", "route": "intravenous"},
+    {"name": "metilprednisolona 125 mg en bolo", "daily_dose": 125, "daily_dose_unit": "mg"},
+])
+def test_lupus_a_record_charted_as_a_bolus_below_200_mg_is_asked_not_passed(trials, record) -> None:
+    """The bullet says 'Bolus methylprednisolone' with no dose: 200 mg a day is the rule file's reading of
+    'bolus'. A record that calls itself a bolus (or pulse) at 125 mg a day is asked, never read as no bolus."""
+    p = _example("Phase-II-Lupus-MSC")
+    p["medications"].append({**record, "start": "2026-10-01"})
+    r = screen(p, trials["Phase-II-Lupus-MSC"], "2026-11-23")
+    exc1a = next(c for c in r.criteria if c.id == "exc-1a")
+    assert exc1a.status.value == "unknown", exc1a.reason
+    assert exc1a.missing == ["methylprednisolone_pulse"]
+    assert "125 mg" in exc1a.reason and "below daily dose >= 200 mg, but charted as" in exc1a.reason
+
+
+def test_lupus_an_iv_dose_below_200_mg_that_does_not_say_bolus_is_no_bolus(trials) -> None:
+    p = _example("Phase-II-Lupus-MSC")
+    p["medications"].append({"name": "Solu-Medrol 125 mg IV once daily", "start": "2026-10-01"})
+    assert _status(trials["Phase-II-Lupus-MSC"], p, "exc-1a") == "pass"

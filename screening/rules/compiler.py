@@ -287,6 +287,14 @@ class _Compiler:
             attributes = self._attributes(name, c, path, (categories or {}).get(name, set()))
             if attributes:
                 out[name] = dataclasses.replace(out[name], attributes=attributes)
+            if c.ask_if_named:
+                from ..terms.names import words
+
+                if not any(kind in ("dose", "daily_dose") for kind, _, _ in attributes):
+                    self.error(path + ("ask_if_named",), f"concept set {name!r} has ask_if_named but no dose or "
+                                                         "daily_dose threshold for it to keep open")
+                out[name] = dataclasses.replace(out[name], ask_if_named=tuple(
+                    w for w in (words(p) for p in c.ask_if_named) if w))
         return out
 
     def _attributes(self, name: str, c: Any, path: tuple, categories: set) -> tuple:
