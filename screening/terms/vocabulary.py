@@ -513,18 +513,21 @@ def route_check(name: str | None, route: str, drugs: DrugVocabulary | None = Non
 
 @lru_cache(maxsize=65536)
 def _personal_history(name: str | None, codes: tuple[str, ...]) -> bool:
-    from .names import says_history
+    from .names import says_history, says_present
 
     placed = [icd.history(p[1]) for p in (icd.split(c) for c in codes) if p]
     if placed and all(h is not None and h.kind == "personal history" for h in placed):
-        return True
+        # Z85.3 charted as 'Personal history of breast cancer, now with metastatic recurrence': the
+        # name says present, and the record's own clinical status decides
+        return not (bool(name) and says_present(name))
     return bool(name) and not placed and says_history(name)
 
 
 def personal_history(record: Any) -> bool:
     """Whether a condition record says the disease is past rather than present: its ICD-10 codes
     are all personal-history codes (Z85-Z87, Z92), or it has no ICD-10 code and its name says so
-    ('Personal history of pulmonary embolism', 'antecedentes de cáncer de mama'). Its date is
-    then when it was recorded: the disease was on or before it."""
+    ('Personal history of pulmonary embolism', 'antecedentes de cáncer de mama'); in either case
+    not when its name also says the disease is present ('now with metastatic recurrence'). Its
+    date is then when it was recorded: the disease was on or before it."""
     codes = tuple(c for c in ((record.code,) if record.code else ()) + tuple(record.codes or ()))
     return _personal_history(record.name, codes)
