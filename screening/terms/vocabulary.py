@@ -286,6 +286,10 @@ class Terminology:
         """Could ``record`` (not found by the set's matcher) be a member of the set? yes, no or maybe.
         ``placed``: ICD-10 codes of other concept sets of the trial that found the record (it lies
         under one of them): a condition the vocabularies cannot place is still placed by those."""
+        if category == "allergies" and footprint.has_drugs:
+            other = self._not_a_drug_allergy(record, footprint)
+            if other is not None:
+                return NO, other
         category = READ_AS.get(category, category)
         cls = self.classify(category, record)
         if isinstance(cls, Unrecognised):
@@ -359,6 +363,24 @@ class Terminology:
             return NO, cls
         return MAYBE, cls
 
+    def _not_a_drug_allergy(self, record: Any, footprint: Footprint) -> Recognised | None:
+        """An allergy whose FHIR categories all say it is not to a drug (food, environment; biologic
+        unless the set holds a biologic drug): data/allergy-categories.yaml. None otherwise."""
+        categories = set(getattr(record, "category", None) or ())
+        if not categories:
+            return None
+        table = _allergy_categories()
+        not_drug = set(table["not_drug"])
+        if "biologic" in categories:
+            biologic = set(table["biologic_classes"])
+            held = set(footprint.drug_classes) | {c for d in self.drugs.drugs if d.name in footprint.drugs
+                                                  for c in d.classes}
+            if not held & biologic:
+                not_drug.add("biologic")
+        if categories <= not_drug:
+            return Recognised((f"a {' and '.join(sorted(categories))} allergy, not to a drug",), "allergy category")
+        return None
+
     @staticmethod
     def _excluded_finds(footprint: Footprint, record: Any) -> bool:
         from .matcher import RecordIndex
@@ -406,6 +428,11 @@ class Terminology:
                          excluded_drugs, tuple(excluded.icd10) if excluded else (), members, related,
                          frozenset(conditions), frozenset(procs), frozenset(proc_classes),
                          frozenset(icd_codes) - starred, excluded.icd10_exact if excluded else frozenset())
+
+
+@lru_cache(maxsize=1)
+def _allergy_categories() -> dict:
+    return read_data(("allergy-categories.yaml",))["allergy-categories.yaml"]
 
 
 @lru_cache(maxsize=1)
