@@ -408,3 +408,13 @@ def test_lupus_an_iv_dose_below_200_mg_that_does_not_say_bolus_is_no_bolus(trial
     p = _example("Phase-II-Lupus-MSC")
     p["medications"].append({"name": "Solu-Medrol 125 mg IV once daily", "start": "2026-10-01"})
     assert _status(trials["Phase-II-Lupus-MSC"], p, "exc-1a") == "pass"
+
+
+def test_tb_a_confirmation_that_applies_names_the_records_that_made_it_apply(trials) -> None:
+    r = screen(load_patient(EXAMPLES / "NCT03722472" / "undetermined-rifampin-prophylaxis.json"),
+               trials["NCT03722472"], "2026-11-23")
+    exc2b = next(c for c in r.criteria if c.id == "exc-2b")
+    assert exc2b.status.value == "unknown" and exc2b.missing == []
+    # before: 'needs confirmation (...): no record of confirmation of exc-2b', without the rifampicin course
+    assert "applies: " in exc2b.reason and "rifampin" in exc2b.reason.lower(), exc2b.reason
+    assert any("rifampin" in (e.record or "").lower() for e in exc2b.evidence), exc2b.evidence
