@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from screening import load_criteria, load_patient, screen
+from screening.model.patient import Patient
 from screening.report.coverage import coverage
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -370,3 +371,50 @@ def test_covid_a_meningioma_is_tumour_disease_and_a_lipoma_is_not(trials) -> Non
     assert _status(trial, p, "exc-6") == "fail"
     p["conditions"][-1] = {"code": "icd10:D17.1", "name": "Benign lipomatous neoplasm of skin of trunk", "onset": "2024-01-01"}
     assert _status(trial, p, "exc-6") == "pass"
+
+
+def test_tb_a_tuberculin_skin_test_charted_as_an_immunization_is_recognised(trials) -> None:
+    """Tubersol (CVX 96) is a tuberculin skin test: not an ID93 product, an investigational TB vaccine,
+    an immunoglobulin nor a vaccine, so with immunizations complete it leaves none of those unknown."""
+    base = {"id": "tst", "birth_date": "1990-01-01", "sex": "female", "complete": ["medications", "immunizations", "procedures"],
+            "medications": []}
+    for record in ({"code": "cvx:96", "name": "Tubersol (PPD) 5 TU intradermal"}, {"code": "cvx:97"},
+                   {"name": "Aplisol 5 TU/0.1 mL"}, {"name": "PPD tuberculin 0.1 mL ID"}):
+        p = Patient.model_validate({**base, "immunizations": [{**record, "date": "2026-10-20"}]})
+        r = {c.id: c for c in screen(p, trials["NCT03722472"], "2026-11-23").criteria}
+        for cid in ("exc-1", "exc-9", "exc-10a", "exc-20"):
+            assert r[cid].status.value == "pass", (record, cid, r[cid].reason)
+        assert r["exc-5"].status.value == "fail", (record, r["exc-5"].reason)
+
+
+@pytest.mark.parametrize("record", [
+    {"name": "Methylprednisolone 125 mg IV bolus", "dose": 125, "dose_unit": "mg", "doses_per_day": 1},
+    {"name": "methylprednisolone pulse 125 mg", "daily_dose": 125, "daily_dose_unit": "mg", "route": "intravenous"},
+    {"name": "metilprednisolona 125 mg en bolo", "daily_dose": 125, "daily_dose_unit": "mg"},
+])
+def test_lupus_a_record_charted_as_a_bolus_below_200_mg_is_asked_not_passed(trials, record) -> None:
+    """The bullet says 'Bolus methylprednisolone' with no dose: 200 mg a day is the rule file's reading of
+    'bolus'. A record that calls itself a bolus (or pulse) at 125 mg a day is asked, never read as no bolus."""
+    p = _example("Phase-II-Lupus-MSC")
+    p["medications"].append({**record, "start": "2026-10-01"})
+    r = screen(p, trials["Phase-II-Lupus-MSC"], "2026-11-23")
+    exc1a = next(c for c in r.criteria if c.id == "exc-1a")
+    assert exc1a.status.value == "unknown", exc1a.reason
+    assert exc1a.missing == ["methylprednisolone_pulse"]
+    assert "125 mg" in exc1a.reason and "below daily dose >= 200 mg, but charted as" in exc1a.reason
+
+
+def test_lupus_an_iv_dose_below_200_mg_that_does_not_say_bolus_is_no_bolus(trials) -> None:
+    p = _example("Phase-II-Lupus-MSC")
+    p["medications"].append({"name": "Solu-Medrol 125 mg IV once daily", "start": "2026-10-01"})
+    assert _status(trials["Phase-II-Lupus-MSC"], p, "exc-1a") == "pass"
+
+
+def test_tb_a_confirmation_that_applies_names_the_records_that_made_it_apply(trials) -> None:
+    r = screen(load_patient(EXAMPLES / "NCT03722472" / "undetermined-rifampin-prophylaxis.json"),
+               trials["NCT03722472"], "2026-11-23")
+    exc2b = next(c for c in r.criteria if c.id == "exc-2b")
+    assert exc2b.status.value == "unknown" and exc2b.missing == []
+    # before: 'needs confirmation (...): no record of confirmation of exc-2b', without the rifampicin course
+    assert "applies: " in exc2b.reason and "rifampin" in exc2b.reason.lower(), exc2b.reason
+    assert any("rifampin" in (e.record or "").lower() for e in exc2b.evidence), exc2b.evidence

@@ -418,12 +418,29 @@ def attributes_check(concept: Any, r: Any, found: list, as_of: date) -> tuple[st
                 verdict, why = doses.stable_test(r, found, days, str(value), as_of)
         else:
             verdict, why = doses.stop_reason_test(r, value, text.removeprefix("stopped for "))
+        if verdict == NO and kind in ("dose", "daily_dose") and concept.ask_if_named:
+            named = _named_as(concept.ask_if_named, r)
+            if named:  # the chart calls it what the trial names: only the threshold says no
+                open_.append(f"{why}, below {text}, but charted as '{named}': does it count as {concept.label}?")
+                continue
         if verdict == NO:
             return NO, f"{why}: not {text}"
         (open_ if verdict == MAYBE else said).append(why)
     if open_:
         return MAYBE, "; ".join(said + open_)
     return YES, "; ".join(said)
+
+
+def _named_as(phrases: tuple, r: Any) -> str | None:
+    """The first of ``phrases`` (word tuples) that a drug record's name or route says, as written."""
+    from ..terms.names import words
+
+    for text in (r.name, getattr(r, "route", None)):
+        toks = words(text) if text else ()
+        for p in phrases:
+            if any(toks[i:i + len(p)] == p for i in range(len(toks) - len(p) + 1)):
+                return " ".join(p)
+    return None
 
 
 def _placed(trial: CompiledTrial, concept: Any, category: str, candidates: list, env: Env) -> dict:

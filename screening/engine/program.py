@@ -135,6 +135,10 @@ def _compile_criterion(trial: CompiledTrial, cc: CompiledCriterion, own: dict | 
             reason, evidence = format_reasons(r.reasons), r.evidence
             missing = r.missing if status is UNKNOWN else ()
             unrecognised = r.unrecognised if status is UNKNOWN else ()
+            if c.confirm and a is not None and a_status is PASS:
+                # what a person is asked to confirm is about the records that made it apply: name them
+                reason += "; applies: " + format_reasons(a.reasons)
+                evidence = tuple({id(e): e for e in r.evidence + a.evidence}.values())
         if c.confirm:
             missing = tuple(m for m in missing if not m.startswith(X.CONFIRMATION))
         if status is UNKNOWN and c.confirm:

@@ -172,6 +172,9 @@ class Allergy(_Record):
     status: Literal["active", "inactive", "resolved", "refuted", "unknown"] = "active"
     verification: Literal["confirmed", "unconfirmed", "presumed"] | None = None
     type: Literal["allergy", "intolerance"] | None = None
+    category: list[Literal["food", "medication", "environment", "biologic"]] = Field(
+        default_factory=list, description="FHIR categories of the substance: an unrecognised food or environment "
+                                          "allergy is no evidence either way about a drug allergy.")
     criticality: Literal["low", "high", "unable-to-assess"] | None = None
     reactions: list[str] = Field(default_factory=list, description="Manifestations as charted (hives, anaphylaxis).")
 

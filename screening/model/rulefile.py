@@ -76,6 +76,11 @@ class ConceptSet(_Strict):
     stable_dose: StrictStr | None = Field(
         None, description="Drug records count only when taken on the same recorded dose for at least this long up "
                           "to the screening date ('P4W'): no other record of the set with another dose in that time.")
+    ask_if_named: list[StrictStr] = Field(
+        default_factory=list, description="With dose or daily_dose: words of the trial's own term for the treatment "
+                                          "('bolus', 'pulse') when the threshold is the rule file's reading of it. A "
+                                          "drug record below the threshold whose name or route says one of them is a "
+                                          "question, never left out: the chart calls it what the trial names.")
     stop_reason: list[StrictStr] = Field(
         default_factory=list, description="Drug records count only when stopped for one of these reasons, matched by "
                                           "words ('intolerance', 'adverse event', 'lack of efficacy'); a stopped record "

@@ -45,6 +45,8 @@ class ConceptSpec:
     # 'daily_dose' (a terms.doses.Threshold and its precomputed unit factors), 'exposure' or
     # 'stable_dose' (a Window), 'stop_reason' (phrases as word tuples)
     attributes: tuple = ()
+    # words (as word tuples) that keep a record below a dose threshold a question ('bolus', 'pulse')
+    ask_if_named: tuple = ()
     qualifiers: Qualifiers = Qualifiers()  # what a condition record must also say (clinical status, severity, note)
 
 

@@ -172,6 +172,7 @@ def concept_spec(name: str, c, codes: set, names: set, classes: set, ex_codes: s
         excluded = Matcher.build(ex_match_codes, ex_match_names)
         match_codes -= ex_match_codes - set(codes)
         match_names -= ex_match_names - set(names)
+        fp = dataclasses.replace(fp, excluded_matcher=excluded)
     return ConceptSpec(name, c.label or name.replace("_", " "), Matcher.build(match_codes, match_names),
                        fp, excluded, c.route, qualifiers=qualifiers_of(c))
 
@@ -287,6 +288,14 @@ class _Compiler:
             attributes = self._attributes(name, c, path, (categories or {}).get(name, set()))
             if attributes:
                 out[name] = dataclasses.replace(out[name], attributes=attributes)
+            if c.ask_if_named:
+                from ..terms.names import words
+
+                if not any(kind in ("dose", "daily_dose") for kind, _, _ in attributes):
+                    self.error(path + ("ask_if_named",), f"concept set {name!r} has ask_if_named but no dose or "
+                                                         "daily_dose threshold for it to keep open")
+                out[name] = dataclasses.replace(out[name], ask_if_named=tuple(
+                    w for w in (words(p) for p in c.ask_if_named) if w))
         return out
 
     def _attributes(self, name: str, c: Any, path: tuple, categories: set) -> tuple:

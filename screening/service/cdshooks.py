@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .. import ScreeningResult, Verdict, __version__
+from ..report.table import status_words
 from .core import PARTS, BadRequest
 
 SERVICE_ID = "trial-eligibility"
@@ -273,7 +274,7 @@ def card(result: ScreeningResult, detail_url: str | None, unavailable: dict[str,
         counted = f"all {len(result.criteria)} criteria pass" if every else f"all {len(result.bullets)} bullets pass"
         summary, indicator = f"May be eligible for {t}: {counted}", "info"
     elif result.verdict is Verdict.INELIGIBLE:
-        summary, indicator = f"Likely ineligible for {t}: fails {_list(result.failed)}", "info"
+        summary, indicator = f"Likely ineligible for {t}: {_failed_words(result)}", "info"
     elif result.pending_confirmation and len(result.pending_confirmation) == len(result.unknown):
         summary = f"May be eligible for {t}: pending confirmation of {_list(result.pending_confirmation)}"
         indicator = "warning"
@@ -284,7 +285,7 @@ def card(result: ScreeningResult, detail_url: str | None, unavailable: dict[str,
     decisive = [c for c in result.criteria if c.status.value != "pass"]
     if decisive:
         lines += ["| criterion | status | reason |", "|---|---|---|"]
-        lines += [f"| {c.id} | {c.status.value} | {_cell(c.reason)} |" for c in decisive]
+        lines += [f"| {c.id} | {status_words(c)} | {_cell(c.reason)} |" for c in decisive]
     if unavailable:
         lines += ["", "Not fetched from the chart (screened without them): "
                   + "; ".join(f"{k} ({why})" for k, why in unavailable.items())]
@@ -295,6 +296,15 @@ def card(result: ScreeningResult, detail_url: str | None, unavailable: dict[str,
     if detail_url:
         out["links"] = [{"label": f"Per-criterion detail for {t}", "url": detail_url, "type": "absolute"}]
     return out
+
+
+def _failed_words(result: ScreeningResult) -> str:
+    """'fails inc-3; excluded by exc-2': an exclusion that holds excludes, an inclusion not met fails."""
+    kinds = {c.id: c.kind.value for c in result.criteria} | {b.bullet: b.kind.value for b in result.bullets}
+    excluded = [i for i in result.failed if kinds.get(i) == "exclusion"]
+    failing = [i for i in result.failed if kinds.get(i) != "exclusion"]
+    return "; ".join(([f"fails {_list(failing)}"] if failing else []) + ([f"excluded by {_list(excluded)}"]
+                                                                        if excluded else []))
 
 
 def _list(ids: list[str], limit: int = 4) -> str:

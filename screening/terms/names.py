@@ -129,4 +129,20 @@ def says_history(name: str) -> bool:
     toks = words(name)
     if "family" in toks or "familiar" in toks or "familiares" in toks:  # someone else's history (guarded)
         return False
+    if says_present(name):  # 'Personal history of breast cancer, now with metastatic recurrence'
+        return False
     return any(_occurs(toks, p, i) for p in _history_phrases() for i in range(len(toks) - len(p) + 1))
+
+
+@lru_cache(maxsize=65536)
+def says_present(name: str) -> bool:
+    """Whether a condition's name says the disease is present now ('recurrence', 'metastatic',
+    'active'), which a history phrase in it does not overrule; phrases in data/name_guards.txt
+    [history overruled]."""
+    toks = words(name)
+    return any(_occurs(toks, p, i) for p in _present_phrases() for i in range(len(toks) - len(p) + 1))
+
+
+@lru_cache(maxsize=1)
+def _present_phrases() -> tuple[tuple[str, ...], ...]:
+    return tuple(words(p) for p in _guard_file().get("history overruled", []) if words(p))

@@ -67,6 +67,9 @@ class Footprint:
     procedure_classes: frozenset[str] = frozenset()  # procedure classes the set names ('surgery')
     icd10_exact: frozenset[str] = frozenset()  # icd10 entries without their descendants (include_descendants: false)
     excluded_icd10_exact: frozenset[str] = frozenset()
+    # the excluded sets' own matcher: a record it finds is taken out even where the set holds its
+    # class (atc:L04A* holds atc:L04AX05, which an excluded 'antifibrotics' names)
+    excluded_matcher: Any = None
 
     @property
     def has_drugs(self) -> bool:
@@ -283,6 +286,10 @@ class Terminology:
         """Could ``record`` (not found by the set's matcher) be a member of the set? yes, no or maybe.
         ``placed``: ICD-10 codes of other concept sets of the trial that found the record (it lies
         under one of them): a condition the vocabularies cannot place is still placed by those."""
+        if category == "allergies" and footprint.has_drugs:
+            other = self._not_a_drug_allergy(record, footprint)
+            if other is not None:
+                return NO, other
         category = READ_AS.get(category, category)
         cls = self.classify(category, record)
         if isinstance(cls, Unrecognised):
@@ -312,6 +319,9 @@ class Terminology:
                     return YES, cls
                 if set(cls.drugs) & footprint.related:
                     return MAYBE, cls
+                return NO, cls
+            if footprint.excluded_matcher is not None and self._excluded_finds(footprint, record):
+                # recognised only as a class, and named by the excluded sets: the narrower set decides
                 return NO, cls
             verdicts = set()
             for c in cls.classes:
@@ -352,6 +362,30 @@ class Terminology:
                 return YES, cls
             return NO, cls
         return MAYBE, cls
+
+    def _not_a_drug_allergy(self, record: Any, footprint: Footprint) -> Recognised | None:
+        """An allergy whose FHIR categories all say it is not to a drug (food, environment; biologic
+        unless the set holds a biologic drug): data/allergy-categories.yaml. None otherwise."""
+        categories = set(getattr(record, "category", None) or ())
+        if not categories:
+            return None
+        table = _allergy_categories()
+        not_drug = set(table["not_drug"])
+        if "biologic" in categories:
+            biologic = set(table["biologic_classes"])
+            held = set(footprint.drug_classes) | {c for d in self.drugs.drugs if d.name in footprint.drugs
+                                                  for c in d.classes}
+            if not held & biologic:
+                not_drug.add("biologic")
+        if categories <= not_drug:
+            return Recognised((f"a {' and '.join(sorted(categories))} allergy, not to a drug",), "allergy category")
+        return None
+
+    @staticmethod
+    def _excluded_finds(footprint: Footprint, record: Any) -> bool:
+        from .matcher import RecordIndex
+
+        return bool(RecordIndex([record]).find(footprint.excluded_matcher))
 
     # ------------------------------------------------------------ concept sets
 
@@ -394,6 +428,11 @@ class Terminology:
                          excluded_drugs, tuple(excluded.icd10) if excluded else (), members, related,
                          frozenset(conditions), frozenset(procs), frozenset(proc_classes),
                          frozenset(icd_codes) - starred, excluded.icd10_exact if excluded else frozenset())
+
+
+@lru_cache(maxsize=1)
+def _allergy_categories() -> dict:
+    return read_data(("allergy-categories.yaml",))["allergy-categories.yaml"]
 
 
 @lru_cache(maxsize=1)
@@ -501,18 +540,21 @@ def route_check(name: str | None, route: str, drugs: DrugVocabulary | None = Non
 
 @lru_cache(maxsize=65536)
 def _personal_history(name: str | None, codes: tuple[str, ...]) -> bool:
-    from .names import says_history
+    from .names import says_history, says_present
 
     placed = [icd.history(p[1]) for p in (icd.split(c) for c in codes) if p]
     if placed and all(h is not None and h.kind == "personal history" for h in placed):
-        return True
+        # Z85.3 charted as 'Personal history of breast cancer, now with metastatic recurrence': the
+        # name says present, and the record's own clinical status decides
+        return not (bool(name) and says_present(name))
     return bool(name) and not placed and says_history(name)
 
 
 def personal_history(record: Any) -> bool:
     """Whether a condition record says the disease is past rather than present: its ICD-10 codes
     are all personal-history codes (Z85-Z87, Z92), or it has no ICD-10 code and its name says so
-    ('Personal history of pulmonary embolism', 'antecedentes de cáncer de mama'). Its date is
-    then when it was recorded: the disease was on or before it."""
+    ('Personal history of pulmonary embolism', 'antecedentes de cáncer de mama'); in either case
+    not when its name also says the disease is present ('now with metastatic recurrence'). Its
+    date is then when it was recorded: the disease was on or before it."""
     codes = tuple(c for c in ((record.code,) if record.code else ()) + tuple(record.codes or ()))
     return _personal_history(record.name, codes)

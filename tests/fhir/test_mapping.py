@@ -293,7 +293,8 @@ def test_allergy_intolerance_and_family_member_history():
                 "clinicalStatus": B.cc(("http://terminology.hl7.org/CodeSystem/allergyintolerance-clinical", "active")),
                 "verificationStatus": B.cc(("http://terminology.hl7.org/CodeSystem/allergyintolerance-verification",
                                             "unconfirmed")),
-                "type": "allergy", "criticality": "high", "code": B.cc((B.RXNORM, "7980", "Penicillin G")),
+                "type": "allergy", "category": ["medication"], "criticality": "high",
+                "code": B.cc((B.RXNORM, "7980", "Penicillin G")),
                 "onsetDateTime": "2010-03-01", "reaction": [{"manifestation": [B.cc((B.SNOMED, "247472004", "Hives"))]}]},
                {"resourceType": "AllergyIntolerance", "id": "r", "patient": B.PATIENT_REF,
                 "verificationStatus": B.cc(("http://terminology.hl7.org/CodeSystem/allergyintolerance-verification",
@@ -309,6 +310,7 @@ def test_allergy_intolerance_and_family_member_history():
     assert (a.code, a.name, a.verification, a.status, a.onset, a.reactions, a.source) == (
         "rxnorm:7980", "Penicillin G", "unconfirmed", "active", dt.date(2010, 3, 1), ["Hives"], "AllergyIntolerance/a")
     assert (r.status, r.onset) == ("refuted", dt.date(2024, 5, 1))  # no onset: the recorded date
+    assert (a.category, r.category) == (["medication"], [])
     (f,) = p.family_history
     assert (f.code, f.relationship, f.onset_age, f.date, f.source) == (
         "snomed:254837009", "mother", 52.0, dt.date(2025, 1, 10), "FamilyMemberHistory/f")

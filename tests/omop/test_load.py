@@ -200,3 +200,33 @@ def test_example_patients_round_trip(tmp_path, seed_trials):
     out = tmp_path / "examples"
     load_profiles(patients, out)
     assert _statuses(_read_back(out), seed_trials) == _statuses(patients, seed_trials)
+
+
+def test_allergies_and_family_history_are_never_read_back_as_absent(tmp_path):
+    # the loader does not write allergies or family history into OMOP (their observation-table
+    # conventions are not mapped here): a profile declaring them complete must not read back as
+    # "complete and empty", which would pass "no allergy to penicillin"
+    from screening.rules.compiler import compile_text
+
+    p = Patient.model_validate({
+        "id": "p-a", "birth_date": "1980-01-01", "sex": "female",
+        "allergies": [{"code": "rxnorm:7980", "name": "Penicillin G", "reactions": ["hives"]}],
+        "family_history": [{"code": "icd10:C50.9", "name": "Breast cancer", "relationship": "mother"}],
+        "complete": ["conditions", "allergies", "family_history"]})
+    out = tmp_path / "allergy.duckdb"
+    load_profiles([p], out)
+    (b,) = _read_back(out)
+    assert "conditions" in [str(c) for c in b.complete]
+    assert not {"allergies", "family_history"} & {str(c) for c in b.complete}
+    trial = compile_text("""
+format: 1
+trial: {id: ALG, title: allergies}
+concepts:
+  penicillins: {label: penicillins, codes: ['atc:J01C*'], names: [penicillin]}
+  breast_cancer: {label: breast cancer, codes: ['icd10:C50']}
+criteria:
+  - {id: allergy, kind: exclusion, text: "Allergy to penicillin", rule: allergic_to(penicillins)}
+  - {id: family, kind: exclusion, text: "Family history of breast cancer", rule: family_history_of(breast_cancer)}
+""", "alg.yaml")
+    r = {c.id: c.status.value for c in screen(b, trial, as_of=AS_OF).criteria}
+    assert r == {"allergy": "unknown", "family": "unknown"}

@@ -78,7 +78,11 @@ def check_cards(cards, expected):
         trial = next(t for t in expected if f" {t}:" in c["summary"])
         r = expected[trial]
         if r.verdict.value == "ineligible":
-            assert c["summary"].startswith(f"Likely ineligible for {trial}: fails {r.failed[0]}")
+            first = r.failed[0]
+            kind = next((x.kind.value for x in r.criteria if x.id == first), None) or \
+                next(b.kind.value for b in r.bullets if b.bullet == first)
+            words = "excluded by" if kind == "exclusion" else "fails"
+            assert c["summary"].startswith(f"Likely ineligible for {trial}: ") and f"{words} {first}" in c["summary"]
         elif r.verdict.value == "eligible":
             assert c["summary"].startswith(f"May be eligible for {trial}: all")
         else:
@@ -150,7 +154,7 @@ def test_the_specifications_example_request(client):
     assert r.status_code == 200
     cards = r.json()["cards"]
     lupus = next(c for c in cards if "Phase-II-Lupus-MSC" in c["summary"])  # ages 18 to 75: a man aged 100
-    assert lupus["summary"].startswith("Likely ineligible for Phase-II-Lupus-MSC: fails age-max")
+    assert lupus["summary"].startswith("Likely ineligible for Phase-II-Lupus-MSC: fails age-max")  # an inclusion
     assert "Not fetched from the chart (screened without them): observations" in lupus["detail"]
 
 
@@ -220,3 +224,16 @@ def test_records_of_another_patient_are_refused(client):
     assert r.status_code == 400
     assert r.json()["error"] == ("prefetch.conditions: error: Condition/c9 belongs to Patient/someone-else, "
                                  "not to the patient in context")
+
+
+def test_a_card_says_excluded_for_an_exclusion_that_holds():
+    from screening.service.cdshooks import card
+
+    trial = screening.load_criteria(CRITERIA / "Phase-II-Lupus-MSC.yaml")
+    r = screening.screen(screening.load_patient(EXAMPLES / "Phase-II-Lupus-MSC" / "excluded-cyclophosphamide-5-months.json"),
+                         trial, as_of="2026-11-23")
+    assert r.verdict.value == "ineligible" and "exc-2" in r.failed
+    c = card(r, None, {})
+    # before: 'Likely ineligible for Phase-II-Lupus-MSC: fails exc-2', as if an inclusion were not met
+    assert c["summary"].startswith("Likely ineligible for Phase-II-Lupus-MSC: excluded by exc-2"), c["summary"]
+    assert "| exc-2 | fail: excluded |" in c["detail"]

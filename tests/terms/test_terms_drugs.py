@@ -45,6 +45,8 @@ def voc():
     ("HCQ 400 mg", {"hydroxychloroquine"}),
     ("MTX 15 mg weekly", {"methotrexate"}),
     ("Tecfidera 240 mg", {"dimethyl fumarate"}),
+    ("Esbriet 267 mg", {"pirfenidone"}),
+    ("pirfenidona 801 mg", {"pirfenidone"}),
     ("Vumerity", {"diroximel fumarate"}),
     ("Mavenclad 10 mg", {"cladribine"}),
     ("Zeposia", {"ozanimod"}),
@@ -77,7 +79,7 @@ def test_guarded_names_do_not_resolve_by_a_word_inside(voc, charted):
 
 @pytest.mark.parametrize("code, ingredient", [
     ("rxnorm:68149", "mycophenolate mofetil"), ("rxnorm:121191", "rituximab"), ("rxnorm:3002", "cyclophosphamide"),
-    ("atc:L04AG08", "ocrelizumab"), ("atc:L04AA36", "ocrelizumab"),  # 2024 code and the code before it
+    ("atc:L04AX05", "pirfenidone"), ("atc:L04AG08", "ocrelizumab"), ("atc:L04AA36", "ocrelizumab"),  # 2024 code and the code before it
     ("atc:L04AG04", "belimumab"), ("atc:L04AA26", "belimumab"), ("atc:L04AE01", "fingolimod"),
     ("atc:L04AA27", "fingolimod"), ("atc:L04AK02", "teriflunomide"), ("atc:L04AA31", "teriflunomide"),
     ("ATC:l01fa01", "rituximab"), ("atc:L01XC02", "rituximab"), ("cvx:208", "COVID-19 vaccine"),

@@ -205,3 +205,47 @@ def test_an_exact_code_set_does_not_hold_the_codes_under_it(code, status):
     trial = compile_text(EXACT_RULES, "exact.yaml")
     c = run(trial, conditions=[{"code": code, "onset": "2025-01-01"}])["exc-site"]
     assert c.status.value == status, c.reason
+
+
+EXCLUDED_BY_CODE = textwrap.dedent("""
+    format: 1
+    trial: {id: EXCLUDE-TEST, title: Exclusion by a narrower set}
+    concepts:
+      immunosuppressants:
+        label: immunosuppressive drugs
+        codes: [atc:L04A*, rxnorm:1256]
+        classes: [immunosuppressant]
+        exclude: [antifibrotics]
+      class_only:
+        label: immunosuppressants by class
+        classes: [immunosuppressant]
+        exclude: [antifibrotics]
+      antifibrotics:
+        label: antifibrotic drugs
+        codes: [atc:L04AX05]
+        names: [pirfenidone]
+    criteria:
+      - {id: exc-is, kind: exclusion, text: "Immunosuppressants within 6 months", rule: "started_within(immunosuppressants, 'P6M')"}
+      - {id: exc-cls, kind: exclusion, text: "Immunosuppressants within 6 months", rule: "started_within(class_only, 'P6M')"}
+""")
+
+
+@pytest.mark.parametrize("record", [
+    {"name": "pirfenidone 267 mg", "code": "atc:L04AX05"},
+    {"name": "Esbriet 267 mg", "code": "atc:L04AX05"},
+    {"code": "atc:L04AX05"},
+])
+@pytest.mark.parametrize("criterion", ["exc-is", "exc-cls"])
+def test_an_excluded_set_takes_out_a_record_the_including_set_holds_only_by_class(record, criterion):
+    # atc:L04AX05 (pirfenidone) lies under L04A, but the set excludes it by that very code:
+    # a class pattern of the including set does not outrank the narrower exclusion
+    trial = compile_text(EXCLUDED_BY_CODE, "exclude-test.yaml")
+    c = run(trial, complete=("medications",), medications=[med(**record)])[criterion]
+    assert c.status.value == "pass", c.reason
+    assert c.unrecognised == []
+
+
+def test_a_record_with_another_ingredient_of_the_set_stays_despite_the_exclusion():
+    trial = compile_text(EXCLUDED_BY_CODE, "exclude-test.yaml")
+    c = run(trial, complete=("medications",), medications=[med("pirfenidone + azathioprine", code="atc:L04AX05")])
+    assert c["exc-is"].status.value == "fail" and "pirfenidone + azathioprine" in c["exc-is"].reason

@@ -97,3 +97,25 @@ def test_a_pe_history_is_decided_by_the_answer_to_its_question():
     assert by_id(p)["exc-9b"].status.value == "pass"
     p["facts"][-1] = {"code": "local:pe-last-3-years", "value": True, "date": "2026-11-23"}
     assert by_id(p)["exc-9b"].status.value == "fail"
+
+
+@pytest.mark.parametrize("name", ["Personal history of breast cancer, now with metastatic recurrence",
+                                  "History of breast cancer with recurrence", "h/o breast cancer, active disease",
+                                  "Antecedente de cáncer de mama con recidiva metastásica"])
+def test_a_history_name_that_says_recurrence_or_active_is_not_read_as_past(name):
+    assert says_history(name) is False
+
+
+@pytest.mark.parametrize("conditions", [
+    [{"name": "Personal history of breast cancer, now with metastatic recurrence", "onset": "2026-09-01"}],
+    [{"code": "icd10:Z85.3", "name": "Personal history of breast cancer, now with metastatic recurrence",
+      "onset": "2026-09-01"}],
+])
+def test_a_metastatic_recurrence_charted_under_a_history_name_is_not_inactive_history(conditions):
+    # before: 'personal history' won, the record was past, and with conditions complete the active
+    # malignancy exclusion passed
+    trial = load_criteria(ROOT / "criteria" / "NCT04348461.yaml")
+    patient = Patient.model_validate({"id": "p", "complete": ["conditions"], "conditions": conditions})
+    c = next(c for c in screen(patient, trial, AS_OF).criteria if c.id == "exc-6")  # active tumour disease
+    assert c.status.value in ("fail", "unknown"), c.reason
+    assert "(personal history)" not in c.reason

@@ -37,6 +37,7 @@ from ...values.units import conversion_factor
 from .cdm import TABLES
 from .concepts import Mapping, mapping
 from .database import OmopError, open_database
+from .reader import NOT_READ
 
 LOCAL_BASE = 2_000_000_000  # OMOP: concept ids above 2 billion are site-local concepts
 LOCAL_SPAN = 100_000_000
@@ -340,6 +341,8 @@ class _Loader:
                 observation_type_concept_id=0, value_as_concept_id=self._value_concept(self.yes_no[r.value]),
                 observation_source_value=r.source, observation_source_concept_id=0))
         for category in p.complete:
+            if str(category) in NOT_READ:  # not written here: never declared complete in the output
+                continue
             w.add("screening_complete", _row("screening_complete", person_id=pid, category=str(category)))
 
     def _value(self, value: Any, unit: str | None) -> dict:

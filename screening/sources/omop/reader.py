@@ -25,6 +25,9 @@ from ..base import SourcedPatient, Where
 from .concepts import Concept, Concepts, Mapping, mapping
 from .database import OmopDatabase, OmopError, open_database
 
+# Parts of a profile that are not read from OMOP (allergies and family history: the observation-table
+# conventions for them are not mapped here), so never declared complete, whatever screening_complete says.
+NOT_READ = ("allergies", "family_history")
 # Completeness policies: 'observation-period' declares the parts of omop-mapping.yaml complete when an
 # observation period contains the screening date (history before the period's start is then read as
 # absent: the profile's unmapped list says from when the record covers); 'lifetime' only when that
@@ -392,7 +395,10 @@ class _Builder:
                               f"{start} to {end or 'open'} contains the screening date {as_of}); "
                               f"events before {start} are not in this database")
         for c in declared:
-            if c not in out:
+            if c in NOT_READ:
+                self.skip("screening_complete", None, f"{c} declared complete, but this reader does not read {c} "
+                                                      "from OMOP: not complete, so no record is read as none")
+            elif c not in out:
                 out.append(c)
         return out
 

@@ -53,3 +53,22 @@ def test_family_history(trial):
     assert run(trial, complete=["family_history"])["family"].status.value == "pass"
     r = run(trial, complete=["family_history"], family_history=[{"name": "Breast cancer", "status": "health-unknown"}])
     assert r["family"].status.value == "unknown"
+
+
+@pytest.mark.parametrize("category, status", [
+    (["food"], "pass"), (["environment"], "pass"), (["food", "environment"], "pass"),
+    (["medication"], "unknown"), ([], "unknown"), (["food", "medication"], "unknown"),
+])
+def test_an_unrecognised_allergy_blocks_a_drug_allergy_only_when_it_may_be_one(trial, category, status):
+    # a peanut allergy the drug vocabulary cannot place is not a drug allergy when its FHIR category says
+    # food or environment: with allergies complete it is no evidence either way about penicillin
+    r = run(trial, complete=["allergies"], allergies=[{"name": "Peanut", "category": category, "reactions": ["hives"]}])
+    assert r["allergy"].status.value == status, r["allergy"].reason
+
+
+def test_a_food_allergy_still_blocks_a_set_that_is_not_about_drugs():
+    rules = RULES.replace("criteria:", "  eggs: {label: egg allergy, names: [egg]}\ncriteria:") + \
+        '  - {id: egg, kind: exclusion, text: "Allergy to eggs", rule: allergic_to(eggs)}\n'
+    t = compile_text(rules, "alg-egg.yaml")
+    r = run(t, complete=["allergies"], allergies=[{"name": "Ovalbumin", "category": ["food"]}])
+    assert r["egg"].status.value == "unknown", r["egg"].reason

@@ -1,4 +1,4 @@
-"""AllergyIntolerance: the substance (its code), clinical and verification status, type, criticality,
+"""AllergyIntolerance: the substance (its code), clinical and verification status, type, category, criticality,
 onset (else the recorded date) and the reactions' manifestations."""
 
 from __future__ import annotations
@@ -39,5 +39,7 @@ def map_resource(ctx: MappingContext, e: Entry) -> None:
     ctx.lists["allergies"].append(Allergy(
         onset=onset, status=status, verification=verification if verification in ("unconfirmed", "presumed") else None,
         type=r.type if r.type in ("allergy", "intolerance") else None,
+        category=list(dict.fromkeys(c for c in r.category or () if c in ("food", "medication", "environment",
+                                                                          "biologic"))),
         criticality=r.criticality if r.criticality in ("low", "high", "unable-to-assess") else None,
         reactions=list(dict.fromkeys(reactions)), **ctx.identity(r.code, where, "code (substance)")))
