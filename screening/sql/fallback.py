@@ -1,0 +1,113 @@
+"""The Python path for what the SQL path refers to it: only the referred criteria, on worker processes.
+
+The SQL query decides most statuses; for the rest (per person and trial, the criteria an atom
+referred, and the parts of bullets with their own and/or) the persons are read from the database in
+chunks (one query per table for a chunk of persons, ``OmopSource``), and each is screened for those
+criteria only: the trial's closures (``engine.program``) run for the referred criteria on the same
+per-screen state the engine's ``screen`` uses, so a status is the one ``screen`` gives. Chunks are
+screened on a process pool (the batch's, ``batch.worker.make_pool``) while the next chunk is read.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import deque
+from typing import Iterable, Iterator, Sequence
+
+from ..engine.evaluate import bullets_of
+from ..engine.items import Env
+from ..engine.program import inferences_of, program_of
+from ..engine.records import PatientView
+from ..model.patient import Category, Patient
+from ..rules.compiled import CompiledTrial
+from ..sources.omop.reader import OmopSource, PersonMapper
+
+# persons per task sent to a worker; fewer referred persons than this are screened in this process
+TASK = 200
+_PARTS = frozenset(c.value for c in Category)
+
+
+def screen_referred(patient: Patient, trial: CompiledTrial, as_of: dt.date, complete: Iterable[str],
+                    want: Iterable[str]) -> tuple[dict[str, str], dict[str, str]]:
+    """The statuses of the criteria ``want`` of ``trial`` for ``patient`` as ``engine.evaluate.screen`` gives
+    them, and the statuses of the trial's bullets with their own and/or (each from all its parts), without
+    running the other criteria nor writing the result's reasons."""
+    parts = frozenset(str(c) for c in complete) | frozenset(str(c) for c in patient.complete)
+    if parts - _PARTS:  # as screen() refuses them
+        raise ValueError(f"unknown record parts in complete: {sorted(parts - _PARTS)}")
+    own, parts_of_own = _own(trial)
+    want = frozenset(want)
+    wanted = want | parts_of_own
+    env = Env(trial, PatientView(patient, as_of, parts), inferences_of(trial))
+    runs = [run(env) for cc, run in zip(trial.criteria, program_of(trial)) if cc.criterion.id in wanted]
+    got = {r.id: r.status.value for r, _, _ in runs if r.id in want}
+    bullets = {}
+    if own:
+        bullets = {b.bullet: b.status.value for b in bullets_of(trial, [r for r in runs if r[0].parent in own])}
+    return got, bullets
+
+
+def _own(trial: CompiledTrial) -> tuple[frozenset[str], frozenset[str]]:
+    """The trial's bullets with their own and/or, and their parts (kept with the trial)."""
+    got = trial.memo.get("sql-own-bullets")
+    if got is None:
+        from .population import own_bullets
+
+        own = own_bullets(trial)
+        got = trial.memo["sql-own-bullets"] = (own, frozenset(c.id for c in trial.rules.criteria if c.parent in own))
+    return got
+
+
+Task = tuple[PersonMapper, list[tuple[object, list[tuple[int, list[str]]]]]]  # mapper, [(rows, [(trial, criteria)])]
+
+
+def _screen_task(task: Task, trials: Sequence[CompiledTrial], as_of: dt.date, complete: Sequence[str]) -> list:
+    mapper, persons = task
+    out = []
+    for person, wants in persons:
+        patient, pid = mapper.patient(person), person.row[0]
+        for k, want in wants:
+            got, bullets = screen_referred(patient, trials[k], as_of, complete, want)
+            out.append((pid, k, got, bullets))
+    return out
+
+
+def screen_chunk(task: Task) -> list:
+    """A worker's task (on a pool made by ``batch.worker.make_pool``, which holds the trials): persons'
+    rows mapped to profiles and screened for their referred criteria:
+    [(person_id, trial index, {criterion: status}, {own bullet: status})]."""
+    from ..batch.worker import worker_state
+
+    w = worker_state()
+    return _screen_task(task, w["trials"], w["as_of"], w["complete"])
+
+
+def run_fallback(source: OmopSource, refer: dict[int, list[tuple[int, list[str]]]],
+                 trials: Sequence[CompiledTrial], as_of: dt.date, complete: Sequence[str],
+                 workers: int | None) -> Iterator[tuple]:
+    """(person_id, trial index, statuses, own bullet statuses) for every referred person and trial.
+    ``source`` reads the referred persons (in chunks), ``refer`` says which criteria of which trials (by
+    index) each needs. ``workers``: processes (None: every core, as the batch's ``--workers``); fewer
+    persons than one task are screened in this process."""
+    from ..batch.run import _workers
+
+    n = _workers(workers)
+    tasks = ((mapper, [(p, refer[p.row[0]]) for p in people[i:i + TASK]])
+             for people, mapper in source.rows() for i in range(0, len(people), TASK))
+    if len(refer) < TASK:
+        for task in tasks:
+            yield from _screen_task(task, trials, as_of, complete)
+        return
+    from ..batch.worker import make_pool
+
+    pool = make_pool(n, list(trials), as_of, list(complete), source.db.location)
+    try:
+        pending: deque = deque()
+        for task in tasks:
+            pending.append(pool.submit(screen_chunk, task))
+            while len(pending) > 2 * n:  # reading stays a few tasks ahead of the workers, no further
+                yield from pending.popleft().result()
+        while pending:
+            yield from pending.popleft().result()
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
