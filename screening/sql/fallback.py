@@ -27,18 +27,26 @@ TASK = 200
 _PARTS = frozenset(c.value for c in Category)
 
 
-def screen_referred(patient: Patient, trial: CompiledTrial, as_of: dt.date, complete: Iterable[str],
-                    want: Iterable[str]) -> tuple[dict[str, str], dict[str, str]]:
-    """The statuses of the criteria ``want`` of ``trial`` for ``patient`` as ``engine.evaluate.screen`` gives
-    them, and the statuses of the trial's bullets with their own and/or (each from all its parts), without
-    running the other criteria nor writing the result's reasons."""
+def view_of(patient: Patient, as_of: dt.date, complete: Iterable[str]) -> PatientView:
+    """The patient's records as ``screen`` sees them on ``as_of`` (the same for every trial)."""
     parts = frozenset(str(c) for c in complete) | frozenset(str(c) for c in patient.complete)
     if parts - _PARTS:  # as screen() refuses them
         raise ValueError(f"unknown record parts in complete: {sorted(parts - _PARTS)}")
+    return PatientView(patient, as_of, parts)
+
+
+def screen_referred(patient: Patient, trial: CompiledTrial, as_of: dt.date, complete: Iterable[str],
+                    want: Iterable[str], view: PatientView | None = None) -> tuple[dict[str, str], dict[str, str]]:
+    """The statuses of the criteria ``want`` of ``trial`` for ``patient`` as ``engine.evaluate.screen`` gives
+    them, and the statuses of the trial's bullets with their own and/or (each from all its parts), without
+    running the other criteria nor writing the result's reasons. ``view``: the patient's ``view_of`` on
+    ``as_of`` with ``complete``, made once for several trials (look-ups only: a screen does not change it)."""
+    if view is None:
+        view = view_of(patient, as_of, complete)
     own, parts_of_own = _own(trial)
     want = frozenset(want)
     wanted = want | parts_of_own
-    env = Env(trial, PatientView(patient, as_of, parts), inferences_of(trial))
+    env = Env(trial, view, inferences_of(trial))
     runs = [run(env) for cc, run in zip(trial.criteria, program_of(trial)) if cc.criterion.id in wanted]
     got = {r.id: r.status.value for r, _, _ in runs if r.id in want}
     bullets = {}
@@ -66,8 +74,9 @@ def _screen_task(task: Task, trials: Sequence[CompiledTrial], as_of: dt.date, co
     out = []
     for person, wants in persons:
         patient, pid = mapper.patient(person), person.row[0]
+        view = view_of(patient, as_of, complete)
         for k, want in wants:
-            got, bullets = screen_referred(patient, trials[k], as_of, complete, want)
+            got, bullets = screen_referred(patient, trials[k], as_of, complete, want, view)
             out.append((pid, k, got, bullets))
     return out
 

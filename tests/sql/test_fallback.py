@@ -8,7 +8,7 @@ import random
 
 from screening import screen
 from screening.sources.omop.reader import OmopSource
-from screening.sql.fallback import screen_referred
+from screening.sql.fallback import screen_referred, view_of
 from screening.sql.population import own_bullets
 
 from .conftest import AS_OF
@@ -32,11 +32,12 @@ def test_referred_criteria_only_same_statuses_as_the_whole_screen(synthea_folder
     compared = 0
     with OmopSource.open(str(synthea_folder), as_of=AS_OF) as source:
         for patient, _ in source:
+            view = view_of(patient, AS_OF, ())  # one view for the four trials, as the workers do
             for t in seed_trials:
                 whole = screen(patient, t, AS_OF)
                 ids = [c.id for c in whole.criteria]
                 want = rng.sample(ids, rng.randint(1, 5))
-                got, bullets = screen_referred(patient, t, AS_OF, (), want)
+                got, bullets = screen_referred(patient, t, AS_OF, (), want, view)
                 assert got == {c.id: c.status.value for c in whole.criteria if c.id in want}
                 own = own_bullets(t)
                 assert bullets == {b.bullet: b.status.value for b in whole.bullets if b.bullet in own}
