@@ -521,10 +521,10 @@ def population(
 
     if engine not in (None, "duckdb", "postgres", "spark"):
         raise _fail(f"--engine {engine!r}: choose duckdb, postgres or spark")
-    from .batch.run import BatchError, _workers
+    from .batch.run import BatchError, worker_count
 
     try:
-        workers = _workers(workers)
+        workers = worker_count(workers)
     except BatchError as err:
         raise _fail(str(err)) from None
     parts = _parse_complete(complete)

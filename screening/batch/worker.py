@@ -141,7 +141,3 @@ def make_pool(workers: int, trials, as_of: date, complete, source: str):
     pool.submit(int).result()  # start the workers now, before any progress-bar thread exists in this process
     return pool
 
-
-def worker_state() -> dict:
-    """What ``init_worker`` gave this worker process: trials, as_of, complete, source."""
-    return _WORKER

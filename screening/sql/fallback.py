@@ -5,7 +5,7 @@ referred, and the parts of bullets with their own and/or) the persons are read f
 chunks (one query per table for a chunk of persons, ``OmopSource``), and each is screened for those
 criteria only: the trial's closures (``engine.program``) run for the referred criteria on the same
 per-screen state the engine's ``screen`` uses, so a status is the one ``screen`` gives. Chunks are
-screened on a process pool (the batch's, ``batch.worker.make_pool``) while the next chunk is read.
+screened on a process pool while the next chunk is read.
 """
 
 from __future__ import annotations
@@ -36,16 +36,17 @@ def view_of(patient: Patient, as_of: dt.date, complete: Iterable[str]) -> Patien
 
 
 def screen_referred(patient: Patient, trial: CompiledTrial, as_of: dt.date, complete: Iterable[str],
-                    want: Iterable[str], view: PatientView | None = None) -> tuple[dict[str, str], dict[str, str]]:
+                    want: Iterable[str], view: PatientView | None = None,
+                    own: frozenset[str] = frozenset()) -> tuple[dict[str, str], dict[str, str]]:
     """The statuses of the criteria ``want`` of ``trial`` for ``patient`` as ``engine.evaluate.screen`` gives
     them, and the statuses of the trial's bullets with their own and/or (each from all its parts), without
-    running the other criteria nor writing the result's reasons. ``view``: the patient's ``view_of`` on
+    running the other criteria nor writing the result's reasons. ``own``: the bullets with their own and/or
+    (``population.own_bullets``), whose statuses are wanted. ``view``: the patient's ``view_of`` on
     ``as_of`` with ``complete``, made once for several trials (look-ups only: a screen does not change it)."""
     if view is None:
         view = view_of(patient, as_of, complete)
-    own, parts_of_own = _own(trial)
     want = frozenset(want)
-    wanted = want | parts_of_own
+    wanted = want | {c.id for c in trial.rules.criteria if c.parent in own}
     env = Env(trial, view, inferences_of(trial))
     runs = [run(env) for cc, run in zip(trial.criteria, program_of(trial)) if cc.criterion.id in wanted]
     got = {r.id: r.status.value for r, _, _ in runs if r.id in want}
@@ -55,61 +56,62 @@ def screen_referred(patient: Patient, trial: CompiledTrial, as_of: dt.date, comp
     return got, bullets
 
 
-def _own(trial: CompiledTrial) -> tuple[frozenset[str], frozenset[str]]:
-    """The trial's bullets with their own and/or, and their parts (kept with the trial)."""
-    got = trial.memo.get("sql-own-bullets")
-    if got is None:
-        from .population import own_bullets
-
-        own = own_bullets(trial)
-        got = trial.memo["sql-own-bullets"] = (own, frozenset(c.id for c in trial.rules.criteria if c.parent in own))
-    return got
-
-
 Task = tuple[PersonMapper, list[tuple[object, list[tuple[int, list[str]]]]]]  # mapper, [(rows, [(trial, criteria)])]
 
 
-def _screen_task(task: Task, trials: Sequence[CompiledTrial], as_of: dt.date, complete: Sequence[str]) -> list:
+def _screen_task(task: Task, trials: Sequence[CompiledTrial], own: Sequence[frozenset[str]], as_of: dt.date,
+                 complete: Sequence[str]) -> list:
     mapper, persons = task
     out = []
     for person, wants in persons:
         patient, pid = mapper.patient(person), person.row[0]
         view = view_of(patient, as_of, complete)
         for k, want in wants:
-            got, bullets = screen_referred(patient, trials[k], as_of, complete, want, view)
+            got, bullets = screen_referred(patient, trials[k], as_of, complete, want, view, own[k])
             out.append((pid, k, got, bullets))
     return out
 
 
-def screen_chunk(task: Task) -> list:
-    """A worker's task (on a pool made by ``batch.worker.make_pool``, which holds the trials): persons'
-    rows mapped to profiles and screened for their referred criteria:
-    [(person_id, trial index, {criterion: status}, {own bullet: status})]."""
-    from ..batch.worker import worker_state
+_WORKER: dict = {}
 
-    w = worker_state()
-    return _screen_task(task, w["trials"], w["as_of"], w["complete"])
+
+def _init_worker(trials, own, as_of, complete) -> None:
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides what an interrupt means
+    _WORKER.update(trials=list(trials), own=list(own), as_of=as_of, complete=list(complete))
+
+
+def screen_chunk(task: Task) -> list:
+    """A worker's task: persons' rows mapped to profiles and screened for their referred criteria:
+    [(person_id, trial index, {criterion: status}, {own bullet: status})]."""
+    w = _WORKER
+    return _screen_task(task, w["trials"], w["own"], w["as_of"], w["complete"])
 
 
 def run_fallback(source: OmopSource, refer: dict[int, list[tuple[int, list[str]]]],
-                 trials: Sequence[CompiledTrial], as_of: dt.date, complete: Sequence[str],
-                 workers: int | None) -> Iterator[tuple]:
+                 trials: Sequence[CompiledTrial], own: Sequence[frozenset[str]], as_of: dt.date,
+                 complete: Sequence[str], workers: int | None) -> Iterator[tuple]:
     """(person_id, trial index, statuses, own bullet statuses) for every referred person and trial.
     ``source`` reads the referred persons (in chunks), ``refer`` says which criteria of which trials (by
-    index) each needs. ``workers``: processes (None: every core, as the batch's ``--workers``); fewer
-    persons than one task are screened in this process."""
-    from ..batch.run import _workers
+    index) each needs, ``own`` the bullets with their own and/or of each trial. ``workers``: processes
+    (None: every core; the CLI checks it as the batch's ``--workers``); fewer persons than one task are
+    screened in this process."""
+    import multiprocessing
+    import os
+    import sys
+    from concurrent.futures import ProcessPoolExecutor
 
-    n = _workers(workers)
+    n = max(1, int(workers or os.cpu_count() or 1))
     tasks = ((mapper, [(p, refer[p.row[0]]) for p in people[i:i + TASK]])
              for people, mapper in source.rows() for i in range(0, len(people), TASK))
     if len(refer) < TASK:
         for task in tasks:
-            yield from _screen_task(task, trials, as_of, complete)
+            yield from _screen_task(task, trials, own, as_of, complete)
         return
-    from ..batch.worker import make_pool
-
-    pool = make_pool(n, list(trials), as_of, list(complete), source.db.location)
+    method = "fork" if sys.platform.startswith("linux") else None  # workers inherit the loaded modules
+    pool = ProcessPoolExecutor(n, mp_context=multiprocessing.get_context(method), initializer=_init_worker,
+                               initargs=(list(trials), list(own), as_of, list(complete)))
     try:
         pending: deque = deque()
         for task in tasks:

@@ -591,7 +591,8 @@ class SqlScreen:
                 if want:
                     wants.setdefault(pid, []).append((k, sorted(want)))
         order = {t.id: {cc.criterion.id: i for i, cc in enumerate(t.criteria)} for t in self.trials}
-        for pid, k, got, own in run_fallback(source, wants, self.trials, self.as_of, sorted(self.complete),
+        own_of = [own_bullets(t) for t in self.trials]
+        for pid, k, got, own in run_fallback(source, wants, self.trials, own_of, self.as_of, sorted(self.complete),
                                              self.workers):
             tid = tids[k]
             if own and bullets is not None:

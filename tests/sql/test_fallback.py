@@ -29,7 +29,7 @@ def test_rows_mapped_elsewhere_give_the_same_profiles(synthea_folder):
 
 def test_referred_criteria_only_same_statuses_as_the_whole_screen(synthea_folder, seed_trials):
     rng = random.Random(7)
-    compared = 0
+    compared, own_seen = 0, 0
     with OmopSource.open(str(synthea_folder), as_of=AS_OF) as source:
         for patient, _ in source:
             view = view_of(patient, AS_OF, ())  # one view for the four trials, as the workers do
@@ -37,9 +37,11 @@ def test_referred_criteria_only_same_statuses_as_the_whole_screen(synthea_folder
                 whole = screen(patient, t, AS_OF)
                 ids = [c.id for c in whole.criteria]
                 want = rng.sample(ids, rng.randint(1, 5))
-                got, bullets = screen_referred(patient, t, AS_OF, (), want, view)
-                assert got == {c.id: c.status.value for c in whole.criteria if c.id in want}
                 own = own_bullets(t)
+                got, bullets = screen_referred(patient, t, AS_OF, (), want, view, own)
+                assert got == {c.id: c.status.value for c in whole.criteria if c.id in want}
                 assert bullets == {b.bullet: b.status.value for b in whole.bullets if b.bullet in own}
                 compared += len(got)
+                own_seen += len(bullets)
     assert compared >= 28 * 4
+    assert own_seen > 0  # the seed trials have bullets with their own and/or
