@@ -140,4 +140,3 @@ def make_pool(workers: int, trials, as_of: date, complete, source: str):
                                initializer=init_worker, initargs=args)
     pool.submit(int).result()  # start the workers now, before any progress-bar thread exists in this process
     return pool
-
