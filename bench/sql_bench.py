@@ -63,7 +63,10 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=10000)
     ap.add_argument("--replicate", type=int, default=1)
     ap.add_argument("--sample", type=int, default=1000)
+    ap.add_argument("--workers", type=int, default=None,
+                    help="processes for the SQL path's Python share (default: every core)")
     args = ap.parse_args()
+    load_before = os.getloadavg()[0]
     trials = [load_criteria(ROOT / "criteria" / f"{s}.yaml") for s in SEEDS]
     crits = sum(len(t.criteria) for t in trials)
     work = Path(tempfile.mkdtemp(prefix="sqlbench-"))
@@ -79,7 +82,7 @@ def main() -> None:
     persons = args.n * args.replicate
     t0 = time.perf_counter()
     with OmopSource.open(str(db), as_of=AS_OF) as source:
-        result = SqlScreen(source, trials, AS_OF).run()
+        result = SqlScreen(source, trials, AS_OF, workers=args.workers).run()
     sql = time.perf_counter() - t0
     t0 = time.perf_counter()
     sizes = write_parquet(result, work / "out")
@@ -96,14 +99,15 @@ def main() -> None:
     print(f"load: {args.n:,} profiles in {load:.1f} s ({args.n / load:,.0f} persons/s)"
           + (f"; replicated to {persons:,} persons in {rep:.1f} s" if args.replicate > 1 else ""))
     print(f"SQL (DuckDB): {persons:,} persons x {len(trials)} trials in {sql:.1f} s "
-          f"({sql_rate:,.0f} screens/s; {result.timings}); {referred:,} of {persons * crits:,} criterion results "
-          "by the Python path")
+          f"({sql_rate:,.0f} screens/s; " + ", ".join(f"{k} {v:.1f} s" for k, v in result.timings.items())
+          + f"); {referred:,} of {persons * crits:,} criterion results by the Python path, on "
+          f"{args.workers or os.cpu_count()} worker processes")
     print(f"Parquet: {sum(sizes.values()):,} bytes ({sum(sizes.values()) / (persons * crits):.2f} bytes per "
           f"criterion result) written in {write:.1f} s")
     print(f"Python path (one core): {len(sample):,} persons x {len(trials)} trials in {py:.1f} s "
           f"({py_rate:,.0f} screens/s); {persons:,} persons would take {persons * len(trials) / py_rate:.0f} s")
-    print(f"SQL / Python throughput: {sql_rate / py_rate:.1f}x; load average {os.getloadavg()[0]:.1f} on "
-          f"{os.cpu_count()} cores")
+    print(f"SQL / Python throughput: {sql_rate / py_rate:.1f}x; load average {load_before:.1f} before, "
+          f"{os.getloadavg()[0]:.1f} after, on {os.cpu_count()} cores")
 
 
 if __name__ == "__main__":

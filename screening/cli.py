@@ -520,6 +520,9 @@ def population(
                                               "of Parquet files; $SCREENING_SPARK_MASTER, local by default)."),
     explain: bool = typer.Option(False, "--explain", help="List, per criterion, what SQL decides and which "
                                                           "persons go to the Python path and why; screen nobody."),
+    workers: Optional[int] = typer.Option(None, "--workers", "-j", min=1, metavar="N",
+                                          help="Worker processes for the criteria decided on the Python path "
+                                               "(default: all cores)."),
     schema: SchemaOption = None,
     vocabulary: VocabularyOption = None,
     completeness: CompletenessOption = "observation-period",
@@ -533,6 +536,12 @@ def population(
 
     if engine not in (None, "duckdb", "postgres", "spark"):
         raise _fail(f"--engine {engine!r}: choose duckdb, postgres or spark")
+    from .batch.run import BatchError, worker_count
+
+    try:
+        workers = worker_count(workers)
+    except BatchError as err:
+        raise _fail(str(err)) from None
     parts = _parse_complete(complete)
     day, today = _parse_date(as_of)
     try:
@@ -560,7 +569,7 @@ def population(
                     "Spark: a folder of Parquet files)")
     try:
         with _omop_source(spec, schema, vocabulary, day, completeness, engine) as omop:
-            result = SqlScreen(omop, trials, day, parts).run()
+            result = SqlScreen(omop, trials, day, parts, workers=workers).run()
             sizes = write_parquet(result, out)
     except InputError as err:
         raise _fail(_one_line(err), located=True) from None

@@ -96,7 +96,7 @@ def run_batch(source: "str | Path | Source", trials: Sequence[CompiledTrial], ou
     # inputs
     trials = _distinct(trials)
     complete = sorted({str(c) for c in complete})
-    workers = _workers(workers)
+    workers = worker_count(workers)
     src = source if hasattr(source, "records") else Source.open(source)  # an open input (OMOP) or a path
     out = _output_dir(out_dir)
     summary = BatchSummary(out_dir=out, funnels=[Funnel.for_trial(t) for t in trials])
@@ -129,7 +129,7 @@ def run_batch(source: "str | Path | Source", trials: Sequence[CompiledTrial], ou
 WORKERS_PER_CORE = 4  # more processes than this only add memory and switching: screening is CPU-bound
 
 
-def _workers(workers: int | None) -> int:
+def worker_count(workers: int | None) -> int:
     """The number of worker processes: all cores by default; BatchError above WORKERS_PER_CORE per core."""
     cores = os.cpu_count() or 1
     if workers is None:

@@ -16,7 +16,6 @@ from typing import Any, Iterable
 
 import sqlglot.expressions as E
 
-from ..engine.evaluate import screen
 from ..model.rulefile import DataType, Pick
 from ..rules import ir as X
 from ..rules.compiled import CompiledTrial
@@ -85,8 +84,9 @@ class SqlScreen:
     """The SQL path over one open OMOP database (DuckDB here)."""
 
     def __init__(self, source: OmopSource, trials: list[CompiledTrial], as_of: dt.date,
-                 complete: Iterable[str] = ()):
+                 complete: Iterable[str] = (), workers: int | None = None):
         self.source, self.db, self.trials, self.as_of = source, source.db, list(trials), as_of
+        self.workers = workers  # processes for the Python path (None: every core)
         self.complete = frozenset(complete)
         self.plan = plan_trials(self.trials)
         self.matchers = C.Matchers(self.trials)
@@ -611,28 +611,31 @@ class SqlScreen:
                                 values)
 
     def _fallback(self, statuses, refer, bullets=None) -> None:
+        """The referred criteria on the Python path (``fallback``): the persons read in chunks, screened for
+        those criteria only, on ``self.workers`` processes."""
+        from .fallback import run_fallback
+
         ids = sorted({pid for per in refer.values() for pid in per})
         if not ids:
             return
         source = OmopSource(self.db, self.as_of, ids, self.source.completeness, table=self.source.mapping)
         source.concepts, source._identities = self.source.concepts, self.source._identities
-        by_trial = {t.id: t for t in self.trials}
-        order = {t.id: [cc.criterion.id for cc in t.criteria] for t in self.trials}
-        for patient, location in source:
-            pid = int(location.rsplit("/", 1)[1])
-            for tid, per in refer.items():
-                want = per.get(pid)
-                if not want:
-                    continue
-                result = screen(patient, by_trial[tid], self.as_of, complete=self.complete)
-                got = {c.id: c.status.value for c in result.criteria}
-                own = own_bullets(by_trial[tid])
-                if own and bullets is not None:
-                    bullets[tid][pid] = {b.bullet: b.status.value for b in result.bullets if b.bullet in own}
-                row = statuses[tid][pid]
-                for k, cid in enumerate(order[tid]):
-                    if cid in want:
-                        row[k] = got[cid]
+        tids = [t.id for t in self.trials]
+        wants: dict[int, list[tuple[int, list[str]]]] = {}
+        for k, tid in enumerate(tids):
+            for pid, want in refer[tid].items():
+                if want:
+                    wants.setdefault(pid, []).append((k, sorted(want)))
+        order = {t.id: {cc.criterion.id: i for i, cc in enumerate(t.criteria)} for t in self.trials}
+        own_of = [own_bullets(t) for t in self.trials]
+        for pid, k, got, own in run_fallback(source, wants, self.trials, own_of, self.as_of, sorted(self.complete),
+                                             self.workers):
+            tid = tids[k]
+            if own and bullets is not None:
+                bullets[tid][pid] = own
+            row, index = statuses[tid][pid], order[tid]
+            for cid, status in got.items():
+                row[index[cid]] = status
 
 
 def _compare(value: str, op: str, constant: Any) -> str:

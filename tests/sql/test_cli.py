@@ -22,8 +22,14 @@ def test_population_funnels_equal_the_batch_funnels(tmp_path):
     db = tmp_path / "p.duckdb"
     assert runner.invoke(app, ["load", str(ndjson), "--out", str(db)]).exit_code == 0
     sql_out, batch_out = tmp_path / "sql", tmp_path / "batch"
-    r = runner.invoke(app, ["population", str(db), *TRIALS, "--as-of", AS_OF.isoformat(), "--out", str(sql_out)])
+    r = runner.invoke(app, ["population", str(db), *TRIALS, "--as-of", AS_OF.isoformat(), "--out", str(sql_out),
+                            "--workers", "2"])
     assert r.exit_code == 0, r.output
+    one = tmp_path / "one-worker"  # the Python path's share on one worker process: the same statuses
+    r = runner.invoke(app, ["population", str(db), *TRIALS, "--as-of", AS_OF.isoformat(), "--out", str(one),
+                            "-j", "1"])
+    assert r.exit_code == 0, r.output
+    assert pq.read_table(one / "statuses.parquet").equals(pq.read_table(sql_out / "statuses.parquet"))
     r = runner.invoke(app, ["batch", str(ndjson), *TRIALS, "--as-of", AS_OF.isoformat(), "--out", str(batch_out),
                             "--workers", "1"])
     assert r.exit_code == 0, r.output
@@ -53,3 +59,9 @@ def test_explain_lists_what_sql_decides():
     assert len(lines) == 84
     assert "NCT04348461 inc-2: sql" in lines or any(line.startswith("NCT04348461 inc-2:") for line in lines)
     assert any("pf_ratio = pao2 / fio2" in line for line in lines)
+
+
+def test_population_workers_as_the_batch():
+    r = runner.invoke(app, ["population", "nowhere.duckdb", *TRIALS, "--out", "x", "--workers", "100000"])
+    assert r.exit_code != 0
+    assert "--workers 100000: at most" in r.output

@@ -169,6 +169,23 @@ class OmopSource:
         return f"person_id IN ({', '.join(map(str, part))})"
 
     def _read(self, part: list[int]) -> Iterator[tuple[Patient, str]]:
+        people, _ = self._fetch(part)
+        for person in people:
+            yield _Builder(self, person).patient(), self.location(person.row[0])
+
+    def rows(self) -> Iterator[tuple[list["_Person"], "PersonMapper"]]:
+        """The persons' rows as read, a chunk at a time, with what maps them to profiles without the database
+        (``PersonMapper``, picklable: the mapping can run in another process). ``mapper.patient(person)``
+        gives the profile iterating this source gives."""
+        ids = self.person_ids()
+        for i in range(0, len(ids), self.chunk):
+            people, concepts = self._fetch(ids[i:i + self.chunk])
+            known = {c: self.concepts.get(c) for c in concepts if c}
+            yield people, PersonMapper(self.mapping, known, self.as_of, self.completeness, self.db.location)
+
+    def _fetch(self, part: list[int]) -> tuple[list["_Person"], set]:
+        """The rows of the persons ``part`` (in that order, those that exist) and the concept ids they name,
+        fetched into ``self.concepts``: one query per table for the whole part."""
         db, where = self.db, self._where(part)
         people: dict[int, _Person] = {}
         for row in db.rows("SELECT person_id, gender_concept_id, year_of_birth, month_of_birth, day_of_birth, "
@@ -219,9 +236,32 @@ class OmopSource:
         for p in people.values():
             ids.update(d[2] for d in p.death)
         self.concepts.fetch(ids)
-        for pid in part:
-            if pid in people:
-                yield _Builder(self, people[pid]).patient(), self.location(pid)
+        return [people[pid] for pid in part if pid in people], ids
+
+
+class PersonMapper:
+    """Maps persons' rows (``OmopSource.rows``) to profiles with the concepts they name, as ``OmopSource``
+    does, without a database: picklable, so that worker processes map the persons they screen."""
+
+    def __init__(self, table: Mapping, concepts: dict, as_of: dt.date | None, completeness: str, location: str):
+        self.mapping, self.concepts, self.as_of, self.completeness = table, concepts, as_of, completeness
+        self.db_location = location
+        self._identities: dict[tuple, tuple] = {}
+
+    def location(self, person_id: int) -> str:
+        return f"{self.db_location}#person/{person_id}"
+
+    def patient(self, person: "_Person") -> Patient:
+        return _Builder(self, person).patient()
+
+    def __getstate__(self) -> dict:
+        # the identities are computed again where they are used; the packaged mapping is loaded there
+        return {**self.__dict__, "_identities": {}, "mapping": None if self.mapping is mapping() else self.mapping}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        if self.mapping is None:
+            self.mapping = mapping()
 
 
 class BatchInput:
