@@ -56,17 +56,7 @@ def map_resource(ctx: MappingContext, e: Entry) -> None:
 
 def genes_studied(ctx: MappingContext, r: Any) -> list[str]:
     """The HGNC symbols of the genes a genomics result is about (its gene-studied components)."""
-    wanted = set(ctx.m["observation"].get("gene_components", ()))
-    out = []
-    for c in r.component or ():
-        codes = {f"{ctx.t.prefix_of.get(x.system or '', '')}:{x.code}" for x in (c.code.coding or ())} if c.code else set()
-        if not codes & wanted or c.valueCodeableConcept is None:
-            continue
-        v = c.valueCodeableConcept
-        symbol = v.text or next((x.display for x in (v.coding or ()) if x.display), None)
-        if symbol:
-            out.append(symbol.strip().split()[0])
-    return list(dict.fromkeys(out))
+    return list(dict.fromkeys(text.split()[0] for text in component_texts(ctx, r, "gene_components")))
 
 
 def component_texts(ctx: MappingContext, r: Any, key: str) -> list[str]:
