@@ -28,7 +28,7 @@ from screening import load_criteria, screen  # noqa: E402
 from screening.model.patient import Patient  # noqa: E402
 from screening.sources.omop.load import load_profiles  # noqa: E402
 from screening.sources.omop.reader import OmopSource  # noqa: E402
-from screening.sql.population import SqlScreen, write_parquet  # noqa: E402
+from screening.sql.population import SqlScreen  # noqa: E402
 from screening.tools.synth import synth_patients  # noqa: E402
 
 AS_OF = dt.date(2026, 11, 23)
@@ -82,11 +82,9 @@ def main() -> None:
     persons = args.n * args.replicate
     t0 = time.perf_counter()
     with OmopSource.open(str(db), as_of=AS_OF) as source:
-        result = SqlScreen(source, trials, AS_OF, workers=args.workers).run()
-    sql = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    sizes = write_parquet(result, work / "out")
-    write = time.perf_counter() - t0
+        result = SqlScreen(source, trials, AS_OF, workers=args.workers).run(out=work / "out")
+    sql = time.perf_counter() - t0 - result.timings["write"]
+    write, sizes = result.timings["write"], result.sizes
     referred = sum(len(v) for per in result.via_python.values() for v in per.values())
     sample = profiles[:args.sample]
     t0 = time.perf_counter()

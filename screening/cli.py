@@ -530,9 +530,9 @@ def population(
     """Screen every person of an OMOP database against trials in SQL, with the Python path's exact statuses."""
     from .batch.outputs import funnel_name
     from .errors import InputError
-    from .report.funnel import Funnel, print_funnels
+    from .report.funnel import print_funnels
     from .sql.plan import plan_trials
-    from .sql.population import SqlScreen, verdict_key, write_parquet
+    from .sql.population import SqlScreen
 
     if engine not in (None, "duckdb", "postgres", "spark"):
         raise _fail(f"--engine {engine!r}: choose duckdb, postgres or spark")
@@ -569,31 +569,24 @@ def population(
                     "Spark: a folder of Parquet files)")
     try:
         with _omop_source(spec, schema, vocabulary, day, completeness, engine) as omop:
-            result = SqlScreen(omop, trials, day, parts, workers=workers).run()
-            sizes = write_parquet(result, out)
+            result = SqlScreen(omop, trials, day, parts, workers=workers).run(out=out)
     except InputError as err:
         raise _fail(_one_line(err), located=True) from None
     except OSError as err:
         typer.echo(f"{err.filename or out}: error: cannot write the outputs: {err.strerror or err}", err=True)
         raise typer.Exit(1) from None
-    funnels = []
-    for t in trials:
-        f = Funnel.for_trial(t)
-        letters = {"pass": "p", "fail": "f", "unknown": "u"}
-        for pid, row in result.statuses[t.id].items():
-            f.add("".join(letters[s] for s in row),
-                  verdict_key(result.plan, t.id, row, result.bullets.get(t.id, {}).get(pid)))
-        tmp = out / f".{funnel_name(t.id)}.partial"
+    funnels = result.funnels
+    for f in funnels:
+        tmp = out / f".{funnel_name(f.trial)}.partial"
         with open(tmp, "w", newline="", encoding="utf-8") as fh:
             f.write_csv(fh)
-        tmp.replace(out / funnel_name(t.id))
-        funnels.append(f)
+        tmp.replace(out / funnel_name(f.trial))
     print_funnels(funnels)
     referred = sum(len(v) for per in result.via_python.values() for v in per.values())
-    total = len(result.persons) * sum(len(t.criteria) for t in trials)
-    typer.echo(f"{len(result.persons):,} persons screened against {len(trials)} trial(s) as of {day.isoformat()} "
+    total = result.count * sum(len(t.criteria) for t in trials)
+    typer.echo(f"{result.count:,} persons screened against {len(trials)} trial(s) as of {day.isoformat()} "
                f"in SQL ({referred:,} of {total:,} criterion results by the Python path); outputs in {out} "
-               f"({sum(sizes.values()):,} bytes of Parquet)", err=True)
+               f"({sum(result.sizes.values()):,} bytes of Parquet)", err=True)
 
 
 @app.command(short_help="One criterion (or every one) of a patient in full: reason, reading, evidence.")

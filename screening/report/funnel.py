@@ -68,24 +68,25 @@ class Funnel:
         """An empty funnel for a compiled trial."""
         return cls(trial.id, [(c.criterion.id, c.criterion.kind.value, c.criterion.text) for c in trial.criteria])
 
-    def add(self, letters: str, verdict: str) -> None:
-        """Count one patient: its status letters and its verdict (or PENDING, see ``verdict_key``)."""
+    def add(self, letters: str, verdict: str, count: int = 1) -> None:
+        """Count ``count`` patients with these status letters and this verdict (or PENDING, see
+        ``verdict_key``)."""
         if len(letters) != len(self.criteria):
             raise ValueError(f"{self.trial}: {len(letters)} statuses for {len(self.criteria)} criteria")
-        self.screened += 1
+        self.screened += count
         if verdict == PENDING:
-            self.pending += 1
+            self.pending += count
             verdict = "undetermined"
-        self.verdicts[verdict] += 1
+        self.verdicts[verdict] += count
         counts = self.counts
         for i, s in enumerate(letters):
-            counts[s][i] += 1
+            counts[s][i] += count
         f = letters.find("f")
         if f >= 0:
-            self.first_fail[f] += 1
+            self.first_fail[f] += count
         for i, s in enumerate(letters):
             if s != "p":
-                self.first_not_pass[i] += 1
+                self.first_not_pass[i] += count
                 break
 
     def add_result(self, result: ScreeningResult) -> None:

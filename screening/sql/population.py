@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 
+import pyarrow as pa
 import sqlglot.expressions as E
 
 from ..model.rulefile import DataType, Pick
@@ -61,23 +62,42 @@ _SIG = ("tbl", "concept", "scon") + _VALUE_COLS + ("status_raw",)
 
 @dataclass
 class PopulationResult:
-    """Per person and trial: statuses in rule-file order and the verdict; which came from Python."""
+    """What a run gave: how many persons, which criteria went to the Python path, the funnels, timings and
+    the bytes written; with ``collect``, also every status in rule-file order and the verdicts."""
 
     as_of: dt.date
     trials: list[CompiledTrial]
     plan: Plan
-    persons: list[tuple[int, str]]  # (person_id, id)
-    statuses: dict[str, dict[int, list[str]]]  # trial -> person_id -> statuses
     via_python: dict[str, dict[int, set[str]]] = field(default_factory=dict)  # trial -> person -> criteria
     timings: dict[str, float] = field(default_factory=dict)
+    count: int = 0  # persons screened
+    funnels: list = field(default_factory=list)  # report.funnel.Funnel per trial, counted in the database
+    sizes: dict[str, int] = field(default_factory=dict)  # bytes per file written
+    # collected (``SqlScreen.run(collect=True)``):
+    persons: list[tuple[int, str]] = field(default_factory=list)  # (person_id, id)
+    statuses: dict[str, dict[int, list[str]]] = field(default_factory=dict)  # trial -> person_id -> statuses
     # trial -> person -> bullet -> status, for bullets with their own and/or
     bullets: dict[str, dict[int, dict[str, str]]] = field(default_factory=dict)
     # trial -> person -> criterion -> (value in the item's unit or None, date or None): what SQL decided on
     values: dict[str, dict[int, dict[str, tuple]]] = field(default_factory=dict)
+    verdicts: dict[tuple[str, int], str] = field(default_factory=dict)  # (trial, person) -> verdict or pending
 
     def verdict(self, trial: str, pid: int) -> str:
-        return verdict_key(self.plan, trial, self.statuses[trial][pid], self.bullets.get(trial, {}).get(pid),
-                           pending=False)
+        """eligible, ineligible or undetermined (a collected result)."""
+        key = self.verdicts[(trial, pid)]
+        return "undetermined" if key == "pending_confirmation" else key
+
+
+# statuses.parquet: per person and criterion, its status, who decided it (sql or python) and, for a criterion SQL
+# decided from one comparison or record function, the picked record's value in the item's unit and its date (or
+# the newest date of the records the function found); verdicts.parquet: per person and trial
+STATUS_SCHEMA = pa.schema([("person_id", pa.int64()), ("person", pa.string()), ("trial", pa.string()),
+                           ("criterion", pa.string()), ("status", pa.string()), ("by", pa.string()),
+                           ("value", pa.float64()), ("unit", pa.string()), ("date", pa.date32())])
+VERDICT_SCHEMA = pa.schema([("person_id", pa.int64()), ("person", pa.string()), ("trial", pa.string()),
+                            ("verdict", pa.string()), ("failed", pa.list_(pa.string())),
+                            ("unknown", pa.list_(pa.string()))])
+BATCH_ROWS = 262_144  # rows per Arrow batch fetched for the Parquet files
 
 
 class SqlScreen:
@@ -564,9 +584,16 @@ class SqlScreen:
                 f"ELSE FALSE END WHEN {' OR '.join(undecided)} THEN NULL WHEN {name}_s THEN NULL "
                 f"{otherwise}WHEN c_facts_ THEN FALSE END")
 
-    def run(self, python_fallback: bool = True) -> PopulationResult:
+    def run(self, out=None, python_fallback: bool = True, collect: bool | None = None) -> PopulationResult:
+        """Screen the population. Statuses stay in the database (table ``final``, one row per person):
+        only the rows a criterion refers to the Python path are fetched, and the Python path's statuses go
+        back as a small table merged in SQL. ``out``: write statuses.parquet and verdicts.parquet there
+        from the database, in batches (memory does not grow with the population). ``collect`` (default:
+        when there is no ``out``): also fetch every status into the result, for populations that fit in
+        memory. The funnels are always counted, in the database."""
         import time
 
+        collect = out is None if collect is None else collect
         timings = {}
         t0 = time.perf_counter()
         self._events()
@@ -575,49 +602,53 @@ class SqlScreen:
         self._persons()
         timings["stage"] = time.perf_counter() - t0
         t0 = time.perf_counter()
-        rows = self.sql(self.query()).fetchall()
+        self.create("res", self.query())
+        refer = self._referred()
         timings["query"] = time.perf_counter() - t0
-        statuses: dict[str, dict[int, list[str]]] = {t.id: {} for t in self.trials}
-        refer: dict[str, dict[int, set[str]]] = {t.id: {} for t in self.trials}
-        persons = []
-        for row in rows:
-            pid = row[0]
-            persons.append((pid, row[1]))
-            for i, c in enumerate(self.plan.criteria):
-                statuses[c.trial].setdefault(pid, []).append(row[2 + 2 * i])
-                if row[3 + 2 * i]:
-                    refer[c.trial].setdefault(pid, set()).add(c.id)
-        # a bullet with its own and/or, from its parts' statuses (a person with a part referred to the Python
-        # path takes the Python path's bullets for that trial)
-        bullets: dict[str, dict[int, dict[str, str]]] = {t.id: {} for t in self.trials}
-        if self.plan.bullets:
-            first = 2 + 2 * len(self.plan.criteria)
-            for row in rows:
-                for j, b in enumerate(self.plan.bullets):
-                    bullets[b.trial].setdefault(row[0], {})[b.id] = row[first + j]
-        # the deciding values SQL read (value in the item's unit, date), for statuses.parquet
-        values: dict[str, dict[int, dict[str, tuple]]] = {t.id: {} for t in self.trials}
-        first = 2 + 2 * len(self.plan.criteria) + len(self.plan.bullets)
-        for row in rows:
-            for k, (i, c) in enumerate(self.deciders):
-                x, d = row[first + 2 * k], row[first + 2 * k + 1]
-                if x is not None or d is not None:
-                    values[c.trial].setdefault(row[0], {})[c.id] = (x, d)
         t0 = time.perf_counter()
-        if python_fallback:
-            self._fallback(statuses, refer, bullets)
+        fixes, own = self._fallback(refer) if python_fallback else ([], [])
         timings["python"] = time.perf_counter() - t0
-        return PopulationResult(self.as_of, self.trials, self.plan, persons, statuses, refer, timings, bullets,
-                                values)
+        t0 = time.perf_counter()
+        self._merge(fixes, own)
+        result = PopulationResult(self.as_of, self.trials, self.plan, refer, timings)
+        result.count, result.funnels = self._funnels()
+        timings["merge"] = time.perf_counter() - t0
+        if out is not None:
+            t0 = time.perf_counter()
+            result.sizes = self._write(out)
+            timings["write"] = time.perf_counter() - t0
+        if collect:
+            self._collect(result)
+        return result
 
-    def _fallback(self, statuses, refer, bullets=None) -> None:
+    def _referable(self) -> list[int]:
+        """The criteria (indexes into the plan) whose refer flag is not FALSE for everyone."""
+        return [i for i, c in enumerate(self.plan.criteria) if c.refer.sql(dialect="duckdb") != "FALSE"]
+
+    def _referred(self) -> dict[str, dict[int, set[str]]]:
+        """trial -> person -> the criteria SQL referred to the Python path: only those rows are fetched."""
+        refer: dict[str, dict[int, set[str]]] = {t.id: {} for t in self.trials}
+        some = self._referable()
+        if not some:
+            return refer
+        rows = self.sql(f"SELECT person_id, {', '.join(f'r{i}' for i in some)} FROM res WHERE "
+                        + " OR ".join(f"r{i}" for i in some)).fetchall()
+        for row in rows:
+            for k, i in enumerate(some):
+                if row[1 + k]:
+                    c = self.plan.criteria[i]
+                    refer[c.trial].setdefault(row[0], set()).add(c.id)
+        return refer
+
+    def _fallback(self, refer) -> tuple[list[tuple], list[tuple]]:
         """The referred criteria on the Python path (``fallback``): the persons read in chunks, screened for
-        those criteria only, on ``self.workers`` processes."""
+        those criteria only, on ``self.workers`` processes. Returns (person, criterion index, status) and
+        (person, bullet index, status) rows for the bullets with their own and/or of a referred trial."""
         from .fallback import run_fallback
 
         ids = sorted({pid for per in refer.values() for pid in per})
         if not ids:
-            return
+            return [], []
         source = OmopSource(self.db, self.as_of, ids, self.source.completeness, table=self.source.mapping)
         source.concepts, source._identities = self.source.concepts, self.source._identities
         tids = [t.id for t in self.trials]
@@ -626,16 +657,179 @@ class SqlScreen:
             for pid, want in refer[tid].items():
                 if want:
                     wants.setdefault(pid, []).append((k, sorted(want)))
-        order = {t.id: {cc.criterion.id: i for i, cc in enumerate(t.criteria)} for t in self.trials}
+        index = {(c.trial, c.id): i for i, c in enumerate(self.plan.criteria)}
+        bindex = {(b.trial, b.id): j for j, b in enumerate(self.plan.bullets)}
         own_of = [own_bullets(t) for t in self.trials]
+        fixes, own_rows = [], []
         for pid, k, got, own in run_fallback(source, wants, self.trials, own_of, self.as_of, sorted(self.complete),
                                              self.workers):
             tid = tids[k]
-            if own and bullets is not None:
-                bullets[tid][pid] = own
-            row, index = statuses[tid][pid], order[tid]
-            for cid, status in got.items():
-                row[index[cid]] = status
+            fixes += [(pid, index[(tid, cid)], status) for cid, status in got.items()]
+            own_rows += [(pid, bindex[(tid, bid)], status) for bid, status in (own or {}).items()
+                         if (tid, bid) in bindex]
+        return fixes, own_rows
+
+    def _merge(self, fixes: list[tuple], own: list[tuple]) -> None:
+        """``final``: SQL's statuses with the Python path's in place of the referred ones (and its bullets for
+        a referred trial), one row per person; ``verdicts``: per person and trial, the verdict, the status
+        letters and the failed and unknown criteria."""
+        plan = self.plan
+        self.declare("pyfix", "person_id BIGINT, i INTEGER, status VARCHAR")
+        self._insert("pyfix", fixes)
+        self.declare("pybul", "person_id BIGINT, j INTEGER, status VARCHAR")
+        self._insert("pybul", own)
+        some = self._referable()
+        deciders = {i for i, _ in self.deciders}
+        cols = ["res.person_id", "res.pid_text"]
+        for i in range(len(plan.criteria)):
+            cols.append(f"COALESCE(fx.p{i}, res.s{i}) AS s{i}" if i in some else f"res.s{i}")
+            cols.append(f"res.r{i}")
+            if i in deciders:
+                cols += [f"CASE WHEN res.r{i} THEN NULL ELSE res.x{i} END AS x{i}",
+                         f"CASE WHEN res.r{i} THEN NULL ELSE res.d{i} END AS d{i}"]
+        joins = ""
+        if some:
+            joins += (" LEFT JOIN (SELECT person_id, " + ", ".join(
+                f"MAX(CASE WHEN i = {i} THEN status END) AS p{i}" for i in some)
+                + " FROM pyfix GROUP BY person_id) AS fx ON fx.person_id = res.person_id")
+        if plan.bullets:
+            cols += [f"COALESCE(fb.q{j}, res.b{j}) AS b{j}" for j in range(len(plan.bullets))]
+            joins += (" LEFT JOIN (SELECT person_id, " + ", ".join(
+                f"MAX(CASE WHEN j = {j} THEN status END) AS q{j}" for j in range(len(plan.bullets)))
+                + " FROM pybul GROUP BY person_id) AS fb ON fb.person_id = res.person_id")
+        self.create("final", f"SELECT {', '.join(cols)} FROM res{joins} ORDER BY res.person_id")
+        per_trial = []
+        for t in self.trials:
+            mine = [(i, c) for i, c in enumerate(plan.criteria) if c.trial == t.id]
+            bullets = [(j, b) for j, b in enumerate(plan.bullets) if b.trial == t.id]
+            own_ids = {b.id for _, b in bullets}
+            whole = [(i, c) for i, c in mine if c.parent not in own_ids]  # bullets stand for their parts
+            said = [f"s{i}" for i, _ in whole] + [f"b{j}" for j, _ in bullets]
+
+            def any_of(columns: list[str], status: str) -> str:
+                return "(" + " OR ".join(f"{x} = {lit(status)}" for x in columns) + ")" if columns else "FALSE"
+
+            not_pending = [f"s{i}" for i, c in whole if not c.pending_if_unknown]
+            verdict = (f"CASE WHEN {any_of(said, 'fail')} THEN 'ineligible' "
+                       f"WHEN NOT {any_of(said, 'unknown')} THEN 'eligible' "
+                       f"WHEN NOT {any_of([f'b{j}' for j, _ in bullets], 'unknown')} "
+                       f"AND NOT {any_of(not_pending, 'unknown')} THEN 'pending_confirmation' "
+                       "ELSE 'undetermined' END")
+            letters = "CONCAT(" + ", ".join(
+                f"CASE s{i} WHEN 'pass' THEN 'p' WHEN 'fail' THEN 'f' ELSE 'u' END" for i, _ in mine) + ")"
+
+            def listed(status: str) -> str:
+                return "CONCAT_WS(',', " + ", ".join(
+                    f"CASE WHEN s{i} = {lit(status)} THEN {lit(c.id)} END" for i, c in mine) + ")"
+
+            per_trial.append(f"SELECT person_id, pid_text AS person, {lit(t.id)} AS trial, {verdict} AS vkey, "
+                             f"{letters} AS letters, {listed('fail')} AS failed, {listed('unknown')} AS unknown "
+                             "FROM final")
+        self.create("verdicts", " UNION ALL ".join(per_trial))
+
+    def _funnels(self) -> tuple[int, list]:
+        """(persons screened, one ``Funnel`` per trial) counted in the database by status letters."""
+        from ..report.funnel import Funnel
+
+        count = self.sql("SELECT COUNT(*) FROM final").fetchall()[0][0]
+        funnels = {t.id: Funnel.for_trial(t) for t in self.trials}
+        for trial, letters, vkey, n in self.sql(
+                "SELECT trial, letters, vkey, COUNT(*) FROM verdicts GROUP BY trial, letters, vkey").fetchall():
+            funnels[trial].add(letters, vkey, n)
+        return count, [funnels[t.id] for t in self.trials]
+
+    def _statuses_sql(self) -> str:
+        """statuses.parquet as one query over ``final``: one row per person and criterion, criterion by
+        criterion."""
+        deciders = {i for i, _ in self.deciders}
+        parts = []
+        for i, c in enumerate(self.plan.criteria):
+            if i in deciders:
+                unit = lit(c.unit) if c.unit is not None else "CAST(NULL AS VARCHAR)"
+                vals = f"x{i} AS value, CASE WHEN x{i} IS NOT NULL THEN {unit} END AS unit, d{i} AS date"
+            else:
+                vals = "CAST(NULL AS DOUBLE) AS value, CAST(NULL AS VARCHAR) AS unit, CAST(NULL AS DATE) AS date"
+            parts.append(f"SELECT person_id, pid_text AS person, {lit(c.trial)} AS trial, {lit(c.id)} AS criterion, "
+                         f"s{i} AS status, CASE WHEN r{i} THEN 'python' ELSE 'sql' END AS by, {vals} FROM final")
+        return " UNION ALL ".join(parts)
+
+    def _write(self, out_dir) -> dict[str, int]:
+        """statuses.parquet and verdicts.parquet (``STATUS_SCHEMA``, ``VERDICT_SCHEMA``) from the database, each under a
+        temporary name renamed when complete; the bytes written per file."""
+        import os
+        from pathlib import Path
+
+        import pyarrow.compute as pc
+        import pyarrow.parquet as pq
+
+        out = Path(out_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        verdict = ("SELECT person_id, person, trial, CASE WHEN vkey = 'pending_confirmation' THEN 'undetermined' "
+                   "ELSE vkey END AS verdict, failed, unknown FROM verdicts")
+        sizes = {}
+        for name, sql, schema in (("statuses.parquet", self._statuses_sql(), STATUS_SCHEMA),
+                                  ("verdicts.parquet", verdict, VERDICT_SCHEMA)):
+            tmp = out / f".{name}.partial"
+            with pq.ParquetWriter(tmp, schema, compression="zstd") as writer:
+                for batch in self._batches(sql, schema):
+                    if name == "verdicts.parquet":
+                        cols = [batch.column(k) for k in range(4)]
+                        for k in (4, 5):  # 'inc-1,exc-2' -> ['inc-1', 'exc-2']; '' -> []
+                            text = batch.column(k)
+                            split = pc.split_pattern(pc.fill_null(text, ""), ",")
+                            empty = pa.array([[]] * len(text), pa.list_(pa.string()))
+                            cols.append(pc.if_else(pc.equal(pc.fill_null(text, ""), ""), empty, split))
+                        batch = pa.RecordBatch.from_arrays(cols, schema=schema)
+                    writer.write_batch(batch)
+            os.replace(tmp, out / name)
+            sizes[name] = (out / name).stat().st_size
+        return sizes
+
+    def _batches(self, sql: str, schema) -> Iterator[Any]:
+        """The rows of ``sql`` as Arrow record batches of ``schema`` (list columns read as text), a bounded
+        number of rows at a time on every engine."""
+        text = pa.schema([pa.field(f.name, pa.string()) if pa.types.is_list(f.type) else f for f in schema])
+        if self.dialect == "duckdb":
+            relation = self.con.sql(sql)  # DuckDB 2 names the streaming reader to_arrow_reader, 1.x fetch_arrow_reader
+            reader = getattr(relation, "to_arrow_reader", None) or relation.fetch_arrow_reader
+            reader = reader(BATCH_ROWS)
+            for batch in reader:
+                yield pa.RecordBatch.from_arrays([batch.column(k).cast(text.field(k).type)
+                                                  for k in range(len(text))], schema=text)
+            return
+        if self.dialect == "spark":
+            frame = self.db.spark.sql(_spark(sql))
+            for rows in _chunks(frame.toLocalIterator(), BATCH_ROWS):
+                yield _from_rows(rows, text)
+            return
+        import sqlglot
+
+        # a server-side cursor (which lives in a transaction): rows arrive in batches
+        with self.con.transaction(), self.con.cursor(name="screening_out") as cur:
+            cur.execute(sqlglot.transpile(sql, read="duckdb", write="postgres")[0])
+            while rows := cur.fetchmany(BATCH_ROWS):
+                yield _from_rows(rows, text)
+
+    def _collect(self, result: PopulationResult) -> None:
+        """Every status, bullet, deciding value and verdict into ``result`` (a population that fits in memory)."""
+        plan = self.plan
+        n = len(plan.criteria)
+        cols = ", ".join([f"s{i}" for i in range(n)] + [f"b{j}" for j in range(len(plan.bullets))]
+                         + [f"x{i}, d{i}" for i, _ in self.deciders])
+        for row in self.sql(f"SELECT person_id, pid_text, {cols} FROM final ORDER BY person_id").fetchall():
+            pid = row[0]
+            result.persons.append((pid, row[1]))
+            for i, c in enumerate(plan.criteria):
+                result.statuses.setdefault(c.trial, {}).setdefault(pid, []).append(row[2 + i])
+            for j, b in enumerate(plan.bullets):
+                result.bullets.setdefault(b.trial, {}).setdefault(pid, {})[b.id] = row[2 + n + j]
+            first = 2 + n + len(plan.bullets)
+            for k, (i, c) in enumerate(self.deciders):
+                x, d = row[first + 2 * k], row[first + 2 * k + 1]
+                if x is not None or d is not None:
+                    result.values.setdefault(c.trial, {}).setdefault(pid, {})[c.id] = (x, d)
+        for pid, trial, vkey in self.sql("SELECT person_id, trial, vkey FROM verdicts").fetchall():
+            result.verdicts[(trial, pid)] = vkey
 
 
 def _compare(value: str, op: str, constant: Any) -> str:
@@ -646,80 +840,24 @@ def _compare(value: str, op: str, constant: Any) -> str:
     return f"{value} {sym} {lit(float(constant))}"
 
 
-def verdict_key(plan: Plan, trial: str, statuses: list[str], bullets: dict[str, str] | None = None,
-                pending: bool = True) -> str:
-    """The verdict, or 'pending_confirmation' when every unknown criterion awaits only a person's word
-    (as ``report.funnel.verdict_key`` counts a result). ``bullets``: the statuses of the bullets with their
-    own and/or, which stand for their parts."""
-    planned = [c for c in plan.criteria if c.trial == trial]
-    if bullets:
-        rows = [(c, s) for c, s in zip(planned, statuses) if c.parent not in bullets]
-        statuses = [s for _, s in rows] + list(bullets.values())
-        unknown = [c for c, s in rows if s == "unknown"]
-        open_bullets = [b for b, s in bullets.items() if s == "unknown"]
-    else:
-        unknown = [c for c, s in zip(planned, statuses) if s == "unknown"]
-        open_bullets = []
-    if "fail" in statuses:
-        return "ineligible"
-    if not unknown and not open_bullets:
-        return "eligible"
-    if pending and not open_bullets and all(c.pending_if_unknown for c in unknown):
-        return "pending_confirmation"
-    return "undetermined"
+def _spark(sql: str) -> str:
+    from ..sources.omop.database import spark_sql
+
+    return spark_sql(sql)
 
 
-def write_parquet(result: PopulationResult, out_dir) -> dict[str, int]:
-    """statuses.parquet (person_id, person, trial, criterion, status, by: sql|python, and for a criterion SQL
-    decided from one comparison or record function: value and unit (the picked record's value in the
-    item's unit), date (that record's date, or the newest record the function found)) and verdicts.parquet
-    (person_id, person, trial, verdict, failed, unknown) in ``out_dir``, each written under a temporary name
-    and renamed when complete. Returns the bytes written per file."""
-    import os
-    from pathlib import Path
+def _chunks(rows: Iterable, size: int) -> Iterator[list]:
+    chunk = []
+    for row in rows:
+        chunk.append(tuple(row))
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
 
-    import pyarrow as pa
-    import pyarrow.parquet as pq
 
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    ids = dict(result.persons)
-    cols: dict[str, list] = {k: [] for k in ("person_id", "person", "trial", "criterion", "status", "by", "value",
-                                             "unit", "date")}
-    verdicts: dict[str, list] = {k: [] for k in ("person_id", "person", "trial", "verdict", "failed", "unknown")}
-    for t in result.trials:
-        names = [cc.criterion.id for cc in t.criteria]
-        python = result.via_python.get(t.id, {})
-        units = {c.id: c.unit for c in result.plan.criteria if c.trial == t.id}
-        decided = result.values.get(t.id, {})
-        for pid, row in result.statuses[t.id].items():
-            ref = python.get(pid, ())
-            said = decided.get(pid, {})
-            for cid, s in zip(names, row):
-                value, day = (None, None) if cid in ref else said.get(cid, (None, None))
-                cols["value"].append(value)
-                cols["unit"].append(units.get(cid) if value is not None else None)
-                cols["date"].append(day)
-                cols["person_id"].append(pid)
-                cols["person"].append(ids[pid])
-                cols["trial"].append(t.id)
-                cols["criterion"].append(cid)
-                cols["status"].append(s)
-                cols["by"].append("python" if cid in ref else "sql")
-            verdicts["person_id"].append(pid)
-            verdicts["person"].append(ids[pid])
-            verdicts["trial"].append(t.id)
-            verdicts["verdict"].append(result.verdict(t.id, pid))
-            verdicts["failed"].append([c for c, s in zip(names, row) if s == "fail"])
-            verdicts["unknown"].append([c for c, s in zip(names, row) if s == "unknown"])
-    sizes = {}
-    for name, data in (("statuses.parquet", cols), ("verdicts.parquet", verdicts)):
-        table = pa.table(data)
-        for c in ("person", "trial", "criterion", "status", "by", "verdict", "unit"):
-            if c in table.column_names:
-                table = table.set_column(table.column_names.index(c), c, table[c].dictionary_encode())
-        tmp = out / f".{name}.partial"
-        pq.write_table(table, tmp, compression="zstd")
-        os.replace(tmp, out / name)
-        sizes[name] = (out / name).stat().st_size
-    return sizes
+def _from_rows(rows: list[tuple], schema) -> Any:
+    """Rows fetched from a database cursor as one Arrow record batch."""
+    return pa.RecordBatch.from_arrays([pa.array([r[k] for r in rows], f.type) for k, f in enumerate(schema)],
+                                      schema=schema)

@@ -48,3 +48,25 @@ def test_postgres_agrees_with_duckdb(small_population, pg_copy, seed_trials):
     assert pg.persons == duck.persons and len(pg.persons) == 400
     assert pg.statuses == duck.statuses
     assert pg.via_python == duck.via_python
+
+
+def test_postgres_writes_the_parquet_duckdb_writes(small_population, pg_copy, seed_trials, tmp_path):
+    """statuses.parquet and verdicts.parquet come from the database in batches, on either engine, with the
+    same rows; nothing is collected into Python when the outputs are written."""
+    import pyarrow.parquet as pq
+
+    counts = {}
+    for name, spec, schema in (("duckdb", small_population, None), ("postgres", URL, pg_copy)):
+        with OmopSource.open(str(spec), schema, as_of=AS_OF) as source:
+            result = SqlScreen(source, seed_trials, AS_OF).run(out=tmp_path / name)
+        assert result.statuses == {} and result.persons == []
+        counts[name] = (result.count, [f.rows() for f in result.funnels])
+    assert counts["duckdb"] == counts["postgres"] and counts["duckdb"][0] == 400
+    keys = {"statuses.parquet": ["trial", "person_id", "criterion"], "verdicts.parquet": ["trial", "person_id"]}
+    for file, order in keys.items():
+        duck, pg = (pq.read_table(tmp_path / name / file).sort_by([(k, "ascending") for k in order]).to_pylist()
+                    for name in ("duckdb", "postgres"))
+        assert duck == pg
+    statuses = pq.read_table(tmp_path / "duckdb" / "statuses.parquet")
+    assert statuses.num_rows == 400 * sum(len(t.criteria) for t in seed_trials)
+    assert set(statuses.column("status").to_pylist()) == {"pass", "fail", "unknown"}

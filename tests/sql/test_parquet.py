@@ -13,7 +13,7 @@ from screening.model.patient import Patient
 from screening.rules.compiler import compile_text
 from screening.sources.omop.load import load_profiles
 from screening.sources.omop.reader import OmopSource
-from screening.sql.population import SqlScreen, write_parquet
+from screening.sql.population import SqlScreen
 
 from .conftest import AS_OF
 
@@ -46,8 +46,7 @@ def test_statuses_parquet_has_the_deciding_values(tmp_path):
     db = tmp_path / "pq.duckdb"
     load_profiles(patients, db)
     with OmopSource.open(str(db), as_of=AS_OF) as source:
-        result = SqlScreen(source, [trial], AS_OF).run()
-    write_parquet(result, tmp_path / "out")
+        SqlScreen(source, [trial], AS_OF).run(out=tmp_path / "out")
     rows = {(r["person"], r["criterion"]): r for r in pq.read_table(tmp_path / "out" / "statuses.parquet").to_pylist()}
     crea = rows[("p1", "crea")]
     assert (crea["status"], crea["by"], crea["unit"], crea["date"]) == ("fail", "sql", "umol/L", dt.date(2026, 11, 2))
