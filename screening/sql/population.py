@@ -485,7 +485,7 @@ class SqlScreen:
         """One query: every atom per person as a long table (person, atom, code, refer, evidence date, stale)
         pivoted to one row per person (a hundred outer joins would defeat the planner), inferred facts over
         those columns, then each criterion's status."""
-        parts, selects, pivot = [], ["pers.person_id", "pers.pid_text", "pers.c_facts AS c_facts_"], []
+        joins, selects = [], ["pers.person_id", "pers.pid_text", "pers.c_facts AS c_facts_"]
         with_parts: set[str] = set()
         inferred = []
         for atom in self.plan.atoms.values():
@@ -498,32 +498,23 @@ class SqlScreen:
             decided = "decided IS TRUE" if isinstance(atom.node, X.Records) or atom.inferences else "TRUE"
             day, stale = _EXTRA.get(self._extra(atom), ("CAST(NULL AS DATE)", "CAST(NULL AS BOOLEAN)"))
             value = "x" if self._valued(atom) else "CAST(NULL AS DOUBLE)"
-            parts.append(f"SELECT person_id, {lit(name)} AS atom, CASE WHEN NOT ({decided}) THEN NULL WHEN v THEN 1 "
+            alias = f"{name}j"
+            joins.append(f" LEFT JOIN (SELECT person_id, CASE WHEN NOT ({decided}) THEN NULL WHEN v THEN 1 "
                          f"WHEN NOT v THEN 0 ELSE -1 END AS code, r, {day} AS d, {stale} AS s, {value} AS x "
-                         f"FROM ({body}) AS {name}")
-            pivot.append(f"MAX(CASE WHEN atom = {lit(name)} THEN code END) AS {name}_c, "
-                         f"bool_or(CASE WHEN atom = {lit(name)} THEN r END) AS {name}_r, "
-                         f"MAX(CASE WHEN atom = {lit(name)} THEN d END) AS {name}_d, "
-                         f"bool_or(CASE WHEN atom = {lit(name)} THEN s END) AS {name}_s, "
-                         f"MAX(CASE WHEN atom = {lit(name)} THEN x END) AS {name}_x")
-            code = f"piv.{name}_c"
-            selects.append(f"piv.{name}_d AS {name}_d")
-            selects.append(f"piv.{name}_x AS {name}_x")
+                         f"FROM ({body}) AS {name}) AS {alias} ON {alias}.person_id = pers.person_id")
+            code = f"{alias}.code"
+            selects.append(f"{alias}.d AS {name}_d")
+            selects.append(f"{alias}.x AS {name}_x")
             with_parts.add(name)
             if atom.inferences is not None:
-                selects += [f"{code} AS {name}_c", f"COALESCE(piv.{name}_s, FALSE) AS {name}_s",
-                            f"COALESCE(piv.{name}_r, FALSE) AS {name}_r"]
+                selects += [f"{code} AS {name}_c", f"COALESCE({alias}.s, FALSE) AS {name}_s",
+                            f"COALESCE({alias}.r, FALSE) AS {name}_r"]
                 inferred.append(f"{self._inferred_sql(atom)} AS {name}_v")
                 continue
             selects.append(f"CASE WHEN {code} = 1 THEN TRUE WHEN {code} = 0 THEN FALSE WHEN {code} = -1 THEN NULL "
                            f"ELSE {dv} END AS {name}_v")
-            selects.append(f"COALESCE(piv.{name}_r, {dr}, FALSE) AS {name}_r")
-        long = " UNION ALL ".join(parts) if parts else \
-            "SELECT 0 AS person_id, '' AS atom, 0 AS code, FALSE AS r, CAST(NULL AS DATE) AS d, FALSE AS s, " \
-            "CAST(NULL AS DOUBLE) AS x"
-        atoms = (f"SELECT {', '.join(selects)} FROM pers LEFT JOIN (SELECT person_id, "
-                 f"{', '.join(pivot) or 'NULL AS none'} "
-                 f"FROM ({long}) AS l GROUP BY person_id) AS piv ON piv.person_id = pers.person_id")
+            selects.append(f"COALESCE({alias}.r, {dr}, FALSE) AS {name}_r")
+        atoms = f"SELECT {', '.join(selects)} FROM pers{''.join(joins)}"
         if inferred:
             atoms = f"SELECT *, {', '.join(inferred)} FROM ({atoms}) AS base"
         crit = []
