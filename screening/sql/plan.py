@@ -101,14 +101,22 @@ class Untranslated(Exception):
 
 def _refers(trial: CompiledTrial, node: Any) -> str | None:
     if isinstance(node, X.Compare) and isinstance(node.source, X.Change):
-        return f"change({node.source.item}): persons with two or more values in the window"
+        if node.op == "in":
+            return f"change({node.source.item}) in a list: persons with two or more values in the window"
+        if node.source.percent:
+            return (f"pct_change({node.source.item}): persons whose percent change lies within a billionth of "
+                    f"{node.constant} (Python rounds it to 12 digits)")
+        return None  # the latest minus the earliest value, in SQL
     if isinstance(node, X.Compare) and isinstance(node.source, X.RefRatio):
         return None  # every record the pick rule selects has its ratio in SQL (or none: unknown on both paths)
     if isinstance(node, X.Compare) and node.source.name not in ("age", "sex"):
         spec = trial.items[node.source.name]
         if spec.formula is not None:
-            return (f"{spec.name} = {spec.formula.text}: persons with no {spec.name} recorded in its window "
-                    "and every operand recorded")
+            return (f"{spec.name} = {spec.formula.text}: persons with no {spec.name} recorded in its window, "
+                    "every operand recorded, and a computed value within a billionth of the threshold or a "
+                    "plausible bound, operand dates near the largest spread allowed, or an operand SQL cannot "
+                    "compute with (formulas with cases of sex or age, or with operands derived or picked as "
+                    "extremes: every such person)")
         if spec.pick in (Pick.MAX, Pick.MIN):
             return f"{spec.name} ({spec.pick.value} of values): persons with a value recorded as a bound"
     if isinstance(node, X.FactIs) and (node.item.startswith(X.CONFIRMATION) or trial.items[node.item].matcher.preferred):

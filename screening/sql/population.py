@@ -19,7 +19,7 @@ import sqlglot.expressions as E
 
 from ..model.rulefile import DataType, Pick
 from ..rules import ir as X
-from ..rules.compiled import CompiledTrial
+from ..rules.compiled import CompiledTrial, Formula
 from ..sources.omop.reader import OmopSource
 from . import classify as C
 from .plan import Plan, own_bullets, plan_trials
@@ -58,6 +58,7 @@ _EVENTS = {  # table -> (id, concept, source concept, start, end, value columns 
 _EXTRA = {"d": ("d", "CAST(NULL AS BOOLEAN)"), "ds": ("d", "s")}  # evidence date, stale (``SqlScreen._extra``)
 _VALUE_COLS = ("op", "num", "vc", "vs", "uc", "us", "vsv", "rl", "rh")
 _SIG = ("tbl", "concept", "scon") + _VALUE_COLS + ("status_raw",)
+_SYMBOLS = {"<": "<", "<=": "<=", ">": ">", ">=": ">=", "==": "=", "!=": "<>"}  # rule file -> SQL
 
 
 @dataclass
@@ -304,6 +305,8 @@ class SqlScreen:
         src = n.source
         if isinstance(src, X.RefRatio):
             return self._ratio_sql(atom), "CAST(NULL AS BOOLEAN)", "FALSE"
+        if isinstance(src, X.Change) and n.op in _SYMBOLS:
+            return self._change_sql(atom), "CAST(NULL AS BOOLEAN)", "FALSE"
         if isinstance(src, X.Change):
             ws = src.window.start(a)
             return (f"SELECT person_id, CAST(NULL AS BOOLEAN) AS v, COUNT(*) >= 2 AS r FROM obs WHERE key = "
@@ -465,6 +468,11 @@ class SqlScreen:
                    f"FROM ({base}) AS b) AS q GROUP BY person_id")
         if spec.formula is None:
             return agg
+        derived = self._derived_sql(atom)
+        if derived is not None:
+            return (f"SELECT COALESCE(a.person_id, c.person_id) AS person_id, CASE WHEN a.has_inside THEN a.v "
+                    "ELSE c.v END AS v, (a.has_inside IS NOT TRUE AND COALESCE(c.r, FALSE)) AS r "
+                    f"FROM ({agg}) AS a FULL OUTER JOIN ({derived}) AS c ON a.person_id = c.person_id")
         # a derived item: with no value of its own in the window, the Python path computes it for persons
         # whose operands are all recorded within their windows; for the others an operand is unknown
         ops = []
@@ -478,6 +486,105 @@ class SqlScreen:
         return (f"SELECT COALESCE(a.person_id, d.person_id) AS person_id, CASE WHEN a.has_inside THEN a.v END AS v, "
                 f"(a.has_inside IS NOT TRUE AND d.person_id IS NOT NULL) AS r FROM ({agg}) AS a "
                 f"FULL OUTER JOIN ({every}) AS d ON a.person_id = d.person_id")
+
+    def _change_sql(self, atom) -> str:
+        """change() / pct_change() as ``engine.items.change`` computes it: the latest minus the earliest value in
+        the window; unknown when a value there is not one number, when the first or the last date has
+        values that differ, with fewer than two values, or (percent) from 0. A percent change Python rounds
+        to 12 digits: within a billionth of the threshold, the Python path decides."""
+        t, n = atom.trial, atom.node
+        src = n.source
+        first, last = "CASE WHEN day = d0 THEN num END", "CASE WHEN day = d1 THEN num END"
+        delta = f"(MAX({last}) - MAX({first}))"
+        k = (f"CASE WHEN bool_or(NOT (kind = 'exact' AND num IS NOT NULL)) THEN 'U' WHEN COUNT(*) < 2 THEN 'U' "
+             f"WHEN MIN({first}) <> MAX({first}) OR MIN({last}) <> MAX({last}) THEN 'U' ")
+        if src.percent:
+            value = f"(100.0 * {delta} / MAX({first}))"
+            k += (f"WHEN MAX({first}) = 0 THEN 'U' WHEN ABS({value} - {lit(float(n.constant))}) <= "
+                  f"1e-9 * ABS({value}) + 1e-12 THEN 'R' ")
+        else:
+            value = delta
+        k += f"WHEN {value} {_SYMBOLS[n.op]} {lit(float(n.constant))} THEN 'T' ELSE 'F' END"
+        rows = (f"SELECT person_id, day, kind, num, MIN(day) OVER (PARTITION BY person_id) AS d0, "
+                f"MAX(day) OVER (PARTITION BY person_id) AS d1 FROM obs WHERE key = {lit(t.id + '/' + src.item)} "
+                f"AND day >= {lit(src.window.start(self.as_of))}")
+        return (f"SELECT person_id, CASE WHEN k = 'T' THEN TRUE WHEN k = 'F' THEN FALSE END AS v, k = 'R' AS r "
+                f"FROM (SELECT person_id, {k} AS k FROM ({rows}) AS q GROUP BY person_id) AS c")
+
+    def _derived_sql(self, atom) -> str | None:
+        """A value computed by a formula (``engine.items._derive``) in SQL, per person with every operand in
+        its window: (person_id, v, r). SQL computes in doubles where Python rounds to 12 digits, so a person
+        whose value lies within a billionth of the threshold or a plausible bound is referred to the Python
+        path, as one whose operand dates lie near the formula's max_spread (calendar months in whole days),
+        whose arithmetic has no real result, or whose operand SQL cannot read as one number. None: a formula
+        not translated (cases of sex, age, operands that are derived or picked as extremes)."""
+        t, n = atom.trial, atom.node
+        spec = t.items[n.source.name]
+        f = spec.formula
+        if not isinstance(f, Formula) or f.patient or f.sex or n.op not in _SYMBOLS:
+            return None
+        specs = [t.items[o] for o in f.operands]
+        if any(o.formula is not None or o.dtype is not DataType.QUANTITY or o.pick is not Pick.LATEST
+               or o.running for o in specs):
+            return None
+        ops = []
+        for k, (o, ospec) in enumerate(zip(f.operands, specs)):
+            inside = f"day >= {lit(ospec.window.start(self.as_of))}" if ospec.window is not None else "TRUE"
+            latest = "CASE WHEN day = last THEN"
+            ops.append(
+                f"(SELECT person_id, MAX(last) AS day, bool_or({latest} kind = 'exact' AND (num IS NULL OR "
+                f"ABS(num) >= 1e100) END) AS odd, "
+                f"CASE WHEN bool_and({latest} kind = 'exact' AND num IS NOT NULL END) AND MIN({latest} num END) = "
+                f"MAX({latest} num END) THEN MAX({latest} num END) END AS x "
+                f"FROM (SELECT person_id, day, kind, num, MAX(CASE WHEN {inside} THEN day END) "
+                f"OVER (PARTITION BY person_id) AS last FROM obs WHERE key = {lit(t.id + '/' + o)}) AS q "
+                f"WHERE last IS NOT NULL GROUP BY person_id) AS o{k}")
+        scales = dict(zip(f.operands, f.scales))
+
+        def arith(tree) -> str:
+            kind = tree[0]
+            if kind == "item":
+                return f"(o{f.operands.index(tree[1])}.x * {lit(float(scales[tree[1]]))})"
+            if kind in ("const", "qconst"):
+                return lit(float(tree[1]))
+            a, b = arith(tree[1]), arith(tree[2])
+            if kind == "tdiv":
+                return f"({a} / NULLIF({b}, 0))"
+            if kind == "pow":  # a non-positive base may have no real power: the Python path says
+                return f"(CASE WHEN {a} > 0 THEN POWER({a}, {b}) END)"
+            return f"({a} {dict(add='+', sub='-', mul='*')[kind]} {b})"
+
+        try:
+            value = f"({arith(f.tree)} * {lit(float(f.factor))})"
+        except KeyError:  # an operation this translation does not know
+            return None
+        xs = [f"o{k}.x" for k in range(len(ops))]
+        days = [f"o{k}.day" for k in range(len(ops))]
+        w = f.max_spread
+        lo, hi = 365 * w.years + 28 * w.months + 7 * w.weeks + w.days, 366 * w.years + 31 * w.months + 7 * w.weeks + w.days
+        spread = f"DATE_DIFF('day', LEAST({', '.join(days)}), GREATEST({', '.join(days)}))" if len(days) > 1 else "0"
+
+        def near(c: float | None) -> str:
+            return "FALSE" if c is None else f"ABS(val - {lit(float(c))}) <= 1e-9 * ABS(val) + 1e-12"
+
+        low, high = spec.plausible or (None, None)
+        outside = " OR ".join([f"val < {lit(float(low))}"] * (low is not None)
+                              + [f"val > {lit(float(high))}"] * (high is not None)) or "FALSE"
+        stale = f"newest < {lit(spec.window.start(self.as_of))}" if spec.window is not None else "FALSE"
+        sym = _SYMBOLS[n.op]
+        joins = ops[0] + "".join(f" JOIN {q} ON o{k + 1}.person_id = o0.person_id" for k, q in enumerate(ops[1:]))
+        computed = (f"SELECT o0.person_id, {' OR '.join(f'o{k}.odd' for k in range(len(ops)))} AS odd, "
+                    f"{' OR '.join(f'{x} IS NULL' for x in xs)} AS missing, {spread} AS spread, "
+                    f"{('GREATEST(' + ', '.join(days) + ')') if len(days) > 1 else days[0]} AS newest, "
+                    f"CASE WHEN {' AND '.join(f'{x} IS NOT NULL' for x in xs)} THEN {value} END AS val FROM {joins}")
+        # R: the Python path decides; U: unknown on both paths (an operand not one number, too far apart,
+        # implausible, stale); else the comparison
+        k = (f"CASE WHEN odd THEN 'R' WHEN missing THEN 'U' WHEN spread > {hi} THEN 'U' WHEN spread > {lo} THEN 'R' "
+             f"WHEN val IS NULL THEN 'R' WHEN {near(low)} OR {near(high)} THEN 'R' WHEN {outside} THEN 'U' "
+             f"WHEN {stale} THEN 'U' WHEN {near(n.constant)} THEN 'R' "
+             f"WHEN val {sym} {lit(float(n.constant))} THEN 'T' ELSE 'F' END")
+        return (f"SELECT person_id, CASE WHEN k = 'T' THEN TRUE WHEN k = 'F' THEN FALSE END AS v, k = 'R' AS r "
+                f"FROM (SELECT person_id, {k} AS k FROM ({computed}) AS c0) AS c1")
 
     # ------------------------------------------------------------------ run
 

@@ -62,3 +62,21 @@ def test_spark_needs_a_folder_of_parquet(tmp_path):
                                  "--as-of", AS_OF.isoformat(), "--out", str(tmp_path / "out")])
     assert r.exit_code != 0
     assert "--engine spark" in r.output and "folder of Parquet files" in r.output
+
+
+def test_spark_computes_formulas_and_changes_as_duckdb(spark, tmp_path):
+    """BMI from weight and height, change() and pct_change() with their guards, in Spark SQL."""
+    from screening.rules.compiler import compile_text
+
+    from .test_computed import CASES, RULES as CALC
+
+    trial = compile_text(CALC, "sqlcalc.yaml")
+    folder = tmp_path / "calc"
+    load_profiles([Patient.model_validate({"id": pid, "birth_date": "1970-01-01", "sex": "female",
+                                           "observations": obs}) for pid, (obs, _) in CASES.items()], folder)
+    with OmopSource.open(str(folder), as_of=AS_OF) as source:
+        duck = SqlScreen(source, [trial], AS_OF).run()
+    with OmopSource.open(str(folder), as_of=AS_OF, engine="spark", spark=spark) as source:
+        on_spark = SqlScreen(source, [trial], AS_OF).run()
+    assert on_spark.statuses == duck.statuses and len(on_spark.persons) == len(CASES)
+    assert on_spark.via_python == duck.via_python
