@@ -6,9 +6,11 @@ vocabularies cannot place keeps it unknown."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from screening import Status, compile_text, screen
+from screening import Status, compile_text, load_criteria, screen
 from screening.errors import RuleFileError
 
 U = Status.UNKNOWN
@@ -188,3 +190,78 @@ def test_onset_within_is_a_reserved_name():
         compile_text(text, "o.yaml")
     assert "name 'onset_within' is reserved" in str(err.value)
 
+
+# ---------------------------------------------------------------- the criteria re-encoded with onset_within
+
+CRITERIA = Path(__file__).resolve().parents[3] / "criteria"
+
+
+@pytest.fixture(scope="module")
+def seeds():
+    return {t: load_criteria(CRITERIA / f"{t}.yaml") for t in ("NCT04348461", "NCT01056471", "NCT03722472")}
+
+
+def status_of(trial, cid: str, conditions: list, complete=("conditions",), facts=()) -> tuple[Status, str]:
+    r = screen({"id": "p", "birth_date": "1970-01-01", "sex": "female", "conditions": conditions,
+                "facts": list(facts)}, trial, as_of=AS_OF, complete=list(complete))
+    c = next(c for c in r.criteria if c.id == cid)
+    return c.status, c.reason
+
+
+DVT = {"code": "icd10:I82.401", "name": "Acute DVT of right lower extremity", "source": "Condition/dvt"}
+
+
+def test_a_dvt_that_began_within_3_years_excludes_even_if_resolved(seeds):
+    got, reason = status_of(seeds["NCT04348461"], "exc-9a",
+                            [{**DVT, "onset": "2025-02-01", "abatement": "2025-06-01", "status": "resolved"}])
+    assert got is EXCLUDED and "onset 2025-02-01" in reason
+
+
+def test_a_dvt_that_began_earlier_and_is_charted_into_the_3_years_asks_a_person(seeds):
+    old_active = {**DVT, "onset": "2019-04-01", "status": "active"}
+    got, reason = status_of(seeds["NCT04348461"], "exc-9a", [old_active])
+    assert got is U and "deep vein thrombosis in the last 3 years" in reason
+    # the answer decides
+    answer = {"code": "local:dvt-last-3-years", "value": False, "date": "2026-11-20"}
+    assert status_of(seeds["NCT04348461"], "exc-9a", [old_active], facts=[answer])[0] is NOT_EXCLUDED
+    assert status_of(seeds["NCT04348461"], "exc-9a", [old_active],
+                     facts=[{**answer, "value": True}])[0] is EXCLUDED
+
+
+def test_a_dvt_over_before_the_3_years_does_not_exclude(seeds):
+    old = {**DVT, "onset": "2019-04-01", "abatement": "2019-09-01", "status": "resolved"}
+    assert status_of(seeds["NCT04348461"], "exc-9a", [old])[0] is NOT_EXCLUDED
+    assert status_of(seeds["NCT04348461"], "exc-9a", [old], complete=())[0] is U
+
+
+def test_a_pulmonary_embolism_is_read_as_a_dvt_is(seeds):
+    pe = {"code": "icd10:I26.99", "name": "Pulmonary embolism", "source": "Condition/pe"}
+    t = seeds["NCT04348461"]
+    assert status_of(t, "exc-9b", [{**pe, "onset": "2026-01-05", "status": "resolved",
+                                    "abatement": "2026-03-01"}])[0] is EXCLUDED
+    assert status_of(t, "exc-9b", [{**pe, "onset": "2018-01-05", "status": "active"}])[0] is U
+    assert status_of(t, "exc-9b", [{**pe, "onset": "2018-01-05", "status": "resolved",
+                                    "abatement": "2018-03-01"}])[0] is NOT_EXCLUDED
+
+
+RELAPSE = {"code": "local:ms-relapse", "name": "MS relapse", "source": "Condition/relapse"}
+
+
+def test_an_ms_relapse_is_dated_by_its_onset(seeds):
+    t = seeds["NCT01056471"]
+    # inclusions: pass means the rule holds
+    old_active = [{**RELAPSE, "onset": "2021-05-01", "status": "active"}]
+    assert status_of(t, "inc-4a", old_active)[0] is Status.PASS  # no relapse within the month
+    recent = [{**RELAPSE, "onset": "2026-11-10", "abatement": "2026-11-20", "status": "resolved"}]
+    assert status_of(t, "inc-4a", recent)[0] is Status.FAIL
+    got, reason = status_of(t, "inc-3b", [{**RELAPSE, "onset": "2026-02-01", "status": "resolved",
+                                          "abatement": "2026-03-01"}])
+    assert got is Status.PASS and "onset 2026-02-01" in reason
+
+
+def test_a_blood_donor_status_of_years_ago_is_no_donation_within_the_month(seeds):
+    t = seeds["NCT03722472"]
+    donor = {"code": "icd10:Z52.000", "name": "Unspecified donor, whole blood", "source": "Condition/donor"}
+    got, reason = status_of(t, "exc-21", [{**donor, "onset": "2020-03-01", "status": "active"}])
+    assert got is U and "onset within 1 month" in reason  # the volunteer's answer is still asked
+    assert status_of(t, "exc-21", [{**donor, "onset": "2026-11-02", "status": "active"}])[0] is EXCLUDED
