@@ -179,10 +179,31 @@ def _overlaps(first: date | None, last: date | None, ongoing: bool, start: date,
     return MAYBE
 
 
+def _onset_verdict(r: Any, w: Window, as_of: date) -> str:
+    """onset_within: did the event begin in [start, as_of]? Its onset decides, not whether it is still charted
+    active nor when it abated: a stroke of 2010 charted active today began outside 12 months, an infarction
+    8 months ago and resolved since began inside them. No onset date: cannot tell."""
+    start = w.start(as_of)
+    if personal_history(r):
+        # 'Personal history of stroke' is dated when it was charted: the event began on or before that day (and
+        # before its abatement), so one charted before the window began before it; one charted inside may not have
+        if r.onset is not None and r.onset > as_of:
+            return SKIP
+        known = [d for d in (r.onset, r.abatement) if d is not None]
+        return NO if known and min(known) < start else MAYBE
+    if r.onset is None:
+        return MAYBE
+    if r.onset > as_of:
+        return SKIP
+    return YES if r.onset >= start else NO
+
+
 def _condition_test(fn: str, w: Window | None):
     def verdict(r: Any, as_of: date) -> str:
         if r.status == "refuted":
             return NEG
+        if fn == "onset_within":
+            return _onset_verdict(r, w, as_of)
         if personal_history(r):
             # 'Personal history of pulmonary embolism' (or Z86.711): past, never active; it happened
             # on or before the date it was charted, so it is inside a window only if that date is
@@ -501,7 +522,7 @@ def _compile_records(trial: CompiledTrial, node: X.Records, siblings: tuple[str,
     w = node.window
     test = record_test(category, node.function, w)
     phrase = {
-        "has_condition": "active", "history_of": "history", "taking": "taking",
+        "has_condition": "active", "history_of": "history", "onset_within": "onset", "taking": "taking",
         "ever_taken": "ever taken", "started_within": "started", "had_procedure": "done",
         "procedure_planned": "planned", "vaccinated": "vaccinated", "allergic_to": "allergy on record",
         "family_history_of": "in the family history",
@@ -555,7 +576,8 @@ def _compile_records(trial: CompiledTrial, node: X.Records, siblings: tuple[str,
             return Outcome(FAIL, (f"{concept.label} not {phrase}: " + "; ".join(_record_text(category, r) for r in rs)
                                   + more,), ev(rs))
         others = verdicts[NO]
-        seen = ("; records outside it: " + "; ".join(_record_text(category, r) for r in others)) if others else ""
+        seen = _latest_onset(others) if node.function == "onset_within" else ""
+        seen += ("; records outside it: " + "; ".join(_record_text(category, r) for r in others)) if others else ""
         if left_out:
             seen += "; not counted: " + "; ".join(left_out)
         if category in env.complete:
@@ -571,6 +593,16 @@ def _compile_records(trial: CompiledTrial, node: X.Records, siblings: tuple[str,
                        ev(others), (name,))
 
     return run
+
+
+def _latest_onset(records: list) -> str:
+    """The newest onset among condition records outside a window, for the reason ('latest onset 2019-01-26
+    (Stroke)'): it is what a later screening date would have to be within."""
+    dated = [r for r in records if r.onset is not None]
+    if not dated:
+        return ""
+    r = max(dated, key=lambda r: r.onset)
+    return f"; latest onset {r.onset} ({r.name or r.code})"
 
 
 def _compile_fact(trial: CompiledTrial, node: X.FactIs) -> Program:

@@ -228,7 +228,7 @@ def criterion_ids(rules: RuleFile, positions: Iterable[int], all_ids: set) -> It
 
 def condition_qualifiers(rules: RuleFile, categories: dict) -> Iterator[Finding]:
     """clinical_status, severity and note_words qualify condition records: a set that has them is read by
-    condition functions only (has_condition, history_of)."""
+    condition functions only (has_condition, history_of, onset_within)."""
     for name, c in rules.concepts.items():
         asked = [k for k in ("clinical_status", "severity", "note_words") if getattr(c, k)]
         other = sorted(categories.get(name, frozenset()) - {"conditions"})

@@ -15,8 +15,8 @@ and analysable (a later SQL compiler walks the same IR):
               | days_between(anchor, anchor)     anchor := onset_of(c) | start_of(c) | stop_of(c) | procedure_of(c)
               | count_apart(data_item OP constant, 'P4W' [, 'P1Y'])
 
-Record functions: has_condition, history_of, taking, ever_taken, started_within,
-had_procedure, procedure_planned, vaccinated.
+Record functions: has_condition, history_of, onset_within, taking, ever_taken, started_within,
+had_procedure, procedure_planned, vaccinated, allergic_to, family_history_of.
 """
 
 from __future__ import annotations

@@ -157,6 +157,7 @@ Node = Union[Compare, Records, FactIs, Const, And, Or, Not]
 RECORD_FUNCTIONS: dict[str, tuple[str, str]] = {
     "has_condition": ("conditions", "none"),
     "history_of": ("conditions", "optional"),
+    "onset_within": ("conditions", "required"),
     "taking": ("medications", "optional"),
     "ever_taken": ("medications", "none"),
     "started_within": ("medications", "required"),

@@ -213,6 +213,12 @@ def _dated(plan: Plan, trial: CompiledTrial, node: Any, used: list[str], text: s
 PER_RECORD_ATTRIBUTES = ("dose", "daily_dose", "stop_reason")
 
 
+# the record functions ``population`` translates (each record's verdict as ``engine.atoms`` reads it); any other
+# is decided on the Python path, never translated as the nearest one it resembles
+SQL_RECORD_FUNCTIONS = frozenset({"has_condition", "history_of", "taking", "ever_taken", "started_within",
+                                  "had_procedure", "procedure_planned", "vaccinated"})
+
+
 def _check_records(trial: CompiledTrial, node: X.Records, siblings: tuple[str, ...]) -> None:
     """A record function is decided per record identity in SQL (the fail-safe classification is shipped as a
     table, with what a condition record's qualifiers and a drug record's dose or stop reason say); a concept
@@ -220,6 +226,8 @@ def _check_records(trial: CompiledTrial, node: X.Records, siblings: tuple[str, .
     concept = trial.concepts[node.concept]
     if X.RECORD_FUNCTIONS[node.function][0] not in ("conditions", "medications", "procedures", "immunizations"):
         raise Untranslated(f"{node.function}({node.concept}): records of this kind are decided on the Python path")
+    if node.function not in SQL_RECORD_FUNCTIONS:
+        raise Untranslated(f"{node.function}({node.concept}): not translated to SQL, decided on the Python path")
     timed = [kind for kind, _, _ in getattr(concept, "attributes", ()) if kind not in PER_RECORD_ATTRIBUTES]
     if timed:
         # how long a drug was taken (or at the same dose) reads its dates and the person's other records

@@ -138,6 +138,16 @@ def test_proposals_are_comments_for_the_author() -> None:
     assert "# proposed (age): rule: age >= 18" in block
 
 
+def test_an_acute_event_within_a_window_is_proposed_by_its_onset() -> None:
+    """'Myocardial infarction, or stroke within the prior 12 months' asks when the event began (onset_within),
+    not whether a condition is still charted (history_of reads an episode overlapping the window)."""
+    text = scaffold(read_study(DATA / "NCT05181449.json"))
+    block = text.split("  - id: exc-5\n", 1)[1].split("  - id: exc-6", 1)[0]
+    assert "# proposed (washout): rule: onset_within(CONCEPT, 'P12M')" in block
+    block = text.split("  - id: exc-4\n", 1)[1].split("  - id: exc-5", 1)[0]
+    assert "# proposed (washout): rule: onset_within(CONCEPT, 'P12M')" in block  # diabetic ketoacidosis
+
+
 def test_an_accepted_proposal_compiles() -> None:
     """Uncommenting a proposal (rule and data) gives a rule file that checks."""
     text = scaffold(read_study(DATA / "NCT03722472.json"))

@@ -450,3 +450,35 @@ def test_a_rule_asking_for_note_words_reads_the_note(tmp_path):
     path.write_text(json.dumps(doc))
     c = crit(screen(path, str(RULES), "2013-04-06"), "exc-anuric-renal-failure")
     assert c.status.value == "unknown" and "no note 'anuric / anuria'" in c.reason
+
+
+# ------------------------------------------------------------------ acute events dated by their onset
+
+
+def test_a_stroke_of_years_ago_that_synthea_keeps_active_is_no_stroke_within_12_months():
+    """Synthea keeps a stroke on the problem list as active for ever (Josue Sipes: Stroke, SNOMED 230690007,
+    onset 2019-01-26, clinicalStatus active). NCT05181449 exc-5 asks for one within the prior 12 months: when
+    it began decides, not that it is still charted; read as an episode overlapping the window it excluded him."""
+    t = str(CRITERIA / "NCT05181449.yaml")
+    stroke = "Stroke (active) onset 2019-01-26 [Condition/9fc0c104-7879-48a4-bc81-9071e1b16716]"
+    c = crit(screen(real("josue"), t, "2021-06-01"), "exc-5")
+    assert c.status.value == "pass", c.reason  # not excluded
+    assert "since 2020-06-01" in c.reason and "latest onset 2019-01-26 (Stroke)" in c.reason and stroke in c.reason
+    # conditions not declared complete: a stroke of the last 12 months may be missing from the chart
+    c = crit(screen(real("josue"), t, "2021-06-01", complete=set()), "exc-5")
+    assert c.status.value == "unknown" and "conditions not declared complete" in c.reason
+    # screened within 12 months of it: excluded, complete or not
+    for complete in (ALL_PARTS, set()):
+        c = crit(screen(real("josue"), t, "2019-06-01", complete=complete), "exc-5")
+        assert c.status.value == "fail" and stroke in c.reason and "since 2018-06-01" in c.reason
+
+
+def test_an_undated_record_the_vocabularies_cannot_place_keeps_an_old_active_stroke_undecided():
+    """The HL7 example patient: Stroke onset 2010-07-18 still active, and 'Family history of cancer of colon'
+    charted as his own condition with no onset date, which no vocabulary places: conditions declared complete
+    are not understood, so that record could be an event of the last 12 months and is asked about."""
+    t = str(CRITERIA / "NCT05181449.yaml")
+    c = crit(screen(real("hl7r4-assembled-example-patient.json"), t, "2026-12-01"), "exc-5")
+    assert c.status.value == "unknown"
+    assert "latest onset 2010-07-18 (Stroke)" in c.reason
+    assert [u.source for u in c.unrecognised] == ["Condition/family-history"]
