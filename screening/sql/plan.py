@@ -215,7 +215,7 @@ PER_RECORD_ATTRIBUTES = ("dose", "daily_dose", "stop_reason")
 
 # the record functions ``population`` translates (each record's verdict as ``engine.atoms`` reads it); any other
 # is decided on the Python path, never translated as the nearest one it resembles
-SQL_RECORD_FUNCTIONS = frozenset({"has_condition", "history_of", "taking", "ever_taken", "started_within",
+SQL_RECORD_FUNCTIONS = frozenset({"has_condition", "history_of", "onset_within", "taking", "ever_taken", "started_within",
                                   "had_procedure", "procedure_planned", "vaccinated"})
 
 

@@ -341,6 +341,8 @@ class SqlScreen:
             if fn == "has_condition":  # a diagnosis whose activity the chart does not state: maybe
                 body = (f"CASE WHEN status = 'unknown' AND NOT (d2 IS NOT NULL AND d2 > {a}) THEN 'maybe' "
                         f"WHEN {active} THEN 'yes' ELSE 'neg' END")
+            elif fn == "onset_within":  # the onset decides, not whether it is still charted active
+                body = f"CASE WHEN d1 IS NULL THEN 'maybe' WHEN d1 > {a} THEN 'skip' WHEN d1 >= {ws} THEN 'yes' ELSE 'no' END"
             elif w is None:
                 body = "'yes'"
             else:
@@ -348,6 +350,7 @@ class SqlScreen:
             # a personal history ('Personal history of ...', Z86.711) is past, never active, on or before its date
             last = "COALESCE(d2, d1)"
             past = ("'neg'" if fn == "has_condition" else "'yes'" if w is None else
+                    f"CASE WHEN LEAST(d1, d2) < {ws} THEN 'no' ELSE 'maybe' END" if fn == "onset_within" else
                     f"CASE WHEN {last} IS NOT NULL AND {last} < {ws} THEN 'no' ELSE 'maybe' END")
             verdict = (f"CASE WHEN status = 'refuted' THEN 'neg' WHEN past AND d1 IS NOT NULL AND d1 > {a} THEN 'skip' "
                        f"WHEN past THEN {past} ELSE {body} END")
