@@ -571,8 +571,8 @@ class SqlScreen:
             return "FALSE" if c is None else f"ABS(val - {lit(float(c))}) <= 1e-9 * ABS(val) + 1e-12"
 
         low, high = spec.plausible or (None, None)
-        outside = " OR ".join([f"val < {lit(float(low))}"] * (low is not None)
-                              + [f"val > {lit(float(high))}"] * (high is not None)) or "FALSE"
+        outside = " OR ".join(([f"val < {lit(float(low))}"] if low is not None else [])
+                              + ([f"val > {lit(float(high))}"] if high is not None else [])) or "FALSE"
         stale = f"newest < {lit(spec.window.start(self.as_of))}" if spec.window is not None else "FALSE"
         sym = _SYMBOLS[n.op]
         joins = ops[0] + "".join(f" JOIN {q} ON o{k + 1}.person_id = o0.person_id" for k, q in enumerate(ops[1:]))

@@ -53,7 +53,9 @@ def test_statuses_parquet_has_the_deciding_values(tmp_path):
     assert crea["value"] == pytest.approx(1.5 * 88.42, rel=1e-3)  # the newest value, in the item's unit
     assert (rows[("p1", "bx")]["status"], rows[("p1", "bx")]["value"], rows[("p1", "bx")]["date"]) == \
         ("pass", None, dt.date(2026, 3, 4))
-    # the derived item is computed on the Python path: its status, and no value from SQL
-    assert (rows[("p1", "bmi")]["by"], rows[("p1", "bmi")]["value"]) == ("python", None)
+    # the derived item is decided in SQL (weight and height five months apart, max_spread P0D: unknown, as on the
+    # Python path), with no deciding value
+    assert (rows[("p1", "bmi")]["status"], rows[("p1", "bmi")]["by"], rows[("p1", "bmi")]["value"]) == \
+        ("unknown", "sql", None)
     assert [(rows[("p2", c)]["status"], rows[("p2", c)]["value"], rows[("p2", c)]["date"]) for c in ("crea", "bx")] \
         == [("unknown", None, None), ("unknown", None, None)]
