@@ -4,6 +4,12 @@ four seed trials in SQL; the Python path screens a sample of the same profiles o
 
     python bench/sql_bench.py --n 10000 --replicate 1 --sample 1000
     python bench/sql_bench.py --n 10000 --replicate 100 --sample 1000     # 1,000,000 persons
+    python bench/sql_bench.py --n 10000 --replicate 10 --engine postgres  # 100,000 persons on PostgreSQL
+    python bench/sql_bench.py --n 10000 --replicate 10 --engine spark     # 100,000 persons on Spark (local)
+
+PostgreSQL: the tables are copied (typed, then ANALYZEd) into a fresh schema of $SCREENING_BENCH_POSTGRES
+(default the local server's database `test`), dropped afterwards; the copy is not timed. Spark: each table is
+written as one Parquet file and read by a local session on every core.
 
 Replication copies every person with new person ids and row ids (the same records): the SQL work scales
 with the rows, while the Python decisions per distinct concept and value stay those of the first n.
@@ -58,11 +64,59 @@ def replicate(db: Path, n: int, copies: int) -> None:
     con.close()
 
 
+_PG_TYPES = {"BIGINT": "BIGINT", "INTEGER": "INTEGER", "VARCHAR": "TEXT", "DATE": "DATE", "DOUBLE": "DOUBLE PRECISION",
+             "BOOLEAN": "BOOLEAN", "FLOAT": "REAL"}
+
+
+def to_postgres(db: Path, url: str, work: Path) -> str:
+    """Every table of the DuckDB file in a fresh schema of the server, with its column types; the schema name."""
+    import uuid
+
+    import psycopg
+
+    schema = f"bench_{uuid.uuid4().hex[:8]}"
+    duck = duckdb.connect(str(db), read_only=True)
+    with psycopg.connect(url, autocommit=True) as con:
+        con.execute(f'CREATE SCHEMA "{schema}"')
+        for (table,) in duck.execute("SELECT table_name FROM information_schema.tables").fetchall():
+            cols = duck.execute(f"DESCRIBE {table}").fetchall()
+            types = ", ".join(f'"{c[0]}" {_PG_TYPES.get(c[1].split("(")[0], "TIMESTAMP" if "TIMESTAMP" in c[1] else "TEXT")}'
+                              for c in cols)
+            con.execute(f'CREATE TABLE "{schema}"."{table}" ({types})')
+            csv = work / f"{table}.csv"
+            duck.execute(f"COPY {table} TO '{csv}' (HEADER, DELIMITER ',')")
+            with con.cursor() as cur, cur.copy(f'COPY "{schema}"."{table}" FROM STDIN WITH (FORMAT csv, HEADER true)'
+                                               ) as copy, open(csv, "rb") as fh:
+                while block := fh.read(1 << 20):
+                    copy.write(block)
+            csv.unlink()
+            con.execute(f'ANALYZE "{schema}"."{table}"')
+    duck.close()
+    return schema
+
+
+def drop_postgres(url: str, schema: str) -> None:
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as con:
+        con.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+def to_parquet(db: Path, folder: Path) -> None:
+    """Every table of the DuckDB file as one Parquet file in ``folder`` (what Spark reads)."""
+    folder.mkdir()
+    duck = duckdb.connect(str(db), read_only=True)
+    for (table,) in duck.execute("SELECT table_name FROM information_schema.tables").fetchall():
+        duck.execute(f"COPY {table} TO '{folder / (table + '.parquet')}' (FORMAT parquet)")
+    duck.close()
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--n", type=int, default=10000)
     ap.add_argument("--replicate", type=int, default=1)
     ap.add_argument("--sample", type=int, default=1000)
+    ap.add_argument("--engine", choices=("duckdb", "postgres", "spark"), default="duckdb")
     ap.add_argument("--workers", type=int, default=None,
                     help="processes for the SQL path's Python share (default: every core)")
     args = ap.parse_args()
@@ -80,10 +134,24 @@ def main() -> None:
         replicate(db, args.n, args.replicate)
     rep = time.perf_counter() - t0
     persons = args.n * args.replicate
-    t0 = time.perf_counter()
-    with OmopSource.open(str(db), as_of=AS_OF) as source:
-        result = SqlScreen(source, trials, AS_OF, workers=args.workers).run(out=work / "out")
-    sql = time.perf_counter() - t0 - result.timings["write"]
+    url = os.environ.get("SCREENING_BENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
+    spec, options, schema = str(db), {}, None
+    if args.engine == "postgres":
+        schema = to_postgres(db, url, work)
+        spec, options = url, {"schema": schema}
+    elif args.engine == "spark":
+        from screening.sources.omop.database import spark_session
+
+        to_parquet(db, work / "parquet")
+        spec, options = str(work / "parquet"), {"engine": "spark", "spark": spark_session("local[*]")}
+    try:
+        t0 = time.perf_counter()
+        with OmopSource.open(spec, as_of=AS_OF, **options) as source:
+            result = SqlScreen(source, trials, AS_OF, workers=args.workers).run(out=work / "out")
+        sql = time.perf_counter() - t0 - result.timings["write"]
+    finally:
+        if schema is not None:
+            drop_postgres(url, schema)
     write, sizes = result.timings["write"], result.sizes
     referred = sum(len(v) for per in result.via_python.values() for v in per.values())
     sample = profiles[:args.sample]
@@ -96,7 +164,7 @@ def main() -> None:
     sql_rate = persons * len(trials) / sql
     print(f"load: {args.n:,} profiles in {load:.1f} s ({args.n / load:,.0f} persons/s)"
           + (f"; replicated to {persons:,} persons in {rep:.1f} s" if args.replicate > 1 else ""))
-    print(f"SQL (DuckDB): {persons:,} persons x {len(trials)} trials in {sql:.1f} s "
+    print(f"SQL ({args.engine}): {persons:,} persons x {len(trials)} trials in {sql:.1f} s "
           f"({sql_rate:,.0f} screens/s; " + ", ".join(f"{k} {v:.1f} s" for k, v in result.timings.items())
           + f"); {referred:,} of {persons * crits:,} criterion results by the Python path, on "
           f"{args.workers or os.cpu_count()} worker processes")

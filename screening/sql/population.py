@@ -249,10 +249,22 @@ class SqlScreen:
         parts = self.source.mapping.complete_within_observation_period
         period, joins = "FALSE", ""
         # joins to per-person aggregates, not correlated EXISTS: every engine (Spark too) plans them
-        if self.db.has("observation_period") and self.source.completeness == "observation-period":
-            self.create("covered", f"SELECT DISTINCT o.person_id FROM {self.db.ref('observation_period')} AS o "
+        policy = self.source.completeness
+        if self.db.has("observation_period") and policy in ("observation-period", "lifetime"):
+            lifetime = ""
+            if policy == "lifetime":  # only a period that began by the birth date (the reader's, per distinct y/m/d)
+                triples = self.sql(f"SELECT DISTINCT year_of_birth, month_of_birth, day_of_birth FROM {p} "
+                                   "WHERE birth_datetime IS NULL").fetchall()
+                self.declare("births", "y INTEGER, m INTEGER, d INTEGER, birth DATE")
+                self._insert("births", [(y, m, d, _date(y, m, d)) for y, m, d in triples if y and m and d])
+                lifetime = (f" AND o.observation_period_start_date <= COALESCE(CAST(b0.birth_datetime AS DATE), "
+                            "b1.birth)")
+                lifetime_join = (f" JOIN {p} AS b0 ON b0.person_id = o.person_id LEFT JOIN births AS b1 ON "
+                                 "b1.y = b0.year_of_birth AND b1.m = b0.month_of_birth AND b1.d = b0.day_of_birth")
+            self.create("covered", f"SELECT DISTINCT o.person_id FROM {self.db.ref('observation_period')} AS o"
+                        f"{lifetime_join if lifetime else ''} "
                         f"WHERE o.observation_period_start_date <= {lit(a)} AND (o.observation_period_end_date IS NULL "
-                        f"OR {lit(a)} <= o.observation_period_end_date)")
+                        f"OR {lit(a)} <= o.observation_period_end_date){lifetime}")
             period = "op.person_id IS NOT NULL"
             joins += " LEFT JOIN covered AS op ON op.person_id = p.person_id"
         declared = self.db.has("screening_complete")
@@ -939,6 +951,14 @@ def _compare(value: str, op: str, constant: Any) -> str:
         return f"{value} IN ({', '.join(lit(float(c)) for c in constant)})"
     sym = {"==": "=", "!=": "<>"}.get(op, op)
     return f"{value} {sym} {lit(float(constant))}"
+
+
+def _date(year: int, month: int, day: int) -> dt.date | None:
+    """A birth date from its parts as the OMOP reader reads them (None: not a date, such as 1970-02-30)."""
+    try:
+        return dt.date(year, month, day)
+    except ValueError:
+        return None
 
 
 def _spark(sql: str) -> str:
