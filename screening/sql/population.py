@@ -131,6 +131,19 @@ class SqlScreen:
         self.sql(f"DROP TABLE IF EXISTS {name}")
         self.sql(f"CREATE TEMPORARY TABLE {name} AS {select}")
 
+    def view(self, name: str, select: str) -> None:
+        """A temporary view (read by a few queries, each reading the columns it needs): a table on Spark."""
+        if self.dialect == "spark":
+            self.create(name, select)
+            return
+        self.sql(f"DROP VIEW IF EXISTS {name}")
+        self.sql(f"CREATE TEMPORARY VIEW {name} AS {select}")
+
+    def _clustered(self, column: str) -> str:
+        """' ORDER BY column' on DuckDB: a table each atom reads by one value of ``column`` is stored sorted by
+        it, so that every atom's scan skips the row groups of the others (min/max zone maps)."""
+        return f" ORDER BY {column}" if self.dialect == "duckdb" else ""
+
     def declare(self, name: str, columns: str) -> None:
         if self.dialect == "spark":
             self._declared[name] = columns
@@ -200,7 +213,7 @@ class SqlScreen:
         # part the vocabularies cannot rule out ('cand', the fail-safe)
         self.create("recs", "SELECT e.person_id, i.atom, i.role, i.status, i.past, e.d1, e.d2 "
                     f"FROM ev AS e JOIN rrole AS i ON {same} AND (e.d2 IS NOT NULL) = i.has_end "
-                    f"WHERE e.d1 IS NULL OR e.d1 <= {lit(self.as_of)} OR i.status = 'planned'")
+                    f"WHERE e.d1 IS NULL OR e.d1 <= {lit(self.as_of)} OR i.status = 'planned'{self._clustered('i.atom')}")
 
     def _values(self) -> None:
         same = " AND ".join(f"e.{c} IS NOT DISTINCT FROM i.{c}" for c in ("tbl", "concept", "scon", "status_raw"))
@@ -229,7 +242,8 @@ class SqlScreen:
         self.create("rowsig", "SELECT e.person_id, e.d1 AS day, s.sig_id, s.key "
                  f"FROM ev AS e JOIN vsig AS s ON {on}")
         self.create("obs", "SELECT r.person_id, r.key, r.day, r.sig_id, v.kind, v.num "
-                 f"FROM rowsig AS r JOIN vobs AS v USING (sig_id, key) WHERE r.day <= {lit(self.as_of)}")
+                 f"FROM rowsig AS r JOIN vobs AS v USING (sig_id, key) WHERE r.day <= {lit(self.as_of)}"
+                 + self._clustered("r.key"))
         death = ""
         keys = C.death_keys(self.source, self.matchers)
         if self.db.has("death") and keys:
@@ -237,7 +251,7 @@ class SqlScreen:
                      f"{self.db.ref('death')} AS d, (VALUES {', '.join('(' + lit(k) + ')' for k in keys)}) AS k(key)")
         self.create("facts", "SELECT * FROM (SELECT r.person_id, r.key, r.day, f.val "
                  f"FROM rowsig AS r JOIN vfact AS f USING (sig_id, key){death}) AS x "
-                 f"WHERE day IS NULL OR day <= {lit(self.as_of)}")
+                 f"WHERE day IS NULL OR day <= {lit(self.as_of)}{self._clustered('key')}")
 
     def _persons(self) -> None:
         p, a = self.db.ref("person"), self.as_of
@@ -650,7 +664,7 @@ class SqlScreen:
         self.deciders = [(i, c) for i, c in enumerate(self.plan.criteria) if c.decider in with_parts]
         for i, c in self.deciders:
             crit.append(f"{c.decider}_x AS x{i}, {c.decider}_d AS d{i}")
-        return f"SELECT person_id, pid_text, {', '.join(crit)} FROM ({atoms}) AS atoms ORDER BY person_id"
+        return f"SELECT person_id, pid_text, {', '.join(crit)} FROM ({atoms}) AS atoms"
 
     def _valued(self, atom) -> bool:
         """Does the atom's query give the value it decided on (``x``): a comparison of one picked record."""
@@ -810,7 +824,7 @@ class SqlScreen:
             joins += (" LEFT JOIN (SELECT person_id, " + ", ".join(
                 f"MAX(CASE WHEN j = {j} THEN status END) AS q{j}" for j in range(len(plan.bullets)))
                 + " FROM pybul GROUP BY person_id) AS fb ON fb.person_id = res.person_id")
-        self.create("final", f"SELECT {', '.join(cols)} FROM res{joins} ORDER BY res.person_id")
+        self.view("final", f"SELECT {', '.join(cols)} FROM res{joins}")
         per_trial = []
         for t in self.trials:
             mine = [(i, c) for i, c in enumerate(plan.criteria) if c.trial == t.id]
@@ -838,7 +852,7 @@ class SqlScreen:
             per_trial.append(f"SELECT person_id, pid_text AS person, {lit(t.id)} AS trial, {verdict} AS vkey, "
                              f"{letters} AS letters, {listed('fail')} AS failed, {listed('unknown')} AS unknown "
                              "FROM final")
-        self.create("verdicts", " UNION ALL ".join(per_trial))
+        self.view("verdicts", " UNION ALL ".join(per_trial))
 
     def _funnels(self) -> tuple[int, list]:
         """(persons screened, one ``Funnel`` per trial) counted in the database by status letters."""
@@ -866,6 +880,31 @@ class SqlScreen:
                          f"s{i} AS status, CASE WHEN r{i} THEN 'python' ELSE 'sql' END AS by, {vals} FROM final")
         return " UNION ALL ".join(parts)
 
+    def _statuses_unnested(self) -> str:
+        """statuses.parquet on DuckDB: per trial, one row per person unnested to one row per criterion (lists
+        unnested side by side), so that a person's rows lie together and compress."""
+        deciders = {i for i, _ in self.deciders}
+        parts = []
+        for t in self.trials:
+            mine = [(i, c) for i, c in enumerate(self.plan.criteria) if c.trial == t.id]
+
+            def listed(cells: list[str], sql_type: str) -> str:
+                return f"UNNEST(CAST([{', '.join(cells)}] AS {sql_type}[]))"
+
+            value = [f"x{i}" if i in deciders else "NULL" for i, _ in mine]
+            unit = [f"CASE WHEN x{i} IS NOT NULL THEN {lit(c.unit)} END" if i in deciders and c.unit is not None
+                    else "NULL" for i, c in mine]
+            day = [f"d{i}" if i in deciders else "NULL" for i, _ in mine]
+            by = [f"CASE WHEN r{i} THEN 'python' ELSE 'sql' END" for i, _ in mine]
+            parts.append(
+                f"SELECT person_id, pid_text AS person, {lit(t.id)} AS trial, "
+                f"{listed([lit(c.id) for _, c in mine], 'VARCHAR')} AS criterion, "
+                f"{listed([f's{i}' for i, _ in mine], 'VARCHAR')} AS status, "
+                f"{listed(by, 'VARCHAR')} AS by, "
+                f"{listed(value, 'DOUBLE')} AS value, {listed(unit, 'VARCHAR')} AS unit, "
+                f"{listed(day, 'DATE')} AS date FROM final")
+        return " UNION ALL ".join(parts)
+
     def _write(self, out_dir) -> dict[str, int]:
         """statuses.parquet and verdicts.parquet (``STATUS_SCHEMA``, ``VERDICT_SCHEMA``) from the database, each under a
         temporary name renamed when complete; the bytes written per file."""
@@ -880,6 +919,16 @@ class SqlScreen:
         verdict = ("SELECT person_id, person, trial, CASE WHEN vkey = 'pending_confirmation' THEN 'undetermined' "
                    "ELSE vkey END AS verdict, failed, unknown FROM verdicts")
         sizes = {}
+        if self.dialect == "duckdb":  # DuckDB writes Parquet itself, on every core, a person's rows together
+            for name, sql in (("statuses.parquet", self._statuses_unnested()), ("verdicts.parquet", (
+                    "SELECT person_id, person, trial, verdict, CASE WHEN failed = '' THEN CAST([] AS VARCHAR[]) ELSE "
+                    "string_split(failed, ',') END AS failed, CASE WHEN unknown = '' THEN CAST([] AS VARCHAR[]) "
+                    f"ELSE string_split(unknown, ',') END AS unknown FROM ({verdict}) AS v"))):
+                tmp = out / f".{name}.partial"
+                self.sql(f"COPY ({sql}) TO {lit(str(tmp))} (FORMAT parquet, COMPRESSION zstd)")
+                os.replace(tmp, out / name)
+                sizes[name] = (out / name).stat().st_size
+            return sizes
         for name, sql, schema in (("statuses.parquet", self._statuses_sql(), STATUS_SCHEMA),
                                   ("verdicts.parquet", verdict, VERDICT_SCHEMA)):
             tmp = out / f".{name}.partial"
