@@ -94,6 +94,13 @@ CASES = [
     Case("bounds-with-max", _p(observations=[_obs("loinc:2890-5", "<0.5", "2026-11-01", "mg/mg"),
                                              _obs("loinc:5130-0", ">300", "2026-11-01", "[IU]/mL"),
                                              _obs("loinc:5130-0", 20, "2026-10-01", "[IU]/mL")])),
+    Case("semantic-tags-in-text", _p(observations=[_obs("loinc:81716-3", "Detected (qualifier value)", "2026-11-01"),
+                                                   _obs("loinc:94500-6", "Not detected (qualifier value)", "2026-11-20"),
+                                                   _obs("loinc:2106-3", " negative ", "2026-11-23")])),
+    Case("blank-text-value", _p(observations=[_obs("loinc:2890-5", "", "2026-11-01", "mg/mg"),
+                                              _obs("loinc:2890-5", 0.5, "2026-10-01", "mg/mg")]),
+         lost="a blank text value is written as an empty value_source_value, which reads back as no value recorded "
+              "(reported unmapped, never an unreadable value): the older value then decides"),
     Case("coded-words-same-day", _p(observations=[_obs("loinc:81716-3", "Detected", "2026-11-01"),
                                                   _obs("loinc:2106-3", "Negative", "2026-11-22"),
                                                   _obs("loinc:94500-6", "not detected", "2026-11-20"),
@@ -264,6 +271,9 @@ CASES = [
         _obs("local:nrg-gy032-substudy", "A", "2026-10-01"), _obs("local:figo-stage", "IB", "2026-10-01"),
         _obs("local:tumour-grade", "3", "2026-10-01"), _obs("local:pn", "N0", "2026-10-01"),
         _obs("local:pn", "NX", "2026-10-01"), _obs("local:lvi", "substantial", "2026-10-01")])),
+    Case("parts-the-model-does-not-know", _p(conditions=[dict(code="icd10:C50.9", onset="2020-01-01")]),
+         post=("INSERT INTO screening_complete VALUES ({pid}, 'observations'), ({pid}, 'bogus'), ({pid}, 'Conditions'), "
+               "({pid}, 'allergies')",), round_trip=False),
     # ---- completeness from observation periods
     Case("lifetime-observed-from-birth", _p(complete=[]), config=LIFETIME, round_trip=False,
          post=(_PERIOD % ("1980-05-05", "NULL"),)),

@@ -19,7 +19,8 @@ from pydantic import ValidationError
 
 from ...errors import Problem
 from ...model.patient import (
-    Condition, Fact, Immunization, Medication, Observation, Patient, Procedure, ReferenceRange, UnmappedRecord,
+    Category, Condition, Fact, Immunization, Medication, Observation, Patient, Procedure, ReferenceRange,
+    UnmappedRecord,
 )
 from ..base import SourcedPatient, Where
 from .concepts import Concept, Concepts, Mapping, mapping
@@ -325,6 +326,8 @@ def _is_int(x: Any) -> bool:
     return isinstance(x, str) and x.strip().lstrip("-").isdigit()
 
 
+_PARTS = frozenset(c.value for c in Category)  # what screening_complete may declare complete
+
 _STATUSES = {m: frozenset(get_args(m.model_fields["status"].annotation)) if "status" in m.model_fields else frozenset()
              for m in (Condition, Fact, Immunization, Medication, Observation, Procedure)}
 
@@ -438,7 +441,10 @@ class _Builder:
                               f"{start} to {end or 'open'} contains the screening date {as_of}); "
                               f"events before {start} are not in this database")
         for c in declared:
-            if c in NOT_READ:
+            if c not in _PARTS:  # the SQL path reads the same names, and only these
+                self.skip("screening_complete", None, f"{c!r} declared complete is not a part of the record "
+                                                      f"({', '.join(sorted(_PARTS))}): ignored")
+            elif c in NOT_READ:
                 self.skip("screening_complete", None, f"{c} declared complete, but this reader does not read {c} "
                                                       "from OMOP: not complete, so no record is read as none")
             elif c not in out:
