@@ -101,6 +101,12 @@ CASES = [
                                               _obs("loinc:2890-5", 0.5, "2026-10-01", "mg/mg")]),
          lost="a blank text value is written as an empty value_source_value, which reads back as no value recorded "
               "(reported unmapped, never an unreadable value): the older value then decides"),
+    Case("unreadable-newer-result", _p(observations=[_obs("loinc:2890-5", 0.5, "2026-10-01", "mg/mg")],
+                                       unmapped=[dict(resource="Observation/x", reason="invalid value",
+                                                      category="observations", code="loinc:2890-5",
+                                                      date="2026-11-01")]),
+         lost="the profile's unmapped records are not written: read back, a newer result that could not be read "
+              "no longer keeps the item unknown, and the older value decides"),
     Case("coded-words-same-day", _p(observations=[_obs("loinc:81716-3", "Detected", "2026-11-01"),
                                                   _obs("loinc:2106-3", "Negative", "2026-11-22"),
                                                   _obs("loinc:94500-6", "not detected", "2026-11-20"),
