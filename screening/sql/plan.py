@@ -121,8 +121,6 @@ def _refers(trial: CompiledTrial, node: Any) -> str | None:
             return f"{spec.name} ({spec.pick.value} of values): persons with a value recorded as a bound"
     if isinstance(node, X.FactIs) and (node.item.startswith(X.CONFIRMATION) or trial.items[node.item].matcher.preferred):
         return f"{node.item}: persons with a recorded confirmation"
-    if isinstance(node, X.Compare) and node.source.name == "age":
-        return "age: persons whose birth date is given only as year, month and a day after the 28th"
     return None
 
 

@@ -262,23 +262,26 @@ class SqlScreen:
         self._insert("gender", gmap)
         parts = self.source.mapping.complete_within_observation_period
         period, joins = "FALSE", ""
+        # the person's first row (as the reader takes it), with the birth date the reader reads, in parts
+        person = (f"SELECT *, row_number() OVER (PARTITION BY person_id ORDER BY person_id) AS k FROM {p} AS p0")
+        birth = ", ".join(f"{_birth_part(part, column)} AS b_{part}" for part, column in
+                          (("year", "year_of_birth"), ("month", "month_of_birth"), ("day", "day_of_birth")))
         # joins to per-person aggregates, not correlated EXISTS: every engine (Spark too) plans them
-        policy = self.source.completeness
-        if self.db.has("observation_period") and policy in ("observation-period", "lifetime"):
+        if self.db.has("observation_period") and self.source.completeness in ("observation-period", "lifetime"):
             lifetime = ""
-            if policy == "lifetime":  # only a period that began by the birth date (the reader's, per distinct y/m/d)
-                triples = self.sql(f"SELECT DISTINCT year_of_birth, month_of_birth, day_of_birth FROM {p} "
-                                   "WHERE birth_datetime IS NULL").fetchall()
-                self.declare("births", "y INTEGER, m INTEGER, d INTEGER, birth DATE")
-                self._insert("births", [(y, m, d, _date(y, m, d)) for y, m, d in triples if y and m and d])
-                lifetime = (f" AND o.observation_period_start_date <= COALESCE(CAST(b0.birth_datetime AS DATE), "
-                            "b1.birth)")
-                lifetime_join = (f" JOIN {p} AS b0 ON b0.person_id = o.person_id LEFT JOIN births AS b1 ON "
-                                 "b1.y = b0.year_of_birth AND b1.m = b0.month_of_birth AND b1.d = b0.day_of_birth")
+            if self.source.completeness == "lifetime":  # only a period that began by the birth date
+                start = "o.observation_period_start_date"
+                lifetime = (f" AND b.b_year IS NOT NULL AND (EXTRACT(year FROM {start}) < b.b_year OR "
+                            f"(EXTRACT(year FROM {start}) = b.b_year AND (EXTRACT(month FROM {start}) < b.b_month OR "
+                            f"(EXTRACT(month FROM {start}) = b.b_month AND EXTRACT(day FROM {start}) <= b.b_day))))")
+                joins_b = (f" JOIN (SELECT p.person_id, {birth} FROM ({person}) AS p WHERE p.k = 1) AS b "
+                           "ON b.person_id = o.person_id")
+            else:
+                joins_b = ""
             self.create("covered", f"SELECT DISTINCT o.person_id FROM {self.db.ref('observation_period')} AS o"
-                        f"{lifetime_join if lifetime else ''} "
-                        f"WHERE o.observation_period_start_date <= {lit(a)} AND (o.observation_period_end_date IS NULL "
-                        f"OR {lit(a)} <= o.observation_period_end_date){lifetime}")
+                        f"{joins_b} WHERE o.observation_period_start_date <= {lit(a)} AND "
+                        f"(o.observation_period_end_date IS NULL OR {lit(a)} <= o.observation_period_end_date)"
+                        f"{lifetime}")
             period = "op.person_id IS NOT NULL"
             joins += " LEFT JOIN covered AS op ON op.person_id = p.person_id"
         declared = self.db.has("screening_complete")
@@ -296,18 +299,10 @@ class SqlScreen:
             if declared:
                 terms.append(f"COALESCE(dc.k_{cat}, FALSE)")
             comp.append(f"({' OR '.join(terms) or 'FALSE'}) AS c_{cat}")
-        valid = ("p.birth_datetime IS NULL AND p.year_of_birth <> 0 AND p.month_of_birth BETWEEN 1 AND 12 "
-                 "AND p.day_of_birth BETWEEN 1 AND 28")
-        birth = ", ".join(
-            f"CASE WHEN p.birth_datetime IS NOT NULL THEN CAST(EXTRACT({part} FROM p.birth_datetime) AS INTEGER) "
-            f"WHEN {valid} THEN CAST(p.{column} AS INTEGER) END AS b_{part}"
-            for part, column in (("year", "year_of_birth"), ("month", "month_of_birth"), ("day", "day_of_birth")))
-        odd_birth = ("(p.birth_datetime IS NULL AND p.year_of_birth <> 0 AND p.month_of_birth <> 0 "
-                     "AND p.day_of_birth > 28)")
         self.create("pers", "SELECT p.person_id, "
                  "COALESCE(p.person_source_value, CAST(p.person_id AS VARCHAR)) AS pid_text, "
-                 f"{birth}, {odd_birth} AS odd_birth, g.sex, " + ", ".join(comp) +
-                 f" FROM (SELECT *, row_number() OVER (PARTITION BY person_id ORDER BY person_id) AS k FROM {p} AS p0) "
+                 f"{birth}, g.sex, " + ", ".join(comp) +
+                 f" FROM ({person}) "
                  "AS p LEFT JOIN gender AS g ON g.gid IS NOT DISTINCT FROM p.gender_concept_id "
                  f"AND g.has_sv = (p.gender_source_value IS NOT NULL){joins} WHERE p.k = 1")
 
@@ -343,7 +338,7 @@ class SqlScreen:
             age = f"({a.year} - pers.b_year - CASE WHEN {later} THEN 1 ELSE 0 END)"
             test = _compare(age, n.op, n.constant)
             unborn = f"(pers.b_year > {a.year} OR (pers.b_year = {a.year} AND {later}))"
-            return None, f"CASE WHEN pers.b_year IS NULL OR {unborn} THEN NULL ELSE ({test}) END", "pers.odd_birth"
+            return None, f"CASE WHEN pers.b_year IS NULL OR {unborn} THEN NULL ELSE ({test}) END", "FALSE"
         if src.name == "sex":
             whens = " ".join(f"WHEN pers.sex = {lit(s)} THEN {'TRUE' if C.truth_of(s, n) == 'T' else 'FALSE'}"
                              for s in ("female", "male", "other"))
@@ -994,20 +989,28 @@ class SqlScreen:
             result.verdicts[(trial, pid)] = vkey
 
 
+# a year, month and day of birth that make a date (as the reader's datetime.date does): years 1-9999, the
+# month's own number of days, February 29 in leap years only
+_BIRTH_IS_A_DATE = (
+    "p.year_of_birth BETWEEN 1 AND 9999 AND p.month_of_birth BETWEEN 1 AND 12 AND p.day_of_birth BETWEEN 1 AND "
+    "CASE WHEN p.month_of_birth IN (4, 6, 9, 11) THEN 30 WHEN p.month_of_birth = 2 THEN CASE WHEN "
+    "p.year_of_birth % 400 = 0 OR (p.year_of_birth % 4 = 0 AND p.year_of_birth % 100 <> 0) THEN 29 ELSE 28 END "
+    "ELSE 31 END")
+
+
+def _birth_part(part: str, column: str) -> str:
+    """The year, month or day of the birth date the reader reads: birth_datetime's, else the person's year, month
+    and day of birth when they make a date; NULL (age unknown) otherwise."""
+    return (f"CASE WHEN p.birth_datetime IS NOT NULL THEN CAST(EXTRACT({part} FROM p.birth_datetime) AS INTEGER) "
+            f"WHEN {_BIRTH_IS_A_DATE} THEN CAST(p.{column} AS INTEGER) END")
+
+
 def _compare(value: str, op: str, constant: Any) -> str:
     """``value op constant`` in SQL for a number (age)."""
     if op == "in":
         return f"{value} IN ({', '.join(lit(float(c)) for c in constant)})"
     sym = {"==": "=", "!=": "<>"}.get(op, op)
     return f"{value} {sym} {lit(float(constant))}"
-
-
-def _date(year: int, month: int, day: int) -> dt.date | None:
-    """A birth date from its parts as the OMOP reader reads them (None: not a date, such as 1970-02-30)."""
-    try:
-        return dt.date(year, month, day)
-    except ValueError:
-        return None
 
 
 def _spark(sql: str) -> str:

@@ -128,6 +128,11 @@ class _Concepts:
         vocabulary, concept_code = self.m.omop_code(code)
         return self.concept(vocabulary, concept_code, code)
 
+    def text_value(self, text: str) -> int:
+        """A value concept whose name is ``text`` as written (a concept of the record vocabulary: no code)."""
+        code = hashlib.sha1(json.dumps(["value", text], ensure_ascii=False).encode()).hexdigest()[:20]
+        return self.concept(self.m.record_vocabulary, code, text, "Meas Value", "Answer")
+
     def identity(self, category: str, name: str | None, codes: tuple[str, ...]) -> int:
         """The concept of one record identity: its name, and its codes as ancestors."""
         key = (category, name, codes)
@@ -361,6 +366,10 @@ class _Loader:
                     "unit_source_value": unit, "unit_concept_id": self._unit(unit)}
         if value in self.word_code:
             return {"value_as_concept_id": self._value_concept(self.word_code[value])}
+        if self.m.semantic_tag.sub("", value.strip()) != value.strip():
+            # text the reader would shorten ('Detected (qualifier value)' is read as 'Detected' from
+            # value_source_value): a value concept named by it, which reads back as written
+            return {"value_as_concept_id": self.c.text_value(value)}
         return {"value_source_value": value, "unit_source_value": unit}
 
     def _unit(self, unit: str | None) -> int:

@@ -19,7 +19,8 @@ from pydantic import ValidationError
 
 from ...errors import Problem
 from ...model.patient import (
-    Condition, Fact, Immunization, Medication, Observation, Patient, Procedure, ReferenceRange, UnmappedRecord,
+    Category, Condition, Fact, Immunization, Medication, Observation, Patient, Procedure, ReferenceRange,
+    UnmappedRecord,
 )
 from ..base import SourcedPatient, Where
 from .concepts import Concept, Concepts, Mapping, mapping
@@ -212,9 +213,12 @@ class OmopSource:
                 if pid in people:
                     people[pid].visits = n
         if db.has("screening_status"):
-            for pid, table, rid, status in db.rows("SELECT person_id, table_name, record_id, status FROM "
-                                                   f"{db.ref('screening_status')} AS t WHERE {where}"):
-                if pid in people:
+            # one status per record: of several rows, the greatest (as the SQL path takes it), not whichever
+            # row the database returns last
+            for pid, table, rid, status in db.rows("SELECT person_id, table_name, record_id, MAX(status) FROM "
+                                                   f"{db.ref('screening_status')} AS t WHERE {where} "
+                                                   "GROUP BY person_id, table_name, record_id"):
+                if pid in people and status is not None:  # a row without a status says nothing
                     people[pid].statuses[(table, rid)] = status
         if db.has("screening_complete"):
             for pid, category in db.rows(f"SELECT person_id, category FROM {db.ref('screening_complete')} AS t "
@@ -321,6 +325,8 @@ def _is_int(x: Any) -> bool:
         return True
     return isinstance(x, str) and x.strip().lstrip("-").isdigit()
 
+
+_PARTS = frozenset(c.value for c in Category)  # what screening_complete may declare complete
 
 _STATUSES = {m: frozenset(get_args(m.model_fields["status"].annotation)) if "status" in m.model_fields else frozenset()
              for m in (Condition, Fact, Immunization, Medication, Observation, Procedure)}
@@ -435,7 +441,10 @@ class _Builder:
                               f"{start} to {end or 'open'} contains the screening date {as_of}); "
                               f"events before {start} are not in this database")
         for c in declared:
-            if c in NOT_READ:
+            if c not in _PARTS:  # the SQL path reads the same names, and only these
+                self.skip("screening_complete", None, f"{c!r} declared complete is not a part of the record "
+                                                      f"({', '.join(sorted(_PARTS))}): ignored")
+            elif c in NOT_READ:
                 self.skip("screening_complete", None, f"{c} declared complete, but this reader does not read {c} "
                                                       "from OMOP: not complete, so no record is read as none")
             elif c not in out:
@@ -591,11 +600,15 @@ class _Builder:
             if vc.name:
                 return vc.name, None, None
             return None, None, f"value concept {vc.label} has no name"
+        # a value written as text ('1.5', '< 0.5', '1:160') keeps its unit as a number does: the engine reads
+        # numbers and bounds in text, and without the unit it could not convert them
         if r[VALUE_STRING]:
-            return r[VALUE_STRING], None, None
+            unit, problem = self.unit(r)
+            return (None, None, problem) if problem else (r[VALUE_STRING], unit, None)
         text = r[VALUE_SOURCE]
         if text and text.strip():
-            return self.m.semantic_tag.sub("", text.strip()), None, None
+            unit, problem = self.unit(r)
+            return (None, None, problem) if problem else (self.m.semantic_tag.sub("", text.strip()), unit, None)
         return None, None, None
 
     def unit(self, r: tuple) -> tuple[str | None, str | None]:
