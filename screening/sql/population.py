@@ -58,6 +58,11 @@ _EVENTS = {  # table -> (id, concept, source concept, start, end, value columns 
 _EXTRA = {"d": ("d", "CAST(NULL AS BOOLEAN)"), "ds": ("d", "s")}  # evidence date, stale (``SqlScreen._extra``)
 _VALUE_COLS = ("op", "num", "vc", "vs", "uc", "us", "vsv", "rl", "rh")
 _SIG = ("tbl", "concept", "scon") + _VALUE_COLS + ("status_raw",)
+# the types of the event and signature columns, and the stand-in for NULL in a PostgreSQL join (``_same``)
+_TYPES = {"tbl": "text", "concept": "int", "scon": "int", "op": "int", "num": "float", "vc": "int", "vs": "text",
+          "uc": "int", "us": "text", "vsv": "text", "rl": "float", "rh": "float", "status_raw": "text"}
+_NULL_AS = {"int": "CAST(-4611686018427387904 AS BIGINT)", "float": "CAST('-Infinity' AS DOUBLE)",
+            "text": "'\x01(null)'"}
 _SYMBOLS = {"<": "<", "<=": "<=", ">": ">", ">=": ">=", "==": "=", "!=": "<>"}  # rule file -> SQL
 
 
@@ -131,6 +136,15 @@ class SqlScreen:
         self.sql(f"DROP TABLE IF EXISTS {name}")
         self.sql(f"CREATE TEMPORARY TABLE {name} AS {select}")
 
+    def _same(self, a: str, b: str, columns: Iterable[str]) -> str:
+        """Null-safe equality of the columns of two relations. PostgreSQL cannot hash-join on IS NOT DISTINCT
+        FROM (it nests loops: minutes for 100,000 persons), so there each side's NULL is replaced by a value
+        no OMOP row holds and the join is on '='."""
+        if self.dialect != "postgres":
+            return " AND ".join(f"{a}.{c} IS NOT DISTINCT FROM {b}.{c}" for c in columns)
+        return " AND ".join(f"COALESCE({a}.{c}, {_NULL_AS[_TYPES[c]]}) = COALESCE({b}.{c}, {_NULL_AS[_TYPES[c]]})"
+                            for c in columns)
+
     def view(self, name: str, select: str) -> None:
         """A temporary view (read by a few queries, each reading the columns it needs): a table on Spark."""
         if self.dialect == "spark":
@@ -203,7 +217,7 @@ class SqlScreen:
         self.declare("ident", "tbl VARCHAR, concept BIGINT, scon BIGINT, status_raw VARCHAR, "
                  "has_end BOOLEAN, category VARCHAR, status VARCHAR, key VARCHAR")
         self._insert("ident", rows)
-        same = " AND ".join(f"e.{c} IS NOT DISTINCT FROM i.{c}" for c in ("tbl", "concept", "scon", "status_raw"))
+        same = self._same("e", "i", ("tbl", "concept", "scon", "status_raw"))
         atoms = [a for a in self.plan.atoms.values() if isinstance(a.node, X.Records)]
         roles = C.role_rows(self.source, atoms, keys)
         self.declare("rrole", "tbl VARCHAR, concept BIGINT, scon BIGINT, status_raw VARCHAR, "
@@ -216,7 +230,7 @@ class SqlScreen:
                     f"WHERE e.d1 IS NULL OR e.d1 <= {lit(self.as_of)} OR i.status = 'planned'{self._clustered('i.atom')}")
 
     def _values(self) -> None:
-        same = " AND ".join(f"e.{c} IS NOT DISTINCT FROM i.{c}" for c in ("tbl", "concept", "scon", "status_raw"))
+        same = self._same("e", "i", ("tbl", "concept", "scon", "status_raw"))
         cols = ", ".join(f"e.{c}" for c in _SIG)
         self.create("vsig", "SELECT row_number() OVER (ORDER BY tbl, concept, key) AS sig_id, * FROM ("
                  f"SELECT DISTINCT {cols}, e.d1 IS NOT NULL AS has_date, i.key FROM ev AS e JOIN ident AS i "
@@ -237,7 +251,7 @@ class SqlScreen:
         self.declare("vratio", "sig_id BIGINT, key VARCHAR, atom VARCHAR, kind VARCHAR, num DOUBLE, t VARCHAR")
         for name, rows in (("vobs", obs), ("vtruth", truths), ("vfact", facts), ("vratio", rratios)):
             self._insert(name, rows)
-        on = " AND ".join(f"e.{c} IS NOT DISTINCT FROM s.{c}" for c in _SIG) + \
+        on = self._same("e", "s", _SIG) + \
             " AND (e.d1 IS NOT NULL) = s.has_date"
         self.create("rowsig", "SELECT e.person_id, e.d1 AS day, s.sig_id, s.key "
                  f"FROM ev AS e JOIN vsig AS s ON {on}")
