@@ -440,6 +440,9 @@ def load(
     rows = ", ".join(f"{n:,} {t}" for t, n in summary.rows.items() if n and t != "person")
     typer.echo(f"{summary.persons:,} persons loaded into {out} ({rows}; {summary.local_concepts:,} of "
                f"{summary.concepts:,} concepts local); {len(problems)} input problem(s)", err=True)
+    if summary.imprecise_dates:
+        typer.echo(f"{summary.imprecise_dates:,} condition onset or abatement dates known only to an interval "
+                   "written as NULL (OMOP dates are days): those records read back undated", err=True)
     if strict and problems:
         raise typer.Exit(1)
 

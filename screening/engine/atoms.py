@@ -21,7 +21,7 @@ from ..terms.vocabulary import (DRUG_CATEGORIES, Footprint, Unrecognised, blocke
 from ..values.logic import FAIL, PASS, UNKNOWN, Status
 from ..values.units import format_against, format_number
 from .items import Env, change, evidence_of, reference_ratio, resolve, source_suffix, unit_suffix
-from .records import DATE_FIELD
+from .records import DATE_FIELD, abatement_span, date_words, onset_span
 
 
 class Outcome:
@@ -179,23 +179,50 @@ def _overlaps(first: date | None, last: date | None, ongoing: bool, start: date,
     return MAYBE
 
 
+def _episode(first: tuple, last: tuple, ongoing: bool, start: date, as_of: date) -> str:
+    """Does a condition's episode meet [start, as_of]? ``first`` and ``last`` are the (earliest, latest) days of
+    its onset and abatement (a day twice when exact; None: open; (None, None): not known). As ``_overlaps`` for
+    exact days; an interval decides only where all of it agrees."""
+    f_lo, f_hi = first
+    l_lo, l_hi = last
+    if f_lo is not None and f_lo > as_of:
+        return SKIP
+    began = f_hi is not None and f_hi <= as_of  # certainly begun by the screening date
+    if l_lo is not None or l_hi is not None:  # it ended, on a day known at least in part
+        if l_hi is not None and l_hi < start:
+            return NO
+        if l_lo is not None and l_lo >= start:
+            return YES if began or (ongoing and f_hi is None) else MAYBE
+        return MAYBE  # it may have ended before the window
+    if ongoing:  # an undated onset of an active condition counts as begun (an interval past today does not)
+        return YES if began or f_hi is None else MAYBE
+    if f_lo is not None and f_lo >= start and began:
+        return YES
+    return MAYBE
+
+
 def _onset_verdict(r: Any, w: Window, as_of: date) -> str:
     """onset_within: did the event begin in [start, as_of]? Its onset decides, not whether it is still charted
     active nor when it abated: a stroke of 2010 charted active today began outside 12 months, an infarction
-    8 months ago and resolved since began inside them. No onset date: cannot tell."""
+    8 months ago and resolved since began inside them. No onset date: cannot tell. An onset known only to an
+    interval (an age, a year, a period, the recorded date) decides only when all of it is on one side of
+    each end of the window."""
     start = w.start(as_of)
+    lo, hi = onset_span(r)
     if personal_history(r):
         # 'Personal history of stroke' is dated when it was charted: the event began on or before that day (and
         # before its abatement), so one charted before the window began before it; one charted inside may not have
-        if r.onset is not None and r.onset > as_of:
+        if lo is not None and lo > as_of:
             return SKIP
-        known = [d for d in (r.onset, r.abatement) if d is not None]
+        known = [d for d in (hi, abatement_span(r)[1]) if d is not None]
         return NO if known and min(known) < start else MAYBE
-    if r.onset is None:
-        return MAYBE
-    if r.onset > as_of:
+    if lo is not None and lo > as_of:
         return SKIP
-    return YES if r.onset >= start else NO
+    if hi is not None and hi < start:
+        return NO
+    if lo is not None and lo >= start and hi is not None and hi <= as_of:
+        return YES
+    return MAYBE
 
 
 def _condition_test(fn: str, w: Window | None):
@@ -204,29 +231,42 @@ def _condition_test(fn: str, w: Window | None):
             return NEG
         if fn == "onset_within":
             return _onset_verdict(r, w, as_of)
+        first, last = onset_span(r), abatement_span(r)
         if personal_history(r):
             # 'Personal history of pulmonary embolism' (or Z86.711): past, never active; it happened
             # on or before the date it was charted, so it is inside a window only if that date is
-            if r.onset is not None and r.onset > as_of:
+            if first[0] is not None and first[0] > as_of:
                 return SKIP
             if fn == "has_condition":
                 return NEG
             if w is None:
                 return YES
-            return _overlaps(None, r.abatement or r.onset, False, w.start(as_of), as_of)
-        # a condition that abated after the screening date was still present on it, whatever its status now
-        abated_later = r.abatement is not None and r.abatement > as_of
-        active = abated_later or (r.status in _ACTIVE_CONDITION and r.abatement is None)
+            return _overlaps(None, last[1] if last != (None, None) else first[1], False, w.start(as_of), as_of)
+        # a condition that abated after the screening date was present on it, whatever its status now
+        abated = last != (None, None)
+        if last[0] is not None and last[0] > as_of:
+            abated_later: bool | None = True
+        elif not abated or (last[1] is not None and last[1] <= as_of):
+            abated_later = False
+        else:
+            abated_later = None  # its abatement, known to an interval, may be before or after the screening date
+        active = abated_later is True or (r.status in _ACTIVE_CONDITION and not abated)
         if fn == "has_condition":
+            if abated_later is None:
+                return MAYBE
             if r.status == "unknown" and not abated_later:  # a diagnosis whose activity now the chart does not state
                 return MAYBE
             return YES if active else NEG
         if w is None:
             return YES
-        return _overlaps(r.onset, r.abatement, active, w.start(as_of), as_of)
+        return _episode(first, last, active, w.start(as_of), as_of)
 
     def test(r: Any, as_of: date) -> str:
         v = verdict(r, as_of)
+        if v in (YES, NEG):
+            hi = onset_span(r)[1]
+            if hi is not None and hi > as_of:  # an onset interval running past the screening date: it may have
+                v = MAYBE                      # begun after it, when there was no such record to say yes or no
         # a provisional, differential or unconfirmed diagnosis is no evidence either way
         return MAYBE if r.verification is not None and v in (YES, NEG) else v
     return test
@@ -316,9 +356,11 @@ def _record_text(category: str, r: Any) -> str:
         age = f", onset at {format_number(r.onset_age)}" if r.onset_age is not None else ""
         return f"{label} in {who}{age}{'' if r.status == 'completed' else f' ({r.status})'}{source_suffix(r)}"
     if category == "conditions":
-        when = f" onset {r.onset}" if r.onset else " (no onset date)"
-        if r.abatement:
-            when += f", abated {r.abatement}"
+        onset = date_words(r.onset, *_bounds(r, "onset"))
+        when = f" onset {onset}" if onset else " (no onset date)"
+        abated = date_words(r.abatement, *_bounds(r, "abatement"))
+        if abated:
+            when += f", abated {abated}"
         status = "clinical status not recorded" if r.status == "unknown" else r.status
         if personal_history(r):
             status = "personal history"
@@ -595,14 +637,20 @@ def _compile_records(trial: CompiledTrial, node: X.Records, siblings: tuple[str,
     return run
 
 
+def _bounds(r: Any, what: str) -> tuple:
+    """A condition's interval and words for its onset or abatement (records read from OMOP have none)."""
+    return (getattr(r, f"{what}_earliest", None), getattr(r, f"{what}_latest", None), getattr(r, f"{what}_text", None))
+
+
 def _latest_onset(records: list) -> str:
     """The newest onset among condition records outside a window, for the reason ('latest onset 2019-01-26
-    (Stroke)'): it is what a later screening date would have to be within."""
-    dated = [r for r in records if r.onset is not None]
+    (Stroke)', or 'no later than 2013-02-28' for an onset known to an interval): it is what a later
+    screening date would have to be within."""
+    dated = [(hi, r) for r in records if (hi := onset_span(r)[1]) is not None]
     if not dated:
         return ""
-    r = max(dated, key=lambda r: r.onset)
-    return f"; latest onset {r.onset} ({r.name or r.code})"
+    hi, r = max(dated, key=lambda d: d[0])
+    return f"; latest onset {hi if r.onset is not None else f'no later than {hi}'} ({r.name or r.code})"
 
 
 def _compile_fact(trial: CompiledTrial, node: X.FactIs) -> Program:

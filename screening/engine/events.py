@@ -25,6 +25,7 @@ from ..values.units import format_number
 from .atoms import (COMPARISONS, MAYBE, NEG, NO_EVENT, YES, Program, compile_compare, complete_blockers, constant_text,
                     filter_found, record_test, record_text)
 from .items import Env, Resolved, evidence_of, read_record
+from .records import onset_span
 
 # the record function whose verdicts say whether a record is an event of the set at all
 _EXISTS = {"conditions": "history_of", "medications": "ever_taken", "procedures": "had_procedure"}
@@ -93,7 +94,12 @@ def _interval_text(lo: float, hi: float, unit: str) -> str:
 def _ends(category: str, r: Any, as_of: date, which: str) -> tuple[float, float]:
     """Days from the record's first (start) or last (end) day to ``as_of``, as an interval [lo, hi]."""
     if which == "first":
-        day = r.onset if category == "conditions" else r.start if category == "medications" else r.date
+        if category == "conditions":  # an onset known only to an interval: the days its two ends give
+            lo, hi = onset_span(r)
+            if lo is None and hi is None:
+                return math.inf, math.inf
+            return (0 if hi is None else max(0, (as_of - hi).days)), (math.inf if lo is None else (as_of - lo).days)
+        day = r.start if category == "medications" else r.date
         return (math.inf, math.inf) if day is None else ((as_of - day).days, (as_of - day).days)
     # last: an ongoing episode ends on the screening date; a stop not dated lies between start and today
     if category == "medications":

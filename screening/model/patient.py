@@ -95,10 +95,31 @@ class Observation(_Record):
 
 
 class Condition(_Record):
-    """A diagnosis or problem. ``refuted`` is an explicit negative: it counts as evidence of absence."""
+    """A diagnosis or problem. ``refuted`` is an explicit negative: it counts as evidence of absence.
 
-    onset: dt.date | None = None
-    abatement: dt.date | None = None
+    When it began (and ended) is either a day (``onset``, ``abatement``) or, when the chart gives it less
+    precisely (an age, a year, a month, a period, a range of ages, only the date it was recorded), an
+    interval of days (``onset_earliest`` .. ``onset_latest``, either end open) with the chart's words: an
+    imprecise date is never read as one of its days."""
+
+    onset: dt.date | None = Field(None, description="The day it began, when the chart gives the day.")
+    onset_earliest: dt.date | None = Field(
+        None, description="The onset is not known to the day: the first day it can have been (an onset at age 54: "
+                          "the 54th birthday; in 2012: 2012-01-01). Absent: no lower bound.")
+    onset_latest: dt.date | None = Field(
+        None, description="The onset is not known to the day: the last day it can have been (an onset at age 54: the "
+                          "day before the 55th birthday; the day the condition was recorded). Absent: no upper bound.")
+    onset_text: str | None = Field(
+        None, description="The onset as the chart gives it when it is not a day ('at age 54', 'in 2012', "
+                          "\"'approximately November 2012'\", 'not charted, recorded 2015-11-01'); quoted in reasons.")
+    abatement: dt.date | None = Field(None, description="The day it ended, when the chart gives the day.")
+    abatement_earliest: dt.date | None = Field(
+        None, description="The abatement is not known to the day: the first day it can have been.")
+    abatement_latest: dt.date | None = Field(
+        None, description="The abatement is not known to the day: the last day it can have been.")
+    abatement_text: str | None = Field(
+        None, description="The abatement as the chart gives it when it is not a day ('at age 54', \"'around April "
+                          "9, 2013'\"); quoted in reasons.")
     status: Literal["active", "recurrence", "relapse", "inactive", "remission", "resolved", "refuted", "unknown"] = Field(
         "active", description="Clinical status; 'unknown' when the chart does not say (a diagnosis whose activity "
                               "now is not recorded, e.g. an encounter diagnosis): it counts as history, and whether "
@@ -114,6 +135,17 @@ class Condition(_Record):
     note: str | None = Field(
         None, max_length=20000, description="The diagnosis's free-text notes; read by concept sets with "
                                             "note_words, never as evidence of absence.")
+
+    @model_validator(mode="after")
+    def _one_reading_of_each_date(self):
+        for what in ("onset", "abatement"):
+            day, lo, hi = (getattr(self, what), getattr(self, f"{what}_earliest"), getattr(self, f"{what}_latest"))
+            if day is not None and (lo is not None or hi is not None):
+                raise ValueError(f"give either the day '{what}' or the bounds '{what}_earliest'/'{what}_latest' "
+                                 f"(when it is not known to the day), not both")
+            if lo is not None and hi is not None and lo > hi:
+                raise ValueError(f"'{what}_earliest' {lo} is after '{what}_latest' {hi}")
+        return self
 
 
 class Medication(_Record):

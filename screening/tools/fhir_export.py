@@ -75,10 +75,18 @@ def patient_to_bundle(patient: Patient) -> dict:
             body["verificationStatus"] = {"coding": [{"system": _VERIFICATION, "code": "refuted"}]}
         else:
             body["clinicalStatus"] = {"coding": [{"system": _CLINICAL, "code": c.status}]}
-        if c.onset:
-            body["onsetDateTime"] = c.onset.isoformat()
-        if c.abatement:
-            body["abatementDateTime"] = c.abatement.isoformat()
+        for what in ("onset", "abatement"):  # a day; else the interval as a period (the onset happened within
+            day = getattr(c, what)               # it), else the chart's words
+            bounds = {k: v.isoformat() for k, v in (("start", getattr(c, f"{what}_earliest")),
+                                                    ("end", getattr(c, f"{what}_latest"))) if v}
+            if day:
+                body[f"{what}DateTime"] = day.isoformat()
+            elif bounds:
+                body[f"{what}Period"] = bounds
+            elif getattr(c, f"{what}_text"):
+                words = getattr(c, f"{what}_text")
+                quoted = len(words) > 1 and words[0] == words[-1] and words[0] in "'\""  # as the mapping quotes them
+                body[f"{what}String"] = words[1:-1] if quoted else words
         add("Condition", body)
     for d in patient.medications:
         body = {"status": d.status, "medicationCodeableConcept": _concept(d), "subject": subject}

@@ -162,10 +162,15 @@ def test_a_condition_entered_in_error_is_no_record():
 
 
 def test_condition_dates():
-    p = mapped(B.condition("c", (B.ICD10CM, "M32.14"), clinical="resolved", onsetPeriod={"start": "2018-02-03"},
-                           abatementDateTime="2021-05-06T00:00:00+02:00"))
-    (c,) = p.conditions
+    p = mapped(B.condition("c", (B.ICD10CM, "M32.14"), clinical="resolved", onsetDateTime="2018-02-03",
+                           abatementDateTime="2021-05-06T00:00:00+02:00"),
+               B.condition("p", (B.ICD10CM, "M32.14"), clinical="resolved", onsetPeriod={"start": "2018-02-03"},
+                           abatementDateTime="2021-05-06"))
+    c, period = p.conditions
     assert (c.code, c.onset, c.abatement) == ("icd10:M32.14", dt.date(2018, 2, 3), dt.date(2021, 5, 6))
+    # onsetPeriod: the onset happened within the period, not on its first day
+    assert (period.onset, period.onset_earliest, period.onset_latest, period.onset_text) == (
+        None, dt.date(2018, 2, 3), None, "in the period from 2018-02-03")
 
 
 def test_medication_statement_with_referenced_medication_and_ingredients():
@@ -368,8 +373,10 @@ def test_contained_medication_and_partial_onset():
                 "medicationReference": {"reference": "#m"}, "effectiveDateTime": "2026-09-01"},
                B.condition("c", (B.SNOMED, "55464009"), onsetDateTime="2019"))
     assert [(m.code, m.start) for m in p.medications] == [("rxnorm:3002", dt.date(2026, 9, 1))]
-    assert [(c.code, c.onset) for c in p.conditions] == [("snomed:55464009", None)]
-    assert reasons(p) == {"Condition/c": ["onset '2019' is not a full date: not used"]}
+    # a year is an interval of days, never its first day (nor a missing onset)
+    assert [(c.code, c.onset, c.onset_earliest, c.onset_latest, c.onset_text) for c in p.conditions] == [
+        ("snomed:55464009", None, dt.date(2019, 1, 1), dt.date(2019, 12, 31), "in 2019")]
+    assert reasons(p) == {}
 
 
 STUDY_EXT = "http://hl7.org/fhir/StructureDefinition/workflow-researchStudy"

@@ -209,11 +209,32 @@ def test_recurrence_and_relapse_are_active(clinical):
     assert status(r, "exc-6") == "fail" and clinical in crit(r, "exc-6").reason
 
 
-def test_onset_and_abatement_ages_convert_with_the_birth_date():
+def test_onset_and_abatement_ages_convert_with_the_birth_date_to_a_year_of_age():
     patient = screening.load_patient(real("hl7r4-assembled-f201-roel.json"))  # born 1960-03-13
     (cancer,) = [c for c in patient.conditions if c.source == "Condition/f202"]
-    # onset at age 52: from the 52nd birthday; abatement at 54: before the 55th birthday
-    assert cancer.onset == dt.date(2012, 3, 13) and cancer.abatement == dt.date(2015, 3, 12)
+    # onset at age 52: from the 52nd birthday to the date it was recorded (2012-12-01), never one day of it;
+    # abatement at 54: from the 54th birthday to the day before the 55th
+    assert (cancer.onset, cancer.onset_earliest, cancer.onset_latest, cancer.onset_text) == (
+        None, dt.date(2012, 3, 13), dt.date(2012, 12, 1), "at age 52, recorded 2012-12-01")
+    assert (cancer.abatement, cancer.abatement_earliest, cancer.abatement_latest, cancer.abatement_text) == (
+        None, dt.date(2014, 3, 13), dt.date(2015, 3, 12), "at age 54")
+
+
+def test_a_year_of_age_decides_a_window_only_when_all_of_it_is_on_one_side():
+    roel = real("hl7r4-assembled-f201-roel.json")
+    onset = "onset at age 52, recorded 2012-12-01 (between 2012-03-13 and 2012-12-01)"
+    abated = "abated at age 54 (between 2014-03-13 and 2015-03-12)"
+    # the 3 years from 2014-09-01: the malignancy may have abated before them or inside them
+    c = crit(screen(roel, str(RULES), "2017-09-01"), "exc-malignancy-3-years")
+    assert c.status.value == "unknown" and abated in c.reason and "Condition/f202" in c.reason
+    assert status(screen(roel, str(RULES), "2016-01-01"), "exc-malignancy-3-years") == "fail"
+    # the 12 months from 2012-06-01: it may have begun before them or inside them
+    c = crit(screen(roel, str(RULES), "2013-06-01"), "exc-malignancy-began-12-months")
+    assert c.status.value == "unknown" and onset in c.reason
+    c = crit(screen(roel, str(RULES), "2016-01-01"), "exc-malignancy-began-12-months")
+    assert c.status.value == "pass" and "latest onset no later than 2012-12-01 (Malignant neoplastic disease)" in c.reason
+    # screened on the day it was recorded: all of age 52 up to then lies in the 12 months
+    assert status(screen(roel, str(RULES), "2012-12-01"), "exc-malignancy-began-12-months") == "fail"
 
 
 # ------------------------------------------------------------------ Medication orders

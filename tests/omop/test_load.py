@@ -230,3 +230,53 @@ criteria:
 """, "alg.yaml")
     r = {c.id: c.status.value for c in screen(b, trial, as_of=AS_OF).criteria}
     assert r == {"allergy": "unknown", "family": "unknown"}
+
+
+def test_an_onset_known_only_to_an_interval_is_written_without_a_date(tmp_path):
+    """OMOP dates are days: an onset known only to a year of age (or a year, a period, a recorded date) is not
+    written as one of its days, which would read back as exact. condition_start_date (and condition_end_date
+    for such an abatement) stays NULL, the load says how many dates it left out, and the record reads back
+    undated, as the Python reader and the SQL path both read a NULL date: what its interval decided is unknown."""
+    from typer.testing import CliRunner
+
+    from screening.cli import app
+    from screening.rules.compiler import compile_text
+
+    doc = {"id": "p-i", "birth_date": "1958-03-01", "complete": ["conditions"], "conditions": [
+        {"code": "icd10:I21.9", "name": "Acute myocardial infarction", "onset_earliest": "2012-03-01",
+         "onset_latest": "2013-02-28", "onset_text": "at age 54", "abatement_earliest": "2013-01-01",
+         "abatement_latest": "2013-12-31", "abatement_text": "in 2013", "status": "resolved",
+         "source": "Condition/mi"},
+        {"code": "icd10:I10", "name": "hypertension", "onset": "2010-01-01", "source": "Condition/htn"}]}
+    p = Patient.model_validate(doc)
+    out = tmp_path / "interval.duckdb"
+    summary = load_profiles([p], out)
+    assert summary.imprecise_dates == 2
+    con = duckdb.connect(str(out), read_only=True)
+    rows = con.execute("SELECT condition_source_value, condition_start_date, condition_end_date "
+                       "FROM condition_occurrence ORDER BY condition_occurrence_id").fetchall()
+    con.close()
+    assert rows == [("Condition/mi", None, None), ("Condition/htn", dt.date(2010, 1, 1), None)]
+    (b,) = _read_back(out)
+    mi = next(c for c in b.conditions if c.code == "icd10:I21.9")
+    assert (mi.onset, mi.onset_earliest, mi.onset_latest, mi.abatement, mi.status) == (None, None, None, None,
+                                                                                       "resolved")
+    trial = compile_text("""
+format: 1
+trial: {id: IV, title: interval onsets}
+concepts:
+  mi: {label: myocardial infarction, codes: ['icd10:I21*']}
+criteria:
+  - {id: began, kind: exclusion, text: "infarction within 12 months", rule: "onset_within(mi, 'P12M')"}
+""", "iv.yaml")
+    for as_of, original in (("2013-09-01", "unknown"), ("2015-06-01", "pass"), ("2013-02-28", "fail")):
+        (a,) = screen(p, trial, as_of=as_of).criteria
+        (c,) = screen(b, trial, as_of=as_of).criteria
+        assert (a.status.value, c.status.value) == (original, "unknown"), as_of
+    # the command line says what it left out
+    profile = tmp_path / "p.json"
+    profile.write_text(json.dumps(doc))
+    r = CliRunner().invoke(app, ["load", str(profile), "--out", str(tmp_path / "cli.duckdb")])
+    assert r.exit_code == 0, r.output
+    assert ("2 condition onset or abatement dates known only to an interval written as NULL (OMOP dates are days)"
+            in r.output)

@@ -189,6 +189,13 @@ CASES = [
         dict(code="icd10:U07.1", onset="2026-11-01", verification="differential")]),
          lost="a diagnosis's verification (provisional, differential) has no column: read back it is a confirmed "
               "diagnosis, evidence either way"),
+    Case("onsets-known-only-to-an-interval", _p(complete=ALL, conditions=[
+        dict(code="icd10:I63.9", onset_earliest="2019-01-01", onset_latest="2019-12-31", onset_text="in 2019"),
+        dict(code="icd10:C50.9", onset_latest="2018-06-01", onset_text="not charted, recorded 2018-06-01",
+             abatement_earliest="2019-01-01", abatement_latest="2019-12-31", status="resolved")]),
+         lost="OMOP dates are days: an onset or abatement known only to an interval is written as NULL (never as one "
+              "of its days), so read back the record is undated and what its interval decided (no stroke within 12 "
+              "months) is unknown"),
     Case("unrecognised-in-complete-part", _p(complete=ALL, conditions=[
         dict(code="local:zorblax", name="Zorblax syndrome", onset="2026-01-01"),
         dict(name="Malignant neoplasm, site unspecified", onset="2025-01-01"),

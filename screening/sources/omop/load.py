@@ -12,7 +12,13 @@ Reading the result back (``OmopSource``) gives profiles that screen exactly like
   vocabulary, or made with deterministic ids above 2,000,000,000, OMOP's range for local concepts);
 * statuses OMOP has no column for go to the extension table screening_status, and the profile's
   declared completeness to screening_complete;
-* the profile's ``source`` references are kept as the rows' *_source_value, so reasons still cite them.
+* the profile's ``source`` references are kept as the rows' *_source_value, so reasons still cite them;
+* OMOP dates are days: a condition's onset or abatement known only to an interval (``onset_earliest`` /
+  ``onset_latest``: an age, a year, a period, the recorded date) is written as NULL, never as one day of
+  the interval (which would read back as exact), and counted in ``LoadSummary.imprecise_dates``. Such a
+  record reads back undated, on the Python path and in SQL alike, and is read as any undated condition
+  is: a window its interval decided is unknown; it is seen on every screening date (also one before its
+  interval), and an active one counts as present.
 
 Rows are written in batches through Arrow (DuckDB reads the Arrow table; Parquet row groups are
 written as they come), never one INSERT per row.
@@ -62,6 +68,7 @@ class LoadSummary:
     concepts: int = 0
     local_concepts: int = 0
     problems: list[Problem] = field(default_factory=list)
+    imprecise_dates: int = 0  # condition onsets and abatements known only to an interval: written as NULL
 
 
 def _format_number(x: float | int) -> str:
@@ -269,6 +276,7 @@ class _Loader:
         for cid, sex in m.genders.items():
             self.gender_ids.setdefault(sex, cid)
         self.operator_ids = {sym: cid for cid, sym in m.operators.items()}
+        self.imprecise_dates = 0
 
     def _id(self, table: str) -> int:
         self.next_id[table] += 1
@@ -310,6 +318,9 @@ class _Loader:
                              person_source_value=p.id))
         for e in _EVENTS:
             for r in getattr(p, e.part):
+                if e.part == "conditions":  # OMOP dates are days: an interval is not written as one of them
+                    self.imprecise_dates += sum(1 for what in ("onset", "abatement")
+                                                if getattr(r, f"{what}_earliest") or getattr(r, f"{what}_latest"))
                 rid = self._id(e.table)
                 w.add(e.table, _row(
                     e.table, **{f"{e.table}_id": rid, "person_id": pid,
@@ -434,6 +445,7 @@ def load_profiles(patients: Iterable[Patient], out: str | os.PathLike, vocabular
                                                 max_levels_of_separation=1))
         writer.close()
         summary.rows = {t: n for t, n in writer.counts.items()}
+        summary.imprecise_dates = loader.imprecise_dates
         summary.concepts = len(concepts.rows)
         summary.local_concepts = sum(1 for cid in concepts.rows if cid >= LOCAL_BASE)
         if out.exists():

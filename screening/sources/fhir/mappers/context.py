@@ -7,7 +7,9 @@ resource as unmapped with that reason.
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
+import re
 from decimal import Decimal
 from typing import Any
 
@@ -46,6 +48,37 @@ def num(d: Decimal | float | int) -> int | float:
     if isinstance(d, Decimal):
         return int(d) if d == d.to_integral_value() and d.as_tuple().exponent >= 0 else float(d)
     return d
+
+
+_PARTIAL_DATE = re.compile(r"^(\d{4})(?:-(\d{2}))?$")
+
+
+def shown_date(value: Any) -> str:
+    """A FHIR date or dateTime as the reasons show it: its day ('2012-06-15'), or as written when partial ('2012-06')."""
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return str(value)
+
+
+def date_span(value: Any) -> tuple[dt.date, dt.date] | None:
+    """The first and last day of a FHIR date or dateTime: one day, or the whole month ('2012-06') or year
+    ('2012') a partial date gives; None when it is none of these."""
+    if isinstance(value, dt.datetime):
+        return value.date(), value.date()
+    if isinstance(value, dt.date):
+        return value, value
+    m = _PARTIAL_DATE.match(str(value).strip())
+    if m is None:
+        return None
+    year = int(m[1])
+    if m[2] is None:
+        return (dt.date(year, 1, 1), dt.date(year, 12, 31)) if year >= 1 else None
+    month = int(m[2])
+    if not (1 <= month <= 12) or year < 1:
+        return None
+    return dt.date(year, month, 1), dt.date(year, month, calendar.monthrange(year, month)[1])
 
 
 def status_code(cc: Any) -> str | None:
@@ -150,6 +183,14 @@ class MappingContext:
             return value
         self.note(where, f"{field} {value!r} is not a full date: not used")
         return None
+
+    def span(self, value: Any, where: str, field: str) -> tuple[dt.date, dt.date] | None:
+        """The first and last day of a FHIR date/dateTime, partial ones included (a year, a month); one that
+        is none of these -> None, noted. Never one day of a partial date: that is ``day``'s refusal."""
+        got = date_span(value)
+        if got is None:
+            self.note(where, f"{field} {clip(str(value))!r} is not a date: not used")
+        return got
 
     def about_patient(self, e: Entry) -> bool:
         """Is the entry about this bundle's patient? Its subject is resolved by full identity:
