@@ -419,6 +419,9 @@ def spark_session(master: str | None = None) -> Any:
     if (master or os.environ.get("SCREENING_SPARK_MASTER", "local")).startswith("local"):
         # one machine: few partitions, and the plan interpreted rather than compiled (the screening query
         # is wide: compiling its Java costs more than running it)
+        # the driver is the executor in local mode: 1 GB (Spark's default) runs out on the wide screening
+        # query of 100,000 persons ($SCREENING_SPARK_DRIVER_MEMORY, read when the JVM starts)
+        builder = builder.config("spark.driver.memory", os.environ.get("SCREENING_SPARK_DRIVER_MEMORY", "4g"))
         for key, value in (("spark.ui.enabled", "false"), ("spark.sql.shuffle.partitions", "2"),
                            ("spark.sql.adaptive.enabled", "false"), ("spark.sql.codegen.wholeStage", "false"),
                            ("spark.sql.codegen.factoryMode", "NO_CODEGEN")):
