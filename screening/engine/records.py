@@ -95,12 +95,10 @@ class PatientView:
         if index is None:
             from types import SimpleNamespace
 
-            from ..terms.vocabulary import unmapped_category
+            from ..terms.vocabulary import unmapped_blocks
 
             rows = [SimpleNamespace(code=u.code, codes=(), name=u.name, status=None, unmapped=u)
-                    for u in self.patient.unmapped
-                    if (u.category or unmapped_category(u.resource)) == category and (u.code or u.name)
-                    and "entered-in-error" not in u.reason]
+                    for u in self.patient.unmapped if (u.code or u.name) and unmapped_blocks(u, category)]
             index = self._indexes["unmapped:" + category] = RecordIndex(rows, observation=category == "observations")
         return [row.unmapped for row in index.find(matcher)]
 

@@ -486,7 +486,7 @@ def blockers(category: str, candidates: Iterable[tuple[Any, str]], footprint: Fo
              kept: Iterable[str] = (), placed: dict | None = None) -> list[Blocker]:
     """Records of a complete part that the set's matcher did not find but that could be members:
     unrecognised records, records recognised only as a class that overlaps the set, and source
-    records of that part that could not be mapped (entered-in-error ones excepted). Records
+    records of that part that could not be mapped (``unmapped_blocks``). Records
     recognised as something the set does not hold are left out: they do not block "no record".
     ``kept``: sources of the part's records; a source record that was mapped in part (and is one of
     them) is judged by its record, not by its note."""
@@ -508,10 +508,18 @@ def blockers(category: str, candidates: Iterable[tuple[Any, str]], footprint: Fo
                            getattr(record, "start", None) or getattr(record, "onset", None) or getattr(record, "date", None)))
     kept = set(kept)
     for u in unmapped:
-        if unmapped_category(u.resource) != category or "entered-in-error" in u.reason or u.resource in kept:
+        if not unmapped_blocks(u, category) or u.resource in kept:
             continue
         out.append(Blocker(category, u.resource, f"not mapped: {u.reason}", u.resource))
     return out
+
+
+def unmapped_blocks(u: Any, category: str) -> bool:
+    """Is the unmapped source record ``u`` one of ``category`` that could be any of its records (so "no record"
+    of that part, declared complete, is not known)? Its part is the one it says (an OMOP row whose concept is 0
+    or not in the concept table: the reader gives its table's part), else its FHIR resource's; whatever its date.
+    An entered-in-error resource is not a record."""
+    return (u.category or unmapped_category(u.resource)) == category and "entered-in-error" not in u.reason
 
 
 def route_check(name: str | None, route: str, drugs: DrugVocabulary | None = None) -> tuple[str, str]:

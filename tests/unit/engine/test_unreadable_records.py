@@ -55,3 +55,31 @@ def test_an_unreadable_record_of_another_test_is_no_obstacle():
     c, _ = run(criterion("upcr >= 1"), {"observations": [obs("UPCR", 1.5, "mg/mg", "2026-11-01")],
                                         "unmapped": [unreadable("2026-11-10", "haemoglobin", "loinc:718-7")]})
     assert c.status is P
+
+
+# A record of a declared-complete part that could not be read, listed with its part (an OMOP row whose concept is
+# 0 or not in the concept table: no resource type says its part, the record says it): never evidence of absence.
+
+def _row(resource: str, category: str | None) -> dict:
+    u = {"resource": resource, "reason": "no standard concept (concept_id 0)"}
+    return {**u, "category": category} if category else u
+
+
+def test_an_unmapped_record_of_a_complete_part_keeps_no_record_unknown():
+    c, _ = run(criterion("not taking(cyclophosphamide)"),
+               {"unmapped": [_row("drug_exposure/7", "medications")]}, complete=["medications"])
+    assert c.status is U
+    assert "drug_exposure/7: not mapped: no standard concept (concept_id 0)" in c.reason
+
+
+def test_an_unmapped_record_of_another_part_or_without_its_part_is_no_obstacle():
+    for u in (_row("drug_exposure/7", "procedures"), _row("drug_exposure/7", None)):
+        c, _ = run(criterion("not taking(cyclophosphamide)"), {"unmapped": [u]},
+                   complete=["medications"])
+        assert c.status is P, u
+
+
+def test_an_unmapped_record_blocks_whatever_its_date():
+    u = {**_row("condition_occurrence/3", "conditions"), "date": "2030-01-01"}  # after the screening date
+    c, _ = run(criterion("not has_condition(malignancy)"), {"unmapped": [u]}, complete=["conditions"])
+    assert c.status is U
