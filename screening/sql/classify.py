@@ -15,13 +15,14 @@ from typing import Any, Iterable
 
 from ..engine.atoms import COMPARISONS, attributes_check, qualified
 from ..engine.items import read_ratio, read_value
+from ..model.patient import UnmappedRecord
 from ..model.rulefile import DataType
 from ..rules import ir as X
 from ..rules.compiled import CompiledTrial
 from ..sources.omop.reader import OmopSource, row_mapper
 from ..terms.matcher import RecordIndex
 from ..terms.vocabulary import (DRUG_CATEGORIES, MAYBE, NO, YES, Footprint, Unrecognised, personal_history,
-                                route_check, terminology)
+                                route_check, terminology, unmapped_blocks)
 from ..values.bounds import Bounded, Several
 
 _DAY = dt.date(2000, 1, 1)  # stands for "a date" when a row's mapping only asks whether it has one
@@ -38,12 +39,18 @@ def _builder(source: OmopSource, table: str, status: str | None):
 
 def map_row(source: OmopSource, table: str, row: tuple, status: str | None) -> tuple[str | None, Any]:
     """(category, record) the reader makes of one row (with a stand-in id and dates), or (None, None)."""
+    category, record, _ = _mapped(source, table, row, status)
+    return category, record
+
+
+def _mapped(source: OmopSource, table: str, row: tuple, status: str | None) -> tuple[str | None, Any, list]:
+    """(category, record, unmapped records) the reader makes of one row: a record, or what it reports instead."""
     b = _builder(source, table, status)
     getattr(b, "map_" + table)(row)
     for category, records in b.records.items():
         if records:
-            return category, records[0]
-    return None, None
+            return category, records[0], []
+    return None, None, [UnmappedRecord(**u) for u in b.unmapped_records()]
 
 
 class Matchers:
@@ -256,7 +263,10 @@ def role_rows(source: OmopSource, atoms: list, keys: list[tuple]) -> list[tuple]
     """For each distinct (table, concept, source concept, recorded status, has end date) and each record
     function atom of the record's category, its role (``record_role``), as rows
     (table, concept, source_concept, status_raw, has_end, atom, role, status, past): ``past`` when a
-    condition record is a personal history ('Personal history of ...', Z85-Z87), read as past."""
+    condition record is a personal history ('Personal history of ...', Z85-Z87), read as past. A row the
+    reader cannot map (no concept, a status the model does not know) is, for every record function of the
+    parts it is listed with, 'unm': whatever its date, "no record" of a complete part is then unknown
+    (``terms.vocabulary.unmapped_blocks``, as ``engine.atoms.complete_blockers`` reads it)."""
     ids = {k[1] for k in keys} | {k[2] for k in keys}
     source.concepts.fetch(ids)
     by_category: dict[str, list] = {}
@@ -267,7 +277,12 @@ def role_rows(source: OmopSource, atoms: list, keys: list[tuple]) -> list[tuple]
         if table in VALUE_TABLES:
             continue
         row = (0, 0, cid, scid, None, _DAY, _DAY if has_end else None)
-        category, record = map_row(source, table, row, status_raw)
+        category, record, unmapped = _mapped(source, table, row, status_raw)
+        if category is None:
+            for part, part_atoms in by_category.items():
+                if any(unmapped_blocks(u, part) for u in unmapped):
+                    out += [(table, cid, scid, status_raw, has_end, a.name, "unm", None, False) for a in part_atoms]
+            continue
         for a in by_category.get(category, ()):
             role = record_role(a.trial, a.node, a.siblings, category, record)
             if role is not None:

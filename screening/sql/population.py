@@ -224,10 +224,12 @@ class SqlScreen:
                      "has_end BOOLEAN, atom VARCHAR, role VARCHAR, status VARCHAR, past BOOLEAN")
         self._insert("rrole", roles)
         # every visible record a record function reads: found by its set ('in', 'ask') or a record of the
-        # part the vocabularies cannot rule out ('cand', the fail-safe)
+        # part the vocabularies cannot rule out ('cand', the fail-safe); and every row of the part that could not
+        # be mapped ('unm', whatever its date: the fail-safe reads unmapped rows undated)
         self.create("recs", "SELECT e.person_id, i.atom, i.role, i.status, i.past, e.d1, e.d2 "
                     f"FROM ev AS e JOIN rrole AS i ON {same} AND (e.d2 IS NOT NULL) = i.has_end "
-                    f"WHERE e.d1 IS NULL OR e.d1 <= {lit(self.as_of)} OR i.status = 'planned'{self._clustered('i.atom')}")
+                    f"WHERE e.d1 IS NULL OR e.d1 <= {lit(self.as_of)} OR i.status = 'planned' OR i.role = 'unm'"
+                    f"{self._clustered('i.atom')}")
 
     def _values(self) -> None:
         same = self._same("e", "i", ("tbl", "concept", "scon", "status_raw"))
@@ -421,14 +423,15 @@ class SqlScreen:
             verdict = f"CASE WHEN status = 'not-done' THEN 'neg' ELSE {body} END"
         # a found record whose exclusion, route, dose or qualifier is open reads 'maybe' where it would read
         # 'yes', one whose qualifier says otherwise is not counted where it would read 'yes' or 'maybe'; with no
-        # found record deciding, a candidate reading yes or maybe keeps "no record" unknown (the fail-safe)
-        x = (f"CASE WHEN role = 'qno' AND ({verdict}) IN ('yes', 'maybe') THEN 'skip' "
+        # found record deciding, a candidate reading yes or maybe keeps "no record" unknown (the fail-safe), as
+        # does any row of the part that could not be mapped ('unm')
+        x = (f"CASE WHEN role = 'unm' THEN 'maybe' WHEN role = 'qno' AND ({verdict}) IN ('yes', 'maybe') THEN 'skip' "
              f"WHEN role = 'ask' AND ({verdict}) = 'yes' THEN 'maybe' ELSE {verdict} END")
         return (f"SELECT person_id, CASE WHEN bool_or(f AND x = 'yes') THEN TRUE WHEN bool_or(f AND x = 'maybe') "
                 f"THEN NULL WHEN bool_or(f AND x = 'neg') THEN FALSE END AS v, FALSE AS r, "
                 f"bool_or((f AND x IN ('yes', 'maybe', 'neg')) OR (NOT f AND x IN ('yes', 'maybe'))) AS decided, "
                 f"MAX(CASE WHEN f AND x = 'yes' AND d1 <= {a} THEN d1 END) AS d "
-                f"FROM (SELECT person_id, d1, role <> 'cand' AS f, {x} AS x FROM recs WHERE atom = {lit(name)}) AS q "
+                f"FROM (SELECT person_id, d1, role NOT IN ('cand', 'unm') AS f, {x} AS x FROM recs WHERE atom = {lit(name)}) AS q "
                 "GROUP BY person_id")
 
     def _fact_sql(self, t: CompiledTrial, item: str, statements: bool = False) -> str:

@@ -345,6 +345,13 @@ def _build(cls: type, values: dict) -> Any:
     return obj
 
 
+# The parts of the record an event row that cannot be mapped (concept 0 or not in the concept table, a status the
+# model does not know) belongs to, as the reader maps the table: it is listed with them, and a part declared
+# complete is then not evidence of absence (``terms.vocabulary.unmapped_blocks``). A drug row of an unknown concept
+# could be a vaccine: both parts. Measurements and observations: none (no record function reads them).
+EVENT_PARTS = {"condition_occurrence": ("conditions",), "device_exposure": ("conditions",),
+               "drug_exposure": ("medications", "immunizations"), "procedure_occurrence": ("procedures",)}
+
 _DEFAULT_STATUS = {"condition_occurrence": lambda r: "resolved" if r[END] else "active",
                    "device_exposure": lambda r: "resolved" if r[END] else "active",
                    "drug_exposure": lambda r: "completed" if r[END] else "active"}
@@ -358,13 +365,15 @@ class _Builder:
         self.m = source.mapping
         self.c = source.concepts
         self.p = person
-        self.unmapped: dict[tuple[str, str], list] = {}
+        self.unmapped: dict[tuple[str, str, tuple], list] = {}  # (table, reason, parts) -> row ids
         self.records: dict[str, list] = {k: [] for k in
                                          ("observations", "conditions", "medications", "procedures",
                                           "immunizations", "facts")}
 
-    def skip(self, table: str, rid: Any, reason: str) -> None:
-        self.unmapped.setdefault((table, reason), []).append(rid)
+    def skip(self, table: str, rid: Any, reason: str, parts: tuple[str, ...] = ()) -> None:
+        """Report a row not used; ``parts``: the parts of the record it belongs to (an event row that could not
+        be mapped), listed with it so that a part declared complete is not complete as far as it goes."""
+        self.unmapped.setdefault((table, reason, parts), []).append(rid)
 
     def patient(self) -> Patient:
         row = self.p.row
@@ -453,7 +462,7 @@ class _Builder:
 
     def unmapped_records(self) -> list[dict]:
         out = []
-        for (table, reason), ids in self.unmapped.items():
+        for (table, reason, parts), ids in self.unmapped.items():
             ids = [i for i in ids if i is not None]
             if not ids:
                 resource = table
@@ -462,7 +471,9 @@ class _Builder:
             else:
                 shown = ", ".join(str(i) for i in ids[:5]) + (", ..." if len(ids) > 5 else "")
                 resource = f"{table}/{ids[0]} and {len(ids) - 1} more ({len(ids)} rows: {shown})"
-            out.append({"resource": resource, "reason": reason})
+            out.extend({"resource": resource, "reason": reason, "category": part} for part in parts)
+            if not parts:
+                out.append({"resource": resource, "reason": reason})
         return out
 
     # records
@@ -478,7 +489,7 @@ class _Builder:
         if why is not None:
             if sv:
                 why += f"; source value {sv!r}"
-            self.skip(table, r[ID], why)
+            self.skip(table, r[ID], why, EVENT_PARTS.get(table, ()))
             return None
         source = f"{table}/{r[ID]}"
         if sv and sv != c.code and sv != c.profile_code and not (sc is not None and sv == sc.code):
@@ -518,7 +529,8 @@ class _Builder:
         the model does not know is reported instead."""
         allowed = _STATUSES[model]
         if "status" in fields and fields["status"] not in allowed:
-            self.skip(table, rid, f"status {fields['status']!r} is not one of {', '.join(sorted(allowed))}")
+            self.skip(table, rid, f"status {fields['status']!r} is not one of {', '.join(sorted(allowed))}",
+                      (category,) if category in EVENT_PARTS.get(table, ()) else ())
             return
         values = dict(_DEFAULTS[model])
         values.update(fields)
