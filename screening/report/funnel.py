@@ -27,8 +27,10 @@ PENDING = "pending_confirmation"
 
 
 def verdict_key(result: ScreeningResult) -> str:
-    """The verdict, or PENDING for an undetermined result whose unknowns all await a person."""
-    if result.unknown and len(result.pending_confirmation) == len(result.unknown) and not result.failed:
+    """The verdict, or PENDING for an undetermined result whose unknowns all await a person (a deceased patient's
+    result is ineligible whatever its criteria say: never pending)."""
+    if result.verdict.value == "undetermined" and result.unknown and \
+            len(result.pending_confirmation) == len(result.unknown) and not result.failed:
         return PENDING
     return result.verdict.value
 

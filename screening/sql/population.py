@@ -300,6 +300,14 @@ class SqlScreen:
                         f"{lifetime}")
             period = "op.person_id IS NOT NULL"
             joins += " LEFT JOIN covered AS op ON op.person_id = p.person_id"
+        # deceased on the screening date, as the reader reads death rows (the earliest date; a row without a
+        # date: deceased on a date not known) and the engine a deceased patient: the verdict is ineligible
+        dead = "FALSE"
+        if self.db.has("death"):
+            self.create("died", "SELECT person_id, bool_or(death_date IS NULL) OR MIN(death_date) <= "
+                        f"{lit(a)} AS dead FROM {self.db.ref('death')} AS d GROUP BY person_id")
+            joins += " LEFT JOIN died AS dd ON dd.person_id = p.person_id"
+            dead = "COALESCE(dd.dead, FALSE)"
         declared = self.db.has("screening_complete")
         cats = ("conditions", "medications", "procedures", "immunizations", "facts", "observations")
         if declared:
@@ -317,7 +325,7 @@ class SqlScreen:
             comp.append(f"({' OR '.join(terms) or 'FALSE'}) AS c_{cat}")
         self.create("pers", "SELECT p.person_id, "
                  "COALESCE(p.person_source_value, CAST(p.person_id AS VARCHAR)) AS pid_text, "
-                 f"{birth}, g.sex, " + ", ".join(comp) +
+                 f"{birth}, g.sex, {dead} AS dead, " + ", ".join(comp) +
                  f" FROM ({person}) "
                  "AS p LEFT JOIN gender AS g ON g.gid IS NOT DISTINCT FROM p.gender_concept_id "
                  f"AND g.has_sv = (p.gender_source_value IS NOT NULL){joins} WHERE p.k = 1")
@@ -633,7 +641,7 @@ class SqlScreen:
         """One query: every atom per person as a long table (person, atom, code, refer, evidence date, stale)
         pivoted to one row per person (a hundred outer joins would defeat the planner), inferred facts over
         those columns, then each criterion's status."""
-        joins, selects = [], ["pers.person_id", "pers.pid_text", "pers.c_facts AS c_facts_"]
+        joins, selects = [], ["pers.person_id", "pers.pid_text", "pers.dead AS dead_", "pers.c_facts AS c_facts_"]
         with_parts: set[str] = set()
         inferred = []
         for atom in self.plan.atoms.values():
@@ -676,7 +684,7 @@ class SqlScreen:
         self.deciders = [(i, c) for i, c in enumerate(self.plan.criteria) if c.decider in with_parts]
         for i, c in self.deciders:
             crit.append(f"{c.decider}_x AS x{i}, {c.decider}_d AS d{i}")
-        return f"SELECT person_id, pid_text, {', '.join(crit)} FROM ({atoms}) AS atoms"
+        return f"SELECT person_id, pid_text, dead_ AS dead, {', '.join(crit)} FROM ({atoms}) AS atoms"
 
     def _valued(self, atom) -> bool:
         """Does the atom's query give the value it decided on (``x``): a comparison of one picked record."""
@@ -819,7 +827,7 @@ class SqlScreen:
         self._insert("pybul", own)
         some = self._referable()
         deciders = {i for i, _ in self.deciders}
-        cols = ["res.person_id", "res.pid_text"]
+        cols = ["res.person_id", "res.pid_text", "res.dead"]
         for i in range(len(plan.criteria)):
             cols.append(f"COALESCE(fx.p{i}, res.s{i}) AS s{i}" if i in some else f"res.s{i}")
             cols.append(f"res.r{i}")
@@ -849,7 +857,8 @@ class SqlScreen:
                 return "(" + " OR ".join(f"{x} = {lit(status)}" for x in columns) + ")" if columns else "FALSE"
 
             not_pending = [f"s{i}" for i, c in whole if not c.pending_if_unknown]
-            verdict = (f"CASE WHEN {any_of(said, 'fail')} THEN 'ineligible' "
+            # a deceased person is ineligible whatever the criteria say (engine.evaluate), never pending
+            verdict = (f"CASE WHEN dead THEN 'ineligible' WHEN {any_of(said, 'fail')} THEN 'ineligible' "
                        f"WHEN NOT {any_of(said, 'unknown')} THEN 'eligible' "
                        f"WHEN NOT {any_of([f'b{j}' for j, _ in bullets], 'unknown')} "
                        f"AND NOT {any_of(not_pending, 'unknown')} THEN 'pending_confirmation' "

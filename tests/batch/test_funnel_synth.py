@@ -110,3 +110,18 @@ def test_funnel_counts_patients_awaiting_only_a_confirmation(tmp_path):
     assert funnel.pending == expected
     assert funnel.verdicts["undetermined"] == sum(r.verdict.value == "undetermined" for r in results)
     assert "1 of them awaiting only a person's confirmation" in str(funnel.table().caption)
+
+
+def test_a_deceased_patient_awaiting_only_a_confirmation_is_counted_ineligible():
+    from screening.report.funnel import verdict_key
+
+    trial = screening.load_criteria(CRITERIA / "Phase-II-Lupus-MSC.yaml")
+    examples = Path(__file__).resolve().parents[2] / "examples" / "Phase-II-Lupus-MSC"
+    data = json.loads((examples / "pending-confirmation.json").read_text())
+    result = screening.screen({**data, "deceased": True, "deceased_date": "2026-01-01"}, trial, AS_OF)
+    assert result.unknown and result.unknown == result.pending_confirmation and not result.failed
+    assert result.verdict.value == "ineligible"
+    assert verdict_key(result) == "ineligible"  # never 'awaiting a confirmation': the verdict is not the criteria's
+    funnel = Funnel.for_trial(trial)
+    funnel.add_result(result)
+    assert (funnel.verdicts["ineligible"], funnel.pending) == (1, 0)

@@ -280,3 +280,18 @@ criteria:
     assert r.exit_code == 0, r.output
     assert ("2 condition onset or abatement dates known only to an interval written as NULL (OMOP dates are days)"
             in r.output)
+
+
+def test_a_deceased_profile_is_written_as_a_death_row(tmp_path):
+    profiles = [Patient.model_validate({"id": "a", "deceased": True, "deceased_date": "2026-01-01"}),
+                Patient.model_validate({"id": "b", "deceased": True}), Patient.model_validate({"id": "c"})]
+    out = tmp_path / "dead.duckdb"
+    load_profiles(profiles, out)
+    con = duckdb.connect(str(out), read_only=True)
+    try:
+        assert con.execute("SELECT person_id, death_date FROM death ORDER BY 1").fetchall() == [
+            (1, dt.date(2026, 1, 1)), (2, None)]
+    finally:
+        con.close()
+    back = _read_back(out)
+    assert [(p.deceased, p.deceased_date) for p in back] == [(True, dt.date(2026, 1, 1)), (True, None), (False, None)]

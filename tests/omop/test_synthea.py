@@ -70,6 +70,8 @@ def test_person_and_death(csv_people):
     first = people["1"]
     assert (first.sex, first.birth_date) == ("male", dt.date(1998, 4, 9))
     assert people["2"].sex == "female"
+    assert (people["7"].deceased, people["7"].deceased_date) == (True, dt.date(2019, 5, 28))  # as Patient.deceased
+    assert [pid for pid, p in people.items() if p.deceased] == ["7", "11", "23"]
     dead = [f for f in people["7"].facts if f.name == "deceased"]
     assert len(dead) == 1
     assert (dead[0].code, dead[0].value, dead[0].date) == ("snomed:419099009", True, dt.date(2019, 5, 28))

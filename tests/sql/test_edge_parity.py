@@ -169,9 +169,18 @@ CASES = [
     Case("year-of-birth-only", _p(),
          post=("UPDATE person SET birth_datetime = NULL, month_of_birth = NULL, day_of_birth = NULL "
                "WHERE person_id = {pid}",), round_trip=False),
-    Case("deceased", _p(deceased=True, deceased_date="2026-01-01"),
-         lost="the loader writes no death row and the OMOP reader never sets deceased, so the read-back person "
-              "is screened as alive (the SQL verdict does not read death either)"),
+    Case("deceased", _p(deceased=True, deceased_date="2026-01-01")),
+    Case("deceased-without-date", _p(deceased=True)),
+    Case("died-after-the-screening-date", _p(deceased=True, deceased_date="2026-11-24")),  # alive when screened
+    Case("died-on-the-screening-date", _p(deceased=True, deceased_date="2026-11-23")),
+    Case("two-death-rows", _p(),  # the earliest date is the death date
+         post=("INSERT INTO death (person_id, death_date) VALUES ({pid}, DATE '2027-01-01'), ({pid}, DATE '2026-06-01')",),
+         round_trip=False),
+    Case("death-rows-with-and-without-date", _p(),  # a row without a date: deceased, on a date not known
+         post=("INSERT INTO death (person_id, death_date) VALUES ({pid}, DATE '2027-01-01'), ({pid}, NULL)",),
+         round_trip=False),
+    Case("death-row-without-date-only", _p(),
+         post=("INSERT INTO death (person_id, death_date) VALUES ({pid}, NULL)",), round_trip=False),
     # ---- conditions
     Case("condition-abated-today", _p(complete=ALL, conditions=[
         dict(code="icd10:C50.9", onset="2020-01-01", abatement="2026-11-23"),
@@ -424,3 +433,20 @@ def test_a_record_with_a_status_the_model_does_not_know_is_no_evidence_of_absenc
     assert [u.category for u in back[case].unmapped if "bogus" in u.reason] == ["conditions"]
     python, sql = _both(result, back, pids, case, next(t for t in all_trials if t.id == "Phase-II-Lupus-MSC"))
     assert [python["exc-4e"], sql["exc-4e"]] == ["unknown"] * 2
+
+
+def test_a_person_with_a_death_row_is_not_screened_as_alive(screened, all_trials):
+    result, back, pids = screened(DEFAULT)
+    for case, dead, day in (("deceased", True, dt.date(2026, 1, 1)), ("deceased-without-date", True, None),
+                            ("died-after-the-screening-date", True, dt.date(2026, 11, 24)),
+                            ("two-death-rows", True, dt.date(2026, 6, 1)),
+                            ("death-rows-with-and-without-date", True, None),
+                            ("death-row-without-date-only", True, None), ("no-unit", False, None)):
+        assert (back[case].deceased, back[case].deceased_date) == (dead, day), case
+        alive = case in ("died-after-the-screening-date", "no-unit")
+        for t in all_trials:
+            python = screen(back[case], t, AS_OF)
+            assert python.deceased is not alive, case
+            assert (result.verdict(t.id, pids[case]) == "ineligible") is (python.verdict.value == "ineligible"), case
+            if not alive:
+                assert result.verdict(t.id, pids[case]) == "ineligible", (case, t.id)

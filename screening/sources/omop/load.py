@@ -50,7 +50,7 @@ LOCAL_SPAN = 100_000_000
 
 # The tables `load` writes, and the columns of each it fills (the rest of cdm.TABLES' columns are NULL).
 OUTPUT_TABLES = ("person", "condition_occurrence", "drug_exposure", "procedure_occurrence", "measurement",
-                 "observation", "screening_status", "screening_complete", "concept", "concept_ancestor")
+                 "observation", "death", "screening_status", "screening_complete", "concept", "concept_ancestor")
 
 _BOUND = re.compile(r"^(<=|>=|<|>)(-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?)$")
 _CLASS = {"conditions": ("Condition", "Condition"), "medications": ("Drug", "Medication"),
@@ -316,6 +316,8 @@ class _Loader:
                              day_of_birth=b.day if b else None,
                              birth_datetime=dt.datetime(b.year, b.month, b.day) if b else None,
                              person_source_value=p.id))
+        if p.deceased:  # the death date when known (NULL: deceased on a date not recorded)
+            w.add("death", _row("death", person_id=pid, death_date=p.deceased_date, death_type_concept_id=0))
         for e in _EVENTS:
             for r in getattr(p, e.part):
                 if e.part == "conditions":  # OMOP dates are days: an interval is not written as one of them

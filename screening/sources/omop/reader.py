@@ -2,7 +2,7 @@
 
 What maps to what (see docs/omop.md): condition_occurrence and device_exposure -> conditions,
 drug_exposure -> medications (immunizations for vaccines), procedure_occurrence -> procedures,
-measurement -> observations, observation -> observations or yes/no facts, death -> a fact,
+measurement -> observations, observation -> observations or yes/no facts, death -> deceased (and a fact),
 person -> birth date and sex, observation_period -> which parts are declared complete. Every
 row that cannot be mapped is reported in the profile's ``unmapped`` with the reason, grouped by
 table, concept and reason; nothing is dropped silently.
@@ -392,6 +392,11 @@ class _Builder:
                 handler(r)
         for d in self.p.death:
             self.death(d)
+        if self.p.death:  # as the FHIR mapper reads Patient.deceased: never screened as alive
+            data["deceased"] = True
+            days = [d[1] for d in self.p.death]
+            # the earliest death date; a row without a date: deceased on a date not known
+            data["deceased_date"] = None if any(day is None for day in days) else min(days)
         if self.p.visits:
             self.skip("visit_occurrence", None, f"{self.p.visits} visits: the profile has no visits "
                                                 "(no criterion reads them)")
