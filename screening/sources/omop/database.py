@@ -422,7 +422,10 @@ def spark_session(master: str | None = None) -> Any:
         # the driver is the executor in local mode: 1 GB (Spark's default) runs out on the wide screening
         # query of 100,000 persons ($SCREENING_SPARK_DRIVER_MEMORY, read when the JVM starts)
         builder = builder.config("spark.driver.memory", os.environ.get("SCREENING_SPARK_DRIVER_MEMORY", "4g"))
+        # the screening query joins a hundred-odd per-atom results: each sort-merge join holds a page per
+        # task, so pages of Spark's default size (up to 64 MB) exhaust the heap; small pages do not
         for key, value in (("spark.ui.enabled", "false"), ("spark.sql.shuffle.partitions", "2"),
+                           ("spark.buffer.pageSize", "1m"),
                            ("spark.sql.adaptive.enabled", "false"), ("spark.sql.codegen.wholeStage", "false"),
                            ("spark.sql.codegen.factoryMode", "NO_CODEGEN")):
             builder = builder.config(key, value)
