@@ -103,6 +103,9 @@ STATUS_SCHEMA = pa.schema([("person_id", pa.int64()), ("person", pa.string()), (
 VERDICT_SCHEMA = pa.schema([("person_id", pa.int64()), ("person", pa.string()), ("trial", pa.string()),
                             ("verdict", pa.string()), ("failed", pa.list_(pa.string())),
                             ("unknown", pa.list_(pa.string()))])
+# the columns of statuses.parquet after person and trial, with their SQL types (``SqlScreen._status_cells``)
+_STATUS_COLUMNS = (("criterion", "VARCHAR"), ("status", "VARCHAR"), ("by", "VARCHAR"), ("value", "DOUBLE"),
+                   ("unit", "VARCHAR"), ("date", "DATE"))
 BATCH_ROWS = 262_144  # rows per Arrow batch fetched for the Parquet files
 
 
@@ -119,14 +122,20 @@ class SqlScreen:
         self.con = self.db.con
         self.dialect = getattr(self.db, "engine", "duckdb")
         self._declared: dict[str, str] = {}  # Spark: the columns of the small tables, as declared
+        # the criteria (indexes into the plan) whose refer flag is not FALSE for everyone
+        self.referable = [i for i, c in enumerate(self.plan.criteria) if c.refer.sql(dialect="duckdb") != "FALSE"]
 
     def sql(self, text: str) -> Any:
         """Run one statement written in DuckDB's SQL; on PostgreSQL and Spark, as sqlglot transpiles it."""
+        return self.con.execute(self._dialect_sql(text))
+
+    def _dialect_sql(self, text: str) -> str:
+        """A statement written in DuckDB's SQL as PostgreSQL runs it (Spark's database transpiles its own)."""
         if self.dialect == "postgres":
             import sqlglot
 
-            text = sqlglot.transpile(text, read="duckdb", write="postgres")[0]
-        return self.con.execute(text)
+            return sqlglot.transpile(text, read="duckdb", write="postgres")[0]
+        return text
 
     def create(self, name: str, select: str) -> None:
         """A temporary table of the session from a query (replacing one of that name)."""
@@ -549,16 +558,14 @@ class SqlScreen:
              f"WHEN MIN({first}) <> MAX({first}) OR MIN({last}) <> MAX({last}) THEN 'U' ")
         if src.percent:
             value = f"(100.0 * {delta} / MAX({first}))"
-            k += (f"WHEN MAX({first}) = 0 THEN 'U' WHEN ABS({value} - {lit(float(n.constant))}) <= "
-                  f"1e-9 * ABS({value}) + 1e-12 THEN 'R' ")
+            k += f"WHEN MAX({first}) = 0 THEN 'U' WHEN {_near(value, n.constant)} THEN 'R' "
         else:
             value = delta
-        k += f"WHEN {value} {_SYMBOLS[n.op]} {lit(float(n.constant))} THEN 'T' ELSE 'F' END"
+        k += f"WHEN {_compare(value, n.op, n.constant)} THEN 'T' ELSE 'F' END"
         rows = (f"SELECT person_id, day, kind, num, MIN(day) OVER (PARTITION BY person_id) AS d0, "
                 f"MAX(day) OVER (PARTITION BY person_id) AS d1 FROM obs WHERE key = {lit(t.id + '/' + src.item)} "
                 f"AND day >= {lit(src.window.start(self.as_of))}")
-        return (f"SELECT person_id, CASE WHEN k = 'T' THEN TRUE WHEN k = 'F' THEN FALSE END AS v, k = 'R' AS r "
-                f"FROM (SELECT person_id, {k} AS k FROM ({rows}) AS q GROUP BY person_id) AS c")
+        return _coded(f"SELECT person_id, {k} AS k FROM ({rows}) AS q GROUP BY person_id")
 
     def _derived_sql(self, atom) -> str | None:
         """A value computed by a formula (``engine.items._derive``) in SQL, per person with every operand in
@@ -614,13 +621,12 @@ class SqlScreen:
         spread = f"DATE_DIFF('day', LEAST({', '.join(days)}), GREATEST({', '.join(days)}))" if len(days) > 1 else "0"
 
         def near(c: float | None) -> str:
-            return "FALSE" if c is None else f"ABS(val - {lit(float(c))}) <= 1e-9 * ABS(val) + 1e-12"
+            return "FALSE" if c is None else _near("val", c)
 
         low, high = spec.plausible or (None, None)
         outside = " OR ".join(([f"val < {lit(float(low))}"] if low is not None else [])
                               + ([f"val > {lit(float(high))}"] if high is not None else [])) or "FALSE"
         stale = f"newest < {lit(spec.window.start(self.as_of))}" if spec.window is not None else "FALSE"
-        sym = _SYMBOLS[n.op]
         joins = ops[0] + "".join(f" JOIN {q} ON o{k + 1}.person_id = o0.person_id" for k, q in enumerate(ops[1:]))
         computed = (f"SELECT o0.person_id, {' OR '.join(f'o{k}.odd' for k in range(len(ops)))} AS odd, "
                     f"{' OR '.join(f'{x} IS NULL' for x in xs)} AS missing, {spread} AS spread, "
@@ -631,16 +637,15 @@ class SqlScreen:
         k = (f"CASE WHEN odd THEN 'R' WHEN missing THEN 'U' WHEN spread > {hi} THEN 'U' WHEN spread > {lo} THEN 'R' "
              f"WHEN val IS NULL THEN 'R' WHEN {near(low)} OR {near(high)} THEN 'R' WHEN {outside} THEN 'U' "
              f"WHEN {stale} THEN 'U' WHEN {near(n.constant)} THEN 'R' "
-             f"WHEN val {sym} {lit(float(n.constant))} THEN 'T' ELSE 'F' END")
-        return (f"SELECT person_id, CASE WHEN k = 'T' THEN TRUE WHEN k = 'F' THEN FALSE END AS v, k = 'R' AS r "
-                f"FROM (SELECT person_id, {k} AS k FROM ({computed}) AS c0) AS c1")
+             f"WHEN {_compare('val', n.op, n.constant)} THEN 'T' ELSE 'F' END")
+        return _coded(f"SELECT person_id, {k} AS k FROM ({computed}) AS c0")
 
     # ------------------------------------------------------------------ run
 
     def query(self) -> str:
-        """One query: every atom per person as a long table (person, atom, code, refer, evidence date, stale)
-        pivoted to one row per person (a hundred outer joins would defeat the planner), inferred facts over
-        those columns, then each criterion's status."""
+        """One query: every atom's per-person row (code, refer, evidence date, stale, value) joined to the
+        person (a long table pivoted by conditional aggregates evaluated five hundred CASEs per row), inferred
+        facts over those columns, then each criterion's status."""
         joins, selects = [], ["pers.person_id", "pers.pid_text", "pers.dead AS dead_", "pers.c_facts AS c_facts_"]
         with_parts: set[str] = set()
         inferred = []
@@ -768,14 +773,10 @@ class SqlScreen:
             self._collect(result)
         return result
 
-    def _referable(self) -> list[int]:
-        """The criteria (indexes into the plan) whose refer flag is not FALSE for everyone."""
-        return [i for i, c in enumerate(self.plan.criteria) if c.refer.sql(dialect="duckdb") != "FALSE"]
-
     def _referred(self) -> dict[str, dict[int, set[str]]]:
         """trial -> person -> the criteria SQL referred to the Python path: only those rows are fetched."""
         refer: dict[str, dict[int, set[str]]] = {t.id: {} for t in self.trials}
-        some = self._referable()
+        some = self.referable
         if not some:
             return refer
         rows = self.sql(f"SELECT person_id, {', '.join(f'r{i}' for i in some)} FROM res WHERE "
@@ -825,7 +826,7 @@ class SqlScreen:
         self._insert("pyfix", fixes)
         self.declare("pybul", "person_id BIGINT, j INTEGER, status VARCHAR")
         self._insert("pybul", own)
-        some = self._referable()
+        some = self.referable
         deciders = {i for i, _ in self.deciders}
         cols = ["res.person_id", "res.pid_text", "res.dead"]
         for i in range(len(plan.criteria)):
@@ -886,44 +887,36 @@ class SqlScreen:
             funnels[trial].add(letters, vkey, n)
         return count, [funnels[t.id] for t in self.trials]
 
+    def _status_cells(self, i: int, c, deciders: set[int]) -> tuple[str, ...]:
+        """One criterion's cells of statuses.parquet over ``final``: criterion, status, by, value, unit, date
+        (what SQL decided on, for a criterion read from one atom, one of ``deciders``; NULL otherwise)."""
+        if i in deciders:
+            unit = f"CASE WHEN x{i} IS NOT NULL THEN {lit(c.unit)} END" if c.unit is not None else "NULL"
+            value, day = f"x{i}", f"d{i}"
+        else:
+            value = unit = day = "NULL"
+        return lit(c.id), f"s{i}", f"CASE WHEN r{i} THEN 'python' ELSE 'sql' END", value, unit, day
+
     def _statuses_sql(self) -> str:
         """statuses.parquet as one query over ``final``: one row per person and criterion, criterion by
         criterion."""
-        deciders = {i for i, _ in self.deciders}
-        parts = []
+        deciders, parts = {i for i, _ in self.deciders}, []
         for i, c in enumerate(self.plan.criteria):
-            if i in deciders:
-                unit = lit(c.unit) if c.unit is not None else "CAST(NULL AS VARCHAR)"
-                vals = f"x{i} AS value, CASE WHEN x{i} IS NOT NULL THEN {unit} END AS unit, d{i} AS date"
-            else:
-                vals = "CAST(NULL AS DOUBLE) AS value, CAST(NULL AS VARCHAR) AS unit, CAST(NULL AS DATE) AS date"
-            parts.append(f"SELECT person_id, pid_text AS person, {lit(c.trial)} AS trial, {lit(c.id)} AS criterion, "
-                         f"s{i} AS status, CASE WHEN r{i} THEN 'python' ELSE 'sql' END AS by, {vals} FROM final")
+            cells = self._status_cells(i, c, deciders)
+            typed = ", ".join(f"CAST({cell} AS {kind}) AS {name}"
+                              for cell, (name, kind) in zip(cells, _STATUS_COLUMNS))
+            parts.append(f"SELECT person_id, pid_text AS person, {lit(c.trial)} AS trial, {typed} FROM final")
         return " UNION ALL ".join(parts)
 
     def _statuses_unnested(self) -> str:
         """statuses.parquet on DuckDB: per trial, one row per person unnested to one row per criterion (lists
         unnested side by side), so that a person's rows lie together and compress."""
-        deciders = {i for i, _ in self.deciders}
-        parts = []
+        deciders, parts = {i for i, _ in self.deciders}, []
         for t in self.trials:
-            mine = [(i, c) for i, c in enumerate(self.plan.criteria) if c.trial == t.id]
-
-            def listed(cells: list[str], sql_type: str) -> str:
-                return f"UNNEST(CAST([{', '.join(cells)}] AS {sql_type}[]))"
-
-            value = [f"x{i}" if i in deciders else "NULL" for i, _ in mine]
-            unit = [f"CASE WHEN x{i} IS NOT NULL THEN {lit(c.unit)} END" if i in deciders and c.unit is not None
-                    else "NULL" for i, c in mine]
-            day = [f"d{i}" if i in deciders else "NULL" for i, _ in mine]
-            by = [f"CASE WHEN r{i} THEN 'python' ELSE 'sql' END" for i, _ in mine]
-            parts.append(
-                f"SELECT person_id, pid_text AS person, {lit(t.id)} AS trial, "
-                f"{listed([lit(c.id) for _, c in mine], 'VARCHAR')} AS criterion, "
-                f"{listed([f's{i}' for i, _ in mine], 'VARCHAR')} AS status, "
-                f"{listed(by, 'VARCHAR')} AS by, "
-                f"{listed(value, 'DOUBLE')} AS value, {listed(unit, 'VARCHAR')} AS unit, "
-                f"{listed(day, 'DATE')} AS date FROM final")
+            cells = [self._status_cells(i, c, deciders) for i, c in enumerate(self.plan.criteria) if c.trial == t.id]
+            lists = ", ".join(f"UNNEST(CAST([{', '.join(column)}] AS {kind}[])) AS {name}"
+                              for column, (name, kind) in zip(zip(*cells), _STATUS_COLUMNS))
+            parts.append(f"SELECT person_id, pid_text AS person, {lit(t.id)} AS trial, {lists} FROM final")
         return " UNION ALL ".join(parts)
 
     def _write(self, out_dir) -> dict[str, int]:
@@ -981,15 +974,13 @@ class SqlScreen:
                                                   for k in range(len(text))], schema=text)
             return
         if self.dialect == "spark":
-            frame = self.db.spark.sql(_spark(sql))
+            frame = self.sql(sql).frame
             for rows in _chunks(frame.toLocalIterator(), BATCH_ROWS):
                 yield _from_rows(rows, text)
             return
-        import sqlglot
-
         # a server-side cursor (which lives in a transaction): rows arrive in batches
         with self.con.transaction(), self.con.cursor(name="screening_out") as cur:
-            cur.execute(sqlglot.transpile(sql, read="duckdb", write="postgres")[0])
+            cur.execute(self._dialect_sql(sql))
             while rows := cur.fetchmany(BATCH_ROWS):
                 yield _from_rows(rows, text)
 
@@ -1035,14 +1026,20 @@ def _compare(value: str, op: str, constant: Any) -> str:
     """``value op constant`` in SQL for a number (age)."""
     if op == "in":
         return f"{value} IN ({', '.join(lit(float(c)) for c in constant)})"
-    sym = {"==": "=", "!=": "<>"}.get(op, op)
-    return f"{value} {sym} {lit(float(constant))}"
+    return f"{value} {_SYMBOLS[op]} {lit(float(constant))}"
 
 
-def _spark(sql: str) -> str:
-    from ..sources.omop.database import spark_sql
+def _near(value: str, constant: float) -> str:
+    """``value`` within a billionth of ``constant``: where a double computed in SQL and the Python path's value
+    rounded to 12 digits may fall on different sides of it."""
+    return f"ABS({value} - {lit(float(constant))}) <= 1e-9 * ABS({value}) + 1e-12"
 
-    return spark_sql(sql)
+
+def _coded(query: str) -> str:
+    """(person_id, v, r) from a query giving per person a code ``k``: 'T' true, 'F' false, 'U' unknown on both
+    paths, 'R' referred to the Python path."""
+    return (f"SELECT person_id, CASE WHEN k = 'T' THEN TRUE WHEN k = 'F' THEN FALSE END AS v, k = 'R' AS r "
+            f"FROM ({query}) AS coded")
 
 
 def _chunks(rows: Iterable, size: int) -> Iterator[list]:
